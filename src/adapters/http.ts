@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { EnvHttpProxyAgent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
+import { CliError, ExitCode, type ExitCodeValue, describeError } from '../errors.js';
+import { debug, warn } from '../ui/log.js';
+
+/**
+ * One HTTP client for every peer (provider, Vault, API server): HTTPS_PROXY/HTTP_PROXY/NO_PROXY
+ * honoured, custom CAs ADDED to the system roots (kubelogin's users were bitten by a CA that
+ * replaced them), TLS verified unless the user explicitly opts out, and a timeout on every call.
+ */
+export interface HttpClientOptions {
+  /** Extra CA certificates (PEM text), added to Node's bundled roots. */
+  caPems?: readonly string[];
+  /** Paths of PEM files to add, e.g. --certificate-authority. */
+  caFiles?: readonly string[];
+  /** Explicit opt-out of TLS verification; warns once. */
+  insecureSkipTlsVerify?: boolean;
+  /** Whole-request timeout in milliseconds. */
+  timeoutMs?: number;
+  /** Names the peer in error messages, e.g. "identity provider". */
+  peer?: string;
+  /** Exit code for transport failures talking to this peer. */
+  exitCode?: ExitCodeValue;
+}
+
+export type FetchFunction = (input: string | URL, init?: RequestInit) => Promise<Response>;
+
+export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
+
+export function readCaFiles(paths: readonly string[]): string[] {
+  return paths.map((path) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new CliError(ExitCode.USAGE, `cannot read CA file ${path}: ${describeError(error)}`);
+    }
+  });
+}
+
+export function decodeBase64Pem(data: string | undefined): string | undefined {
+  if (!data) return undefined;
+  return Buffer.from(data, 'base64').toString('utf8');
+}
+
+export function createFetch(options: HttpClientOptions = {}): FetchFunction {
+  const extra = [...(options.caPems ?? []), ...readCaFiles(options.caFiles ?? [])];
+  const insecure = options.insecureSkipTlsVerify === true;
+  if (insecure) warn(`TLS verification is OFF for the ${options.peer ?? 'server'} (you asked for it); anyone on the path can read and alter this traffic`);
+  const tls = { ca: extra.length > 0 ? [...rootCertificates, ...extra] : undefined, rejectUnauthorized: !insecure };
+  const timeoutMs = options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
+  const dispatcher = new EnvHttpProxyAgent({
+    connect: tls,
+    requestTls: tls,
+    connectTimeout: Math.min(timeoutMs, 10_000),
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  const peer = options.peer ?? 'server';
+  const exitCode = options.exitCode ?? ExitCode.INTERNAL;
+
+  return async (input, init) => {
+    const url = typeof input === 'string' ? input : input.toString();
+    const signal = init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+    debug(`${init?.method ?? 'GET'} ${stripQuery(url)}`);
+    try {
+      // undici's own fetch, so the dispatcher is the one we built whatever Node bundles.
+      const response = await undiciFetch(url, { ...(init as UndiciRequestInit), signal, dispatcher });
+      debug(`${response.status} from ${stripQuery(url)}`);
+      return response as unknown as Response;
+    } catch (error) {
+      throw transportError(error, peer, url, timeoutMs, exitCode);
+    }
+  };
+}
+
+/** Query strings can carry codes and state: keep them out of logs. */
+export function stripQuery(url: string): string {
+  const i = url.indexOf('?');
+  return i === -1 ? url : `${url.slice(0, i)}?…`;
+}
+
+export function transportError(error: unknown, peer: string, url: string, timeoutMs: number, exitCode: ExitCodeValue): CliError {
+  if (error instanceof CliError) return error;
+  const where = stripQuery(url);
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return new CliError(exitCode, `${peer} at ${where} did not answer within ${Math.round(timeoutMs / 1000)}s: check the address and your network, or raise --http-timeout`, { cause: error });
+  }
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? '';
+  if (code === 'ECONNREFUSED') return new CliError(exitCode, `${peer} at ${where} refused the connection: is it running and is the address right?`, { cause: error });
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new CliError(exitCode, `cannot resolve the host of ${peer} at ${where}: check the address`, { cause: error });
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+    return new CliError(exitCode, `TLS certificate of ${peer} at ${where} is not trusted (${code}): pass its CA (e.g. --certificate-authority) rather than disabling verification`, { cause: error });
+  }
+  if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return new CliError(exitCode, `${peer} at ${where} dropped the connection (${code}): try again; if it persists, check the server`, { cause: error });
+  }
+  return new CliError(exitCode, `cannot reach ${peer} at ${where}: ${describeError(cause ?? error)}`, { cause: error });
+}

@@ -1,0 +1,79 @@
+import { basename } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { commandRegistrations } from './commands/index.js';
+import { CliError, ExitCode, describeError } from './errors.js';
+import { configureLog, error as logError, isVerbose } from './ui/log.js';
+import { redact } from './ui/redact.js';
+
+export const VERSION = '0.1.0';
+
+export interface GlobalOptions {
+  verbose: boolean;
+  quiet: boolean;
+}
+
+export async function buildProgram(argv0 = 'k8s-auth'): Promise<Command> {
+  // `kubectl k8s-auth …` runs us as kubectl-k8s_auth; help should show what the user typed.
+  const name = basename(argv0) === 'kubectl-k8s_auth' ? 'kubectl k8s-auth' : 'k8s-auth';
+  const program = new Command(name)
+    .description('Single sign-on for Kubernetes: OIDC login into kubeconfig, exec credentials, RBAC from ID tokens, short-lived ServiceAccount tokens.')
+    .version(VERSION, '--version', 'print the version')
+    .addOption(new Option('-v, --verbose', 'print details of each step on stderr (secrets redacted)').env('K8S_AUTH_VERBOSE'))
+    .addOption(new Option('-q, --quiet', 'print only errors and data').env('K8S_AUTH_QUIET'))
+    .showHelpAfterError(false)
+    .configureOutput({
+      writeErr: (text) => process.stderr.write(redact(text)),
+      outputError: (text, write) => write(oneLine(text)),
+    })
+    .exitOverride();
+  program.hook('preAction', (_thisCommand, actionCommand) => {
+    const opts = actionCommand.optsWithGlobals<GlobalOptions>();
+    configureLog({ verbose: Boolean(opts.verbose), quiet: Boolean(opts.quiet) });
+  });
+  for (const load of commandRegistrations) {
+    const { register } = await load();
+    register(program);
+  }
+  for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
+  return program;
+}
+
+/** commander's messages are already one line; make sure of it and point at --help. */
+function oneLine(text: string): string {
+  const first = text.trim().split('\n')[0] ?? '';
+  return `${first.replace(/^error: /, 'error: ')} (see --help)\n`;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  let interrupted = false;
+  process.once('SIGINT', () => {
+    interrupted = true;
+    process.stderr.write('\ninterrupted: nothing was written\n');
+    // 'exit' handlers release locks and remove temp files
+    process.exit(ExitCode.INTERRUPTED);
+  });
+  try {
+    const program = await buildProgram(argv[1]);
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    if (interrupted) return;
+    process.exitCode = handleError(err);
+  }
+}
+
+export function handleError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.OK;
+    // commander already printed the one line
+    return ExitCode.USAGE;
+  }
+  if (err instanceof CliError) {
+    logError(err.message);
+    if (err.hint) process.stderr.write(`${redact(`hint: ${err.hint}`)}\n`);
+    if (isVerbose() && err.cause) process.stderr.write(`${redact(`cause: ${describeError(err.cause)}`)}\n`);
+    return err.exitCode;
+  }
+  logError(`unexpected failure: ${describeError(err)} (please report this; run with --verbose for details)`);
+  if (isVerbose() && err instanceof Error && err.stack) process.stderr.write(`${redact(err.stack)}\n`);
+  return ExitCode.INTERNAL;
+}

@@ -1,0 +1,24 @@
+import { colorEnabled } from './log.js';
+
+/**
+ * A spinner on stderr for steps that wait on the network, only on a TTY (never in CI logs or
+ * pipes). ora is loaded lazily so commands that never wait don't pay for it.
+ */
+export interface Spinner {
+  succeed(text?: string): void;
+  fail(text?: string): void;
+  stop(): void;
+}
+
+const silent: Spinner = { succeed() {}, fail() {}, stop() {} };
+
+export async function startSpinner(text: string, quiet = false): Promise<Spinner> {
+  if (quiet || !process.stderr.isTTY || process.env['CI']) return silent;
+  const { default: ora } = await import('ora');
+  const spinner = ora({ text, stream: process.stderr, color: colorEnabled() ? 'cyan' : false }).start();
+  return {
+    succeed: (t) => void spinner.succeed(t),
+    fail: (t) => void spinner.fail(t),
+    stop: () => void spinner.stop(),
+  };
+}

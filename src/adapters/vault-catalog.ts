@@ -1,0 +1,98 @@
+import { type ClusterEntry, checkClusterName, parseClusterEntry } from '../core/cluster-entry.js';
+import { CliError, ExitCode } from '../errors.js';
+import type { Catalog } from '../usecases/catalog.js';
+import { debug } from '../ui/log.js';
+import { type VaultClient, type VaultClientOptions, vaultClientFromSettings, vaultError, vaultSettingsFromEnv } from './vault-client.js';
+
+export const DEFAULT_VAULT_MOUNT = 'secret';
+export const DEFAULT_VAULT_PREFIX = 'k8s-auth/clusters';
+
+export interface VaultCatalogLocation {
+  mount: string;
+  prefix: string;
+}
+
+/** Mount and prefix without stray slashes, so paths join predictably. */
+export function normalizeVaultLocation(location: VaultCatalogLocation): VaultCatalogLocation {
+  const trim = (s: string) => s.trim().replace(/^\/+|\/+$/g, '');
+  const mount = trim(location.mount);
+  if (!mount) throw new CliError(ExitCode.USAGE, 'the Vault mount must not be empty');
+  return { mount, prefix: trim(location.prefix) };
+}
+
+/**
+ * The catalog in Vault KV version 2: cluster `prod` is the secret `<prefix>/prod` under `<mount>`,
+ * read at `<mount>/data/<prefix>/prod` and listed at `<mount>/metadata/<prefix>`.
+ */
+export class VaultCatalog implements Catalog {
+  private readonly location: VaultCatalogLocation;
+
+  constructor(
+    private readonly client: VaultClient,
+    location: VaultCatalogLocation,
+    private readonly address: string,
+  ) {
+    this.location = normalizeVaultLocation(location);
+  }
+
+  /** `secret/k8s-auth/clusters/prod`: the path as `vault kv get` takes it. */
+  secretPath(name: string): string {
+    const { mount, prefix } = this.location;
+    return [mount, prefix, name].filter((s) => s !== '').join('/');
+  }
+
+  describe(): string {
+    const { mount, prefix } = this.location;
+    return `Vault ${this.address} ${[mount, prefix].filter((s) => s !== '').join('/')}`;
+  }
+
+  async list(): Promise<string[]> {
+    const { mount, prefix } = this.location;
+    const path = [mount, 'metadata', prefix].filter((s) => s !== '').join('/');
+    let body: unknown;
+    try {
+      body = await this.client.list(path);
+    } catch (error) {
+      // Vault answers 404 to a LIST with no keys under the path
+      if (statusOf(error) === 404) return [];
+      throw vaultError(error, `listing ${this.secretPath('')}`, this.address);
+    }
+    const keys = (body as { data?: { keys?: unknown } } | undefined)?.data?.keys;
+    if (!Array.isArray(keys)) throw new CliError(ExitCode.VAULT, `Vault at ${this.address} answered the list of ${this.secretPath('')} without keys: is the mount '${mount}' KV version 2?`);
+    // sub-folders end with '/': they are not clusters
+    return keys.filter((k): k is string => typeof k === 'string' && !k.endsWith('/')).sort();
+  }
+
+  async get(name: string): Promise<ClusterEntry> {
+    checkClusterName(name);
+    const { mount, prefix } = this.location;
+    const source = `Vault ${this.secretPath(name)}`;
+    const path = [mount, 'data', prefix, name].filter((s) => s !== '').join('/');
+    debug(`reading ${source} from ${this.address}`);
+    let body: unknown;
+    try {
+      body = await this.client.read(path);
+    } catch (error) {
+      if (statusOf(error) === 404) {
+        throw new CliError(ExitCode.CATALOG, `cluster '${name}' not found in ${source} (${this.address}): check the name with \`k8s-auth clusters\``, { cause: error });
+      }
+      throw vaultError(error, `reading cluster '${name}' at ${this.secretPath(name)}`, this.address);
+    }
+    const data = (body as { data?: { data?: unknown } } | undefined)?.data?.data;
+    if (data === undefined) {
+      throw new CliError(ExitCode.CATALOG, `cluster '${name}' in ${source}: the secret has no KV version 2 data (is the mount '${mount}' KV version 2?)`);
+    }
+    if (data === null) throw new CliError(ExitCode.CATALOG, `cluster '${name}' not found in ${source}: its latest version is deleted`);
+    return parseClusterEntry(name, data, source);
+  }
+}
+
+function statusOf(error: unknown): number | undefined {
+  const status = (error as { response?: { statusCode?: unknown } } | undefined)?.response?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+export function createVaultCatalog(location: VaultCatalogLocation, env: Record<string, string | undefined> = process.env, options: VaultClientOptions = {}): VaultCatalog {
+  const settings = vaultSettingsFromEnv(env);
+  return new VaultCatalog(vaultClientFromSettings(settings, options), location, settings.address);
+}

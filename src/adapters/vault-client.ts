@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import nodeVault from 'node-vault';
+import { CliError, ExitCode, describeError } from '../errors.js';
+import { DEFAULT_HTTP_TIMEOUT_MS } from './http.js';
+import { debug, warn } from '../ui/log.js';
+import { registerSecret } from '../ui/redact.js';
+
+/**
+ * Vault is configured exactly like the vault CLI: VAULT_ADDR, VAULT_TOKEN (else the file
+ * ~/.vault-token that `vault login` leaves), VAULT_NAMESPACE, VAULT_CACERT, VAULT_SKIP_VERIFY.
+ * Nothing of ours to configure, so an engineer who can `vault kv get` can log in.
+ */
+export type VaultClient = nodeVault.client;
+
+export interface VaultSettings {
+  address: string;
+  token: string;
+  /** `VAULT_TOKEN` or the token file path, for messages. */
+  tokenSource: string;
+  namespace?: string;
+  caCertPath?: string;
+  skipVerify: boolean;
+}
+
+export interface VaultClientOptions {
+  /** Per-request timeout in milliseconds. */
+  timeoutMs?: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Go's strconv.ParseBool, which the vault CLI uses for VAULT_SKIP_VERIFY. */
+export function parseVaultBool(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === '') return false;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  throw new CliError(ExitCode.USAGE, `${name}='${value}' is not a boolean: use true or false`);
+}
+
+export function vaultSettingsFromEnv(env: Env = process.env, home: string = homedir()): VaultSettings {
+  const address = env['VAULT_ADDR']?.trim();
+  if (!address) throw new CliError(ExitCode.VAULT, 'VAULT_ADDR is not set: export the address of your Vault, e.g. VAULT_ADDR=https://vault.example.com:8200');
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new CliError(ExitCode.USAGE, `VAULT_ADDR='${address}' is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new CliError(ExitCode.USAGE, `VAULT_ADDR='${address}' must be an http(s):// URL`);
+  let token = env['VAULT_TOKEN']?.trim();
+  let tokenSource = 'VAULT_TOKEN';
+  if (!token) {
+    tokenSource = join(home, '.vault-token');
+    try {
+      token = readFileSync(tokenSource, 'utf8').trim();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw new CliError(ExitCode.VAULT, `cannot read the Vault token file ${tokenSource}: ${describeError(error)}`);
+    }
+  }
+  if (!token) throw new CliError(ExitCode.VAULT, `no Vault token: run \`vault login\` (it writes ~/.vault-token) or set VAULT_TOKEN`);
+  registerSecret(token);
+  const settings: VaultSettings = { address: address.replace(/\/+$/, ''), token, tokenSource, skipVerify: parseVaultBool('VAULT_SKIP_VERIFY', env['VAULT_SKIP_VERIFY']) };
+  const namespace = env['VAULT_NAMESPACE']?.trim();
+  if (namespace) settings.namespace = namespace;
+  const caCert = env['VAULT_CACERT']?.trim();
+  if (caCert) settings.caCertPath = caCert;
+  return settings;
+}
+
+/** A node-vault client configured from the environment; throws VAULT/USAGE one-liners. */
+export function createVaultClient(env: Env = process.env, options: VaultClientOptions = {}): VaultClient {
+  return vaultClientFromSettings(vaultSettingsFromEnv(env), options);
+}
+
+export function vaultClientFromSettings(settings: VaultSettings, options: VaultClientOptions = {}): VaultClient {
+  const requestOptions: nodeVault.VaultOptions['requestOptions'] = {};
+  if (settings.caCertPath) {
+    let pem: string;
+    try {
+      pem = readFileSync(settings.caCertPath, 'utf8');
+    } catch (error) {
+      throw new CliError(ExitCode.USAGE, `cannot read VAULT_CACERT ${settings.caCertPath}: ${describeError(error)}`);
+    }
+    // added to the system roots, never replacing them
+    requestOptions.ca = [...rootCertificates, pem];
+  }
+  if (settings.skipVerify) {
+    warn(`TLS verification is OFF for Vault at ${settings.address} (VAULT_SKIP_VERIFY); anyone on the path can read your Vault token`);
+    requestOptions.strictSSL = false;
+  }
+  debug(`Vault ${settings.address}${settings.namespace ? ` namespace ${settings.namespace}` : ''}, token from ${settings.tokenSource}`);
+  const config: nodeVault.VaultOptions = {
+    endpoint: settings.address,
+    token: settings.token,
+    // node-vault's own debug output (DEBUG=node-vault) would print written data: keep it silent
+    debug: () => undefined,
+    // node-vault otherwise treats any non-empty VAULT_SKIP_VERIFY (even "false") as "skip"
+    rpDefaults: { strictSSL: !settings.skipVerify, timeout: options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS },
+    requestOptions,
+  } as nodeVault.VaultOptions;
+  if (settings.namespace) config.namespace = settings.namespace;
+  return nodeVault(config);
+}
+
+interface ResponseLike {
+  response?: { statusCode?: number; body?: unknown };
+  code?: string;
+  message?: string;
+}
+
+function firstVaultError(body: unknown): string | undefined {
+  if (body && typeof body === 'object' && Array.isArray((body as { errors?: unknown }).errors)) {
+    const first = (body as { errors: unknown[] }).errors[0];
+    if (typeof first === 'string' && first.trim()) return first.trim().split('\n')[0];
+  }
+  return undefined;
+}
+
+/**
+ * One line for any Vault failure: `what` names the operation, e.g. "reading cluster 'prod' at
+ * secret/k8s-auth/clusters/prod". HTTP statuses first, then transport errors (axios codes).
+ */
+export function vaultError(error: unknown, what: string, address?: string): CliError {
+  if (error instanceof CliError) return error;
+  const e = (error ?? {}) as ResponseLike;
+  const where = address ? ` at ${address}` : '';
+  const status = e.response?.statusCode;
+  if (typeof status === 'number') {
+    const detail = firstVaultError(e.response?.body);
+    if (status === 403) {
+      return new CliError(ExitCode.VAULT, `Vault${where} denied ${what} (403 ${detail ?? 'permission denied'}): run \`vault login\` again or ask for read access to this path`, { cause: error });
+    }
+    if (status === 401) return new CliError(ExitCode.VAULT, `Vault${where} rejected the token for ${what} (401): run \`vault login\` again`, { cause: error });
+    if (status === 404) return new CliError(ExitCode.VAULT, `Vault${where} has nothing at ${what} (404): check the mount and prefix (is the mount KV version 2?)`, { cause: error });
+    if (status === 503) return new CliError(ExitCode.VAULT, `Vault${where} is sealed or unavailable (503) while ${what}: try again once it is unsealed`, { cause: error });
+    if (status === 429) return new CliError(ExitCode.VAULT, `Vault${where} rate-limited ${what} (429): try again shortly`, { cause: error });
+    return new CliError(ExitCode.VAULT, `Vault${where} answered ${status} to ${what}${detail ? `: ${detail}` : ''}`, { cause: error });
+  }
+  const code = e.code ?? '';
+  if (code === 'ECONNREFUSED') return new CliError(ExitCode.VAULT, `Vault${where} refused the connection while ${what}: is VAULT_ADDR right and is Vault running?`, { cause: error });
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new CliError(ExitCode.VAULT, `cannot resolve the host of Vault${where}: check VAULT_ADDR`, { cause: error });
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED') {
+    return new CliError(ExitCode.VAULT, `Vault${where} did not answer in time while ${what}: check VAULT_ADDR and your network, or raise --http-timeout`, { cause: error });
+  }
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+    return new CliError(ExitCode.VAULT, `TLS certificate of Vault${where} is not trusted (${code}): set VAULT_CACERT to its CA file`, { cause: error });
+  }
+  if (code === 'ECONNRESET' || code === 'EPIPE') return new CliError(ExitCode.VAULT, `Vault${where} dropped the connection while ${what} (${code}): try again`, { cause: error });
+  return new CliError(ExitCode.VAULT, `Vault${where} failed while ${what}: ${(e.message ?? describeError(error)).split('\n')[0]}`, { cause: error });
+}

@@ -1,0 +1,87 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { type Command, Option } from 'commander';
+import type { ClusterEntry } from '../core/cluster-entry.js';
+import { CliError, ExitCode } from '../errors.js';
+import type { Catalog } from '../usecases/catalog.js';
+
+/**
+ * Which catalog a command reads (docs/configuration.md, "Choosing the catalog"):
+ *  1. --catalog FILE or K8S_AUTH_CATALOG: that file;
+ *  2. else, when VAULT_ADDR is set: Vault KV v2 at --vault-mount / --vault-prefix
+ *     (env K8S_AUTH_VAULT_MOUNT / K8S_AUTH_VAULT_PREFIX, defaults `secret` / `k8s-auth/clusters`);
+ *  3. else the file $XDG_CONFIG_HOME/k8s-auth/clusters.yaml (~/.config/k8s-auth/clusters.yaml).
+ * Nothing heavy is loaded until the catalog is first used.
+ */
+export interface CatalogOptions {
+  catalog?: string;
+  /** Only from the command line; the env fallback is read in catalogFromOptions. */
+  vaultMount?: string;
+  vaultPrefix?: string;
+  /** --http-timeout in seconds (string or number as commander gives it), for Vault requests. */
+  httpTimeout?: string | number;
+}
+
+type Env = Record<string, string | undefined>;
+
+export function addCatalogOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--catalog <file>', 'read clusters from this YAML file instead of Vault').env('K8S_AUTH_CATALOG'))
+    .addOption(new Option('--vault-mount <mount>', 'Vault KV v2 mount of the catalog (env K8S_AUTH_VAULT_MOUNT; default "secret")'))
+    .addOption(new Option('--vault-prefix <path>', 'path of the catalog under the mount (env K8S_AUTH_VAULT_PREFIX; default "k8s-auth/clusters")'));
+}
+
+export function defaultCatalogPath(env: Env = process.env, home: string = homedir()): string {
+  const xdg = env['XDG_CONFIG_HOME']?.trim();
+  return join(xdg ? xdg : join(home, '.config'), 'k8s-auth', 'clusters.yaml');
+}
+
+export type CatalogChoice =
+  | { kind: 'file'; path: string; explicit: boolean }
+  | { kind: 'vault'; mount: string; prefix: string };
+
+/** The rule above, without I/O. */
+export function chooseCatalog(opts: CatalogOptions, env: Env = process.env, home: string = homedir()): CatalogChoice {
+  const file = opts.catalog?.trim() || env['K8S_AUTH_CATALOG']?.trim();
+  const vaultFlag = opts.vaultMount !== undefined || opts.vaultPrefix !== undefined;
+  if (file) {
+    if (vaultFlag) throw new CliError(ExitCode.USAGE, '--vault-mount/--vault-prefix cannot be combined with --catalog (or K8S_AUTH_CATALOG)');
+    return { kind: 'file', path: file, explicit: true };
+  }
+  if (env['VAULT_ADDR']?.trim()) {
+    return {
+      kind: 'vault',
+      mount: opts.vaultMount ?? (env['K8S_AUTH_VAULT_MOUNT']?.trim() || 'secret'),
+      prefix: opts.vaultPrefix ?? (env['K8S_AUTH_VAULT_PREFIX']?.trim() ?? 'k8s-auth/clusters'),
+    };
+  }
+  if (vaultFlag) throw new CliError(ExitCode.USAGE, '--vault-mount/--vault-prefix need VAULT_ADDR: export the address of your Vault');
+  return { kind: 'file', path: defaultCatalogPath(env, home), explicit: false };
+}
+
+export function httpTimeoutMs(value: string | number | undefined, fallbackMs = 30_000): number {
+  if (value === undefined || value === '') return fallbackMs;
+  const seconds = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(ExitCode.USAGE, `--http-timeout must be a positive number of seconds, not '${value}'`);
+  return Math.round(seconds * 1000);
+}
+
+/** A Catalog chosen by the rule above; the adapter (node-vault or yaml) loads on first use. */
+export function catalogFromOptions(opts: CatalogOptions, env: Env = process.env): Catalog {
+  const choice = chooseCatalog(opts, env);
+  const timeoutMs = httpTimeoutMs(opts.httpTimeout);
+  let loaded: Promise<Catalog> | undefined;
+  const load = (): Promise<Catalog> => {
+    loaded ??=
+      choice.kind === 'vault'
+        ? import('../adapters/vault-catalog.js').then(({ createVaultCatalog }) => createVaultCatalog(choice, env, { timeoutMs }))
+        : import('../adapters/file-catalog.js').then(({ FileCatalog }) => new FileCatalog(choice.path, choice.explicit));
+    return loaded;
+  };
+  const describe = choice.kind === 'vault' ? `Vault ${env['VAULT_ADDR']?.trim() ?? ''} ${[choice.mount, choice.prefix].filter(Boolean).join('/')}` : choice.path;
+  return {
+    describe: () => describe,
+    list: async () => (await load()).list(),
+    get: async (name: string): Promise<ClusterEntry> => (await load()).get(name),
+  };
+}

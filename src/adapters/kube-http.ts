@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { HttpLibrary, RequestContext, ResponseContext } from '@kubernetes/client-node';
+
+/**
+ * The HTTP layer under @kubernetes/client-node. Its default one has no timeout and builds a new
+ * TLS agent for every request (a handshake per call); this one adds a whole-request timeout,
+ * reuses keep-alive connections per TLS identity, and bounds the requests in flight so a large
+ * apply never floods the API server.
+ */
+export interface RequestStats {
+  requests: number;
+  maxInFlight: number;
+  inFlight: number;
+}
+
+export interface KubeHttpLibraryOptions {
+  server: string;
+  timeoutMs?: number;
+  maxInFlight?: number;
+}
+
+type ClientNode = typeof import('@kubernetes/client-node');
+
+/** A transport failure, shaped so `transportError` (adapters/http.ts) can classify it. */
+export class KubeTransportError extends Error {
+  constructor(message: string, options: { cause?: unknown; name?: string }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = options.name ?? 'KubeTransportError';
+  }
+}
+
+export const DEFAULT_KUBE_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_IN_FLIGHT = 8;
+
+export function createKubeHttpLibrary(k8s: ClientNode, options: KubeHttpLibraryOptions): { library: HttpLibrary; stats: RequestStats } {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_KUBE_TIMEOUT_MS;
+  const limit = Math.max(1, options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
+  const stats: RequestStats = { requests: 0, maxInFlight: 0, inFlight: 0 };
+  const waiting: (() => void)[] = [];
+  const agents = new Map<string, https.Agent>();
+
+  const acquire = async (): Promise<void> => {
+    if (stats.inFlight >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    stats.inFlight += 1;
+    stats.requests += 1;
+    stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
+  };
+  const release = (): void => {
+    stats.inFlight -= 1;
+    waiting.shift()?.();
+  };
+
+  /** client-node hands us a fresh https.Agent per request; swap it for a shared keep-alive one. */
+  const reuse = (agent: http.Agent | undefined): http.Agent | undefined => {
+    if (!agent || agent.constructor !== https.Agent) return agent; // proxy agents: leave alone
+    const tls = (agent as https.Agent).options;
+    const key = createHash('sha256')
+      .update(JSON.stringify([tls.ca, tls.cert, tls.key, tls.pfx, tls.passphrase, tls.rejectUnauthorized, tls.servername]))
+      .digest('hex');
+    let shared = agents.get(key);
+    if (!shared) {
+      shared = new https.Agent({ ...tls, keepAlive: true, maxSockets: limit });
+      agents.set(key, shared);
+    }
+    return shared;
+  };
+
+  const send = async (request: RequestContext): Promise<ResponseContext> => {
+    await acquire();
+    try {
+      return await sendOnce(k8s, request, reuse(request.getAgent()), timeoutMs);
+    } finally {
+      release();
+    }
+  };
+  return { library: k8s.wrapHttpLibrary({ send }), stats };
+}
+
+function sendOnce(k8s: ClientNode, request: RequestContext, agent: http.Agent | undefined, timeoutMs: number): Promise<ResponseContext> {
+  const url = new URL(request.getUrl());
+  const transport = url.protocol === 'http:' ? http : https;
+  const body = request.getBody();
+  if (body !== undefined && typeof body !== 'string') {
+    return Promise.reject(new KubeTransportError('only string request bodies are supported', {}));
+  }
+  return new Promise<ResponseContext>((resolve, reject) => {
+    let settled = false;
+    const fail = (error: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(error);
+    };
+    const req = transport.request(url, { method: request.getHttpMethod(), headers: request.getHeaders(), agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', (error) => fail(new KubeTransportError(`response from ${url.origin} broke off`, { cause: error })));
+      res.on('end', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        const data = Buffer.concat(chunks);
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+        }
+        resolve(new k8s.ResponseContext(res.statusCode ?? 0, headers, { text: async () => data.toString('utf8'), binary: async () => data }));
+      });
+    });
+    const timer = setTimeout(() => {
+      const error = new KubeTransportError(`no answer within ${timeoutMs} ms`, { name: 'TimeoutError' });
+      fail(error);
+      req.destroy(error);
+    }, timeoutMs);
+    req.on('error', (error) => fail(new KubeTransportError(`request to ${url.origin} failed: ${error.message}`, { cause: error })));
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}

@@ -1,0 +1,181 @@
+import * as client from 'openid-client';
+import { CliError, ExitCode, describeError } from '../errors.js';
+import { registerSecret } from '../ui/redact.js';
+import { debug } from '../ui/log.js';
+
+/**
+ * The token-endpoint grants besides the browser flow: refresh (resending the original scopes,
+ * which kubectl's auth-provider does not, so Okta-style providers dropped groups), device code
+ * (RFC 8628, for SSH sessions and machines without a browser) and password (CI). Each returns
+ * the same shape as the browser sign-in. All HTTP goes through the fetch given to discovery.
+ */
+export interface GrantTokens {
+  idToken: string;
+  refreshToken?: string;
+  accessToken?: string;
+  /** The ID token's `exp`. */
+  expiresAt: Date;
+  claims: client.IDToken;
+}
+
+type TokenResponse = client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
+
+function issuerOf(config: client.Configuration): string {
+  return config.serverMetadata().issuer;
+}
+
+/** A token response without an ID token is useless to kubectl: say so plainly. */
+export function toGrantTokens(config: client.Configuration, response: TokenResponse, grant: string): GrantTokens {
+  registerSecret(response.access_token);
+  registerSecret(response.refresh_token);
+  const idToken = response.id_token;
+  const claims = response.claims();
+  if (!idToken || !claims) {
+    throw new CliError(ExitCode.PROVIDER, `the identity provider at ${issuerOf(config)} answered the ${grant} without an ID token, which Kubernetes needs`, {
+      hint: grant === 'refresh'
+        ? 'this provider does not issue ID tokens on refresh: sign in again with `k8s-auth login <cluster>`, or ask its admin to enable it'
+        : 'check that the client is allowed the openid scope',
+    });
+  }
+  registerSecret(idToken);
+  const tokens: GrantTokens = { idToken, expiresAt: new Date(claims.exp * 1000), claims };
+  if (response.refresh_token) tokens.refreshToken = response.refresh_token;
+  if (response.access_token) tokens.accessToken = response.access_token;
+  return tokens;
+}
+
+/** The provider said no to a refresh token (invalid_grant: expired, revoked, already used). */
+export class RefreshRejectedError extends CliError {
+  readonly reason: string;
+  constructor(issuer: string, reason: string, cause: unknown) {
+    super(ExitCode.PROVIDER, `the identity provider at ${issuer} refused the cached refresh token (${reason})`, {
+      hint: 'sign in again with `k8s-auth login <cluster>`',
+      cause,
+    });
+    this.name = 'RefreshRejectedError';
+    this.reason = reason;
+  }
+}
+
+function oauthReason(error: client.ResponseBodyError): string {
+  return error.error_description ? `${error.error}: ${error.error_description}` : error.error;
+}
+
+/** Maps openid-client failures that are not ours to one-line errors. */
+export function providerError(config: client.Configuration, what: string, error: unknown): CliError {
+  if (error instanceof CliError) return error;
+  if (error instanceof client.ResponseBodyError) {
+    return new CliError(ExitCode.PROVIDER, `the identity provider at ${issuerOf(config)} refused the ${what} (${oauthReason(error)})`, { cause: error });
+  }
+  return new CliError(ExitCode.PROVIDER, `the ${what} with the identity provider at ${issuerOf(config)} failed: ${describeError(error)}`, { cause: error });
+}
+
+/**
+ * Refresh, resending the scopes of the original sign-in. A rotated refresh token comes back in
+ * the result; when the provider keeps the old one, `refreshToken` is the one we sent.
+ */
+export async function refreshGrant(config: client.Configuration, refreshToken: string, scopes: readonly string[]): Promise<GrantTokens> {
+  registerSecret(refreshToken);
+  debug(`refreshing the ID token at ${issuerOf(config)} with scopes: ${scopes.join(' ')}`);
+  let response: TokenResponse;
+  try {
+    response = await client.refreshTokenGrant(config, refreshToken, { scope: scopes.join(' ') });
+  } catch (error) {
+    if (error instanceof client.ResponseBodyError && error.error === 'invalid_grant') {
+      throw new RefreshRejectedError(issuerOf(config), oauthReason(error), error);
+    }
+    throw providerError(config, 'refresh', error);
+  }
+  const tokens = toGrantTokens(config, response, 'refresh');
+  if (!tokens.refreshToken) tokens.refreshToken = refreshToken;
+  return tokens;
+}
+
+export function supportsDeviceCode(config: client.Configuration): boolean {
+  return typeof config.serverMetadata().device_authorization_endpoint === 'string';
+}
+
+export interface DevicePrompt {
+  verificationUri: string;
+  verificationUriComplete?: string;
+  userCode: string;
+  expiresInSeconds: number;
+}
+
+export interface DeviceCodeOptions {
+  scopes: readonly string[];
+  /** Shows the URL and code (on stderr). */
+  prompt: (prompt: DevicePrompt) => void;
+  /** Gives up after this long, or the code's own expiry if sooner. */
+  timeoutMs?: number;
+}
+
+/**
+ * RFC 8628: ask for a user code, show it, poll the token endpoint at the provider's interval
+ * (openid-client adds 5s on slow_down and keeps polling on authorization_pending).
+ */
+export async function deviceCodeGrant(config: client.Configuration, options: DeviceCodeOptions): Promise<GrantTokens> {
+  if (!supportsDeviceCode(config)) {
+    throw new CliError(ExitCode.PROVIDER, `the identity provider at ${issuerOf(config)} does not offer the device code flow (no device_authorization_endpoint)`, {
+      hint: 'use --grant browser (with --no-browser over SSH: open the printed URL through `ssh -L`)',
+    });
+  }
+  let start: client.DeviceAuthorizationResponse;
+  try {
+    start = await client.initiateDeviceAuthorization(config, { scope: options.scopes.join(' ') });
+  } catch (error) {
+    throw providerError(config, 'device authorization request', error);
+  }
+  options.prompt({
+    verificationUri: start.verification_uri,
+    ...(start.verification_uri_complete ? { verificationUriComplete: start.verification_uri_complete } : {}),
+    userCode: start.user_code,
+    expiresInSeconds: start.expires_in,
+  });
+  const limitMs = Math.min(options.timeoutMs ?? Number.POSITIVE_INFINITY, start.expires_in * 1000);
+  let response: TokenResponse;
+  try {
+    response = await client.pollDeviceAuthorizationGrant(config, start, undefined, { signal: AbortSignal.timeout(limitMs) });
+  } catch (error) {
+    const name = error instanceof Error ? error.name : '';
+    if (name === 'TimeoutError' || name === 'AbortError' || (error instanceof client.ResponseBodyError && error.error === 'expired_token')) {
+      throw new CliError(ExitCode.LOGIN_TIMEOUT, `the device code was not approved within ${Math.round(limitMs / 1000)}s`, { hint: 'run the command again and enter the new code', cause: error });
+    }
+    if (error instanceof client.ResponseBodyError && error.error === 'access_denied') {
+      throw new CliError(ExitCode.LOGIN_DENIED, `the sign-in was denied at the identity provider (${oauthReason(error)})`, { cause: error });
+    }
+    throw providerError(config, 'device code sign-in', error);
+  }
+  return toGrantTokens(config, response, 'device code sign-in');
+}
+
+export interface PasswordOptions {
+  scopes: readonly string[];
+  username: string;
+  password: string;
+}
+
+/** Resource owner password grant, for CI accounts at providers that allow it. */
+export async function passwordGrant(config: client.Configuration, options: PasswordOptions): Promise<GrantTokens> {
+  registerSecret(options.password);
+  let response: TokenResponse;
+  try {
+    response = await client.genericGrantRequest(config, 'password', {
+      username: options.username,
+      password: options.password,
+      scope: options.scopes.join(' '),
+    });
+  } catch (error) {
+    if (error instanceof client.ResponseBodyError && error.error === 'invalid_grant') {
+      throw new CliError(ExitCode.LOGIN_DENIED, `the identity provider at ${issuerOf(config)} refused the username or password for '${options.username}' (${oauthReason(error)})`, { cause: error });
+    }
+    if (error instanceof client.ResponseBodyError && (error.error === 'unsupported_grant_type' || error.error === 'unauthorized_client')) {
+      throw new CliError(ExitCode.PROVIDER, `the identity provider at ${issuerOf(config)} does not allow the password grant for this client (${oauthReason(error)})`, {
+        hint: 'use --grant device-code or --grant browser, or ask the provider admin to enable the password grant',
+        cause: error,
+      });
+    }
+    throw providerError(config, 'password sign-in', error);
+  }
+  return toGrantTokens(config, response, 'password sign-in');
+}

@@ -1,0 +1,91 @@
+import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { acquireLock, type ReleaseLock } from './file-lock.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { CliError, ExitCode, describeError } from '../errors.js';
+import { parseCachedTokens, serializeCachedTokens, type CachedTokens } from '../core/token-cache-entry.js';
+import { cacheFilePath, cacheLockPath, tokenCacheDirectory, type TokenCacheKey } from '../core/token-cache-key.js';
+import { registerSecret } from '../ui/redact.js';
+import { debug, warn } from '../ui/log.js';
+
+/**
+ * The token cache on disk: one JSON file per key (see core/token-cache-key.ts) in a 0700
+ * directory, each file 0600, written atomically so a concurrent reader (the hot path takes no
+ * lock) sees the old or the new file, never half of one. Writers serialise on `<file>.lock`.
+ */
+export interface TokenCache {
+  directory: string;
+  file: string;
+  key: TokenCacheKey;
+}
+
+export function openTokenCache(key: TokenCacheKey, directoryOverride?: string, env: NodeJS.ProcessEnv = process.env): TokenCache {
+  const directory = tokenCacheDirectory(env, homedir(), directoryOverride);
+  return { directory, file: cacheFilePath(directory, key), key };
+}
+
+/** Cached tokens, or undefined when absent; an unusable file is reported and ignored (the next write replaces it). */
+export function readCachedTokens(cache: TokenCache): CachedTokens | undefined {
+  let text: string;
+  try {
+    text = readFileSync(cache.file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      debug(`no cached tokens in ${cache.file}`);
+      return undefined;
+    }
+    throw new CliError(ExitCode.KUBECONFIG, `cannot read the token cache file ${cache.file}: ${describeError(error)}`, {
+      hint: 'check its owner and permissions, or remove it to sign in again',
+    });
+  }
+  const parsed = parseCachedTokens(text, cache.key);
+  if (!parsed.ok) {
+    warn(`ignoring token cache file ${cache.file}: it ${parsed.problem}`);
+    return undefined;
+  }
+  registerSecret(parsed.entry.idToken);
+  registerSecret(parsed.entry.refreshToken);
+  return parsed.entry;
+}
+
+/** Creates the cache directory 0700 (tightening one we created earlier with looser bits). */
+export function ensureCacheDirectory(directory: string): void {
+  try {
+    mkdirSync(directory, { recursive: true, mode: 0o700 });
+    if ((statSync(directory).mode & 0o077) !== 0) chmodSync(directory, 0o700);
+  } catch (error) {
+    throw new CliError(ExitCode.KUBECONFIG, `cannot create the token cache directory ${directory}: ${describeError(error)}`, {
+      hint: 'set KUBECACHEDIR or --token-cache-dir to a writable directory',
+    });
+  }
+}
+
+export function writeCachedTokens(cache: TokenCache, entry: CachedTokens): void {
+  registerSecret(entry.idToken);
+  registerSecret(entry.refreshToken);
+  ensureCacheDirectory(cache.directory);
+  try {
+    writeFileAtomic(cache.file, serializeCachedTokens(entry), 0o600);
+  } catch (error) {
+    throw new CliError(ExitCode.KUBECONFIG, `cannot write the token cache file ${cache.file}: ${describeError(error)}`);
+  }
+  debug(`cached tokens in ${cache.file} (ID token valid until ${entry.expiresAt})`);
+}
+
+export interface CacheLockOptions {
+  timeoutMs: number;
+  onWait?: () => void;
+}
+
+/**
+ * The per-entry lock: one refresh or sign-in per identity at a time, the others wait (bounded
+ * by the timeout) and then re-read the cache. A holder that died is detected by pid.
+ */
+export async function lockTokenCache(cache: TokenCache, options: CacheLockOptions): Promise<ReleaseLock> {
+  ensureCacheDirectory(cache.directory);
+  return acquireLock(cacheLockPath(cache.file), {
+    timeoutMs: options.timeoutMs,
+    description: `the token cache entry ${cache.file}`,
+    onWait: () => options.onWait?.(),
+  });
+}

@@ -1,0 +1,93 @@
+import { normalizeCacheKey, sameCacheKey, type TokenCacheKey } from './token-cache-key.js';
+
+/**
+ * What one cache file holds (JSON, mode 0600). The key fields are stored too, so a reader can
+ * tell the file is really for the identity it asked about (and a person can read what it is).
+ * On the exec hot path: node builtins only.
+ */
+export interface CachedTokens {
+  key: TokenCacheKey;
+  idToken: string;
+  refreshToken?: string;
+  /** When the ID token expires (its `exp`), ISO 8601; informative, `exp` in the token rules. */
+  expiresAt: string;
+  /** Who signed in (username claim), for `status`-style displays; not part of the key. */
+  user?: string;
+  updatedAt: string;
+}
+
+export const CACHE_FORMAT_VERSION = 1;
+
+/** The `exp` of a JWT in milliseconds, read without verifying (as kubectl does), or undefined. */
+export function jwtExpiryMs(token: string): number | undefined {
+  const payload = token.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    if (claims && typeof claims === 'object') {
+      const exp = (claims as Record<string, unknown>)['exp'];
+      if (typeof exp === 'number' && Number.isFinite(exp)) return exp * 1000;
+    }
+  } catch {
+    // not a JWT we can read
+  }
+  return undefined;
+}
+
+export function serializeCachedTokens(entry: CachedTokens): string {
+  const key = normalizeCacheKey(entry.key);
+  const out: Record<string, unknown> = {
+    version: CACHE_FORMAT_VERSION,
+    issuer: key.issuer,
+    clientId: key.clientId,
+    scopes: key.scopes,
+  };
+  if (key.loginHint) out['loginHint'] = key.loginHint;
+  if (entry.user) out['user'] = entry.user;
+  out['expiresAt'] = entry.expiresAt;
+  out['updatedAt'] = entry.updatedAt;
+  out['idToken'] = entry.idToken;
+  if (entry.refreshToken) out['refreshToken'] = entry.refreshToken;
+  return `${JSON.stringify(out, null, 2)}\n`;
+}
+
+export type ParsedCache =
+  | { ok: true; entry: CachedTokens }
+  | { ok: false; problem: string };
+
+/**
+ * Reads a cache file's text. A file for another key (hash collision, copied file) or of an
+ * unknown format is reported, never used.
+ */
+export function parseCachedTokens(text: string, expected: TokenCacheKey): ParsedCache {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, problem: 'is not valid JSON' };
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, problem: 'is not a JSON object' };
+  const r = raw as Record<string, unknown>;
+  if (r['version'] !== CACHE_FORMAT_VERSION) return { ok: false, problem: `has format version ${String(r['version'])}, expected ${CACHE_FORMAT_VERSION}` };
+  const str = (name: string): string | undefined => (typeof r[name] === 'string' && r[name] !== '' ? (r[name] as string) : undefined);
+  const issuer = str('issuer');
+  const clientId = str('clientId');
+  const idToken = str('idToken');
+  const scopes = Array.isArray(r['scopes']) && r['scopes'].every((s) => typeof s === 'string') ? (r['scopes'] as string[]) : undefined;
+  if (!issuer || !clientId || !scopes || !idToken) return { ok: false, problem: 'lacks issuer, clientId, scopes or idToken' };
+  const key: TokenCacheKey = { issuer, clientId, scopes };
+  const loginHint = str('loginHint');
+  if (loginHint) key.loginHint = loginHint;
+  if (!sameCacheKey(key, expected)) return { ok: false, problem: 'belongs to another issuer, client, scope set or login hint' };
+  const entry: CachedTokens = {
+    key: normalizeCacheKey(key),
+    idToken,
+    expiresAt: str('expiresAt') ?? '',
+    updatedAt: str('updatedAt') ?? '',
+  };
+  const refreshToken = str('refreshToken');
+  if (refreshToken) entry.refreshToken = refreshToken;
+  const user = str('user');
+  if (user) entry.user = user;
+  return { ok: true, entry };
+}

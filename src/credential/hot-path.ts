@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { CREDENTIAL_FLAGS, formatExecCredential, parseExecInfo } from '../core/exec-credential.js';
+import { parseCachedTokens } from '../core/token-cache-entry.js';
+import { DEFAULT_SKEW_SECONDS, decideFreshness, parseSeconds } from '../core/token-cache-freshness.js';
+import { cacheFilePath, parseScopes, tokenCacheDirectory, type TokenCacheKey } from '../core/token-cache-key.js';
+
+/**
+ * kubectl runs the plugin on every invocation, often many at once, so the common case (a cached
+ * ID token still valid beyond the skew) must cost little more than starting node. This module
+ * and everything it imports use node builtins only: no commander, openid-client, Vault or
+ * Kubernetes library, no catalog lookup, no network, no lock (cache writes are atomic renames,
+ * so a read sees a whole file). Anything unusual returns undefined and bin/k8s-auth.js falls
+ * back to the full CLI, which does the same check again and explains itself.
+ */
+
+/** Flags after which the full path must run (it prints help, logs, or forces work). */
+const BAIL_FLAGS = new Set(['-h', '--help', '-v', '--verbose', '--force-refresh']);
+
+const WANTED: ReadonlySet<string> = new Set(Object.values(CREDENTIAL_FLAGS));
+
+/** Reads the few flags the hot path needs from `k8s-auth credential <cluster> [flags]`. */
+export function readHotPathFlags(args: readonly string[]): Map<string, string> | undefined {
+  const found = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (BAIL_FLAGS.has(arg) || arg === '--') return undefined;
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    if (!WANTED.has(name)) continue;
+    if (BAIL_FLAGS.has(name)) return undefined;
+    const value = eq > 0 && name !== arg ? arg.slice(eq + 1) : args[++i];
+    if (value === undefined) return undefined;
+    found.set(name, value);
+  }
+  return found;
+}
+
+export interface HotPathInput {
+  argv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  nowMs: number;
+  home: string;
+}
+
+/** The ExecCredential JSON to print, or undefined when the full path must run. */
+export function cachedCredential(input: HotPathInput): string | undefined {
+  const { argv, env } = input;
+  if (argv[2] !== 'credential') return undefined;
+  const cluster = argv[3];
+  if (!cluster || cluster.startsWith('-')) return undefined;
+  if (env['K8S_AUTH_VERBOSE']) return undefined;
+  const flags = readHotPathFlags(argv.slice(4));
+  if (!flags) return undefined;
+  const issuer = flags.get(CREDENTIAL_FLAGS.issuer);
+  const clientId = flags.get(CREDENTIAL_FLAGS.clientId);
+  const scopes = flags.get(CREDENTIAL_FLAGS.scopes);
+  if (!issuer || !clientId || scopes === undefined) return undefined;
+  const skewText = flags.get(CREDENTIAL_FLAGS.skew) ?? env['K8S_AUTH_SKEW'];
+  const skew = skewText === undefined ? DEFAULT_SKEW_SECONDS : parseSeconds(skewText);
+  if (skew === undefined) return undefined;
+  const execInfo = parseExecInfo(env['KUBERNETES_EXEC_INFO']);
+  if (!execInfo.ok) return undefined;
+
+  const key: TokenCacheKey = { issuer, clientId, scopes: parseScopes(scopes) };
+  const loginHint = flags.get(CREDENTIAL_FLAGS.loginHint);
+  if (loginHint) key.loginHint = loginHint;
+  const file = cacheFilePath(tokenCacheDirectory(env, input.home, flags.get(CREDENTIAL_FLAGS.cacheDir)), key);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const parsed = parseCachedTokens(text, key);
+  if (!parsed.ok) return undefined;
+  const freshness = decideFreshness(parsed.entry, input.nowMs, skew);
+  if (freshness.state !== 'fresh') return undefined;
+  return formatExecCredential(execInfo.info.apiVersion, parsed.entry.idToken, freshness.expiresAtMs, execInfo.info.interactive);
+}
+
+/** Prints the cached credential and returns true, or returns false for the full path. */
+export function runHotPath(argv: readonly string[] = process.argv): boolean {
+  let out: string | undefined;
+  try {
+    out = cachedCredential({ argv, env: process.env, nowMs: Date.now(), home: homedir() });
+  } catch {
+    return false; // whatever went wrong, the full path will say it properly
+  }
+  if (out === undefined) return false;
+  // stdout to a pipe is synchronous on POSIX: the JSON is out before we return
+  process.stdout.write(out);
+  return true;
+}

@@ -70,7 +70,6 @@ cp -r "$reflect2_src" "$src/vendor/github.com/modern-go/reflect2"
   cd "$src"
   export PATH="$go_root/bin:$PATH"
   export GOFLAGS=-mod=vendor GOPROXY=off CGO_ENABLED=0
-  export GOCACHE="$cache/go-build"
   make WHAT="cmd/kube-apiserver cmd/kube-controller-manager"
 ) >>"$log" 2>&1 || { tail -30 "$log" >&2; echo "build failed (full log: $log)" >&2; exit 1; }
 

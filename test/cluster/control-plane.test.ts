@@ -1,0 +1,95 @@
+// The harness itself: a real kube-apiserver + controller-manager start, serve the admin, run
+// the aggregation and ServiceAccount controllers, and stop() leaves no process behind.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiRequest } from './api-client.js';
+import { anyAlive, controlPlaneBinaries, startControlPlane, type ControlPlane } from './control-plane.js';
+
+const bins = controlPlaneBinaries();
+if (!bins.ok) process.stderr.write(`cluster tier SKIPPED: ${bins.missing}\n`);
+
+const run = promisify(execFile);
+const kubectls = ['1.20', '1.32'].map((v) => ({ version: v, path: join(import.meta.dirname, '..', '..', '.tools', 'bin', `kubectl-${v}`) }));
+const missingKubectl = kubectls.filter((k) => !existsSync(k.path));
+if (bins.ok && missingKubectl.length > 0) {
+  process.stderr.write(`cluster tier: kubectl test SKIPPED: ${missingKubectl.map((k) => k.path).join(', ')} not found; run scripts/fetch-kubectl.sh\n`);
+}
+
+describe.skipIf(!bins.ok)('control plane harness', () => {
+  let cp: ControlPlane;
+  let startMs = 0;
+
+  beforeAll(async () => {
+    const t0 = Date.now();
+    cp = await startControlPlane();
+    startMs = Date.now() - t0;
+    process.stderr.write(`control plane started in ${startMs} ms\n`);
+  });
+  afterAll(async () => {
+    await cp?.stop();
+  });
+
+  it('serves the admin (system:masters client cert): list namespaces', async () => {
+    const res = await apiRequest(cp, { path: '/api/v1/namespaces', auth: cp.adminAuth });
+    expect(res.status).toBe(200);
+    const names = ((res.json as { items: { metadata: { name: string } }[] }).items ?? []).map((n) => n.metadata.name);
+    expect(names).toEqual(expect.arrayContaining(['default', 'kube-system']));
+  });
+
+  it('refuses anonymous and unknown credentials', async () => {
+    const anon = await apiRequest(cp, { path: '/api/v1/namespaces', auth: { kind: 'anonymous' } });
+    expect(anon.status).toBe(403); // anonymous is authenticated as system:anonymous, then denied by RBAC
+    const bogus = await apiRequest(cp, { path: '/api/v1/namespaces', auth: { kind: 'bearer', token: 'not-a-token' } });
+    expect(bogus.status).toBe(401);
+  });
+
+  it('runs the controller-manager: aggregated view ClusterRole and default ServiceAccount', async () => {
+    const view = await apiRequest(cp, { path: '/apis/rbac.authorization.k8s.io/v1/clusterroles/view', auth: cp.adminAuth });
+    expect(view.status).toBe(200);
+    const rules = (view.json as { rules: { resources?: string[] }[] }).rules;
+    expect(rules.flatMap((r) => r.resources ?? [])).toContain('pods');
+    const sa = await apiRequest(cp, { path: '/api/v1/namespaces/default/serviceaccounts/default', auth: cp.adminAuth });
+    expect(sa.status).toBe(200);
+  });
+
+  it('issues ServiceAccount tokens through TokenRequest', async () => {
+    const res = await apiRequest(cp, {
+      method: 'POST',
+      path: '/api/v1/namespaces/default/serviceaccounts/default/token',
+      auth: cp.adminAuth,
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } },
+    });
+    expect(res.status).toBe(201);
+    const token = (res.json as { status: { token: string } }).status.token;
+    const who = await apiRequest(cp, { path: '/api/v1/namespaces/default/serviceaccounts/default', auth: { kind: 'bearer', token } });
+    expect(who.status).toBe(403); // authenticated as the ServiceAccount, which RBAC does not let read SAs
+    expect(who.body).toContain('system:serviceaccount:default:default');
+  });
+
+  it.skipIf(missingKubectl.length > 0)('Debian kubectl 1.20 and 1.32 both get namespaces with the admin kubeconfig', async () => {
+    for (const k of kubectls) {
+      // KUBECONFIG points at the test cluster only; HOME too, so no user kubeconfig or cache is read
+      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cp.dir, KUBECONFIG: cp.adminKubeconfig };
+      const { stdout } = await run(k.path, ['get', 'namespaces', '-o', 'name'], { env, timeout: 30_000 });
+      expect(stdout.split('\n'), `kubectl ${k.version}`).toEqual(expect.arrayContaining(['namespace/default', 'namespace/kube-system']));
+      const { stdout: version } = await run(k.path, ['version', '-o', 'json'], { env, timeout: 30_000 });
+      const v = JSON.parse(version) as { clientVersion: { gitVersion: string }; serverVersion: { gitVersion: string } };
+      expect(v.clientVersion.gitVersion.startsWith(`v${k.version}.`)).toBe(true);
+      expect(v.serverVersion.gitVersion).toBe('v1.20.2');
+    }
+  });
+
+  it('stop() ends every process it started and removes its temp dir', async () => {
+    expect(cp.pids).toHaveLength(3);
+    expect(anyAlive(cp.pids)).toBe(true);
+    const dir = cp.dir;
+    const t0 = Date.now();
+    await cp.stop();
+    process.stderr.write(`control plane stopped in ${Date.now() - t0} ms\n`);
+    expect(anyAlive(cp.pids)).toBe(false);
+    expect(existsSync(dir)).toBe(false);
+  });
+});

@@ -1,0 +1,43 @@
+// Plain, visible skips: a suite that cannot run here says so in ONE line on stderr.
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * Returns true when the suite must be skipped (use as `describe.skipIf(skipUnless(...))`),
+ * printing `SKIPPED <suite>: <reason>` once to stderr in that case.
+ */
+export function skipUnless(condition: boolean, reason: string, suite?: string): boolean {
+  if (condition) return false;
+  const name = suite ?? callerSuiteName();
+  process.stderr.write(`SKIPPED ${name}: ${reason}\n`);
+  return true;
+}
+
+function callerSuiteName(): string {
+  const stack = new Error().stack?.split('\n') ?? [];
+  for (const line of stack.slice(1)) {
+    const m = /(?:file:\/\/)?(\/[^\s:()]+\.test\.[cm]?[jt]s)/.exec(line);
+    if (m?.[1]) return m[1].startsWith(repoRoot) ? m[1].slice(repoRoot.length + 1) : m[1];
+  }
+  return 'suite';
+}
+
+export interface KubectlBinary {
+  version: '1.20' | '1.32';
+  path: string;
+  available: boolean;
+}
+
+/** Debian kubectl binaries unpacked by scripts/fetch-kubectl.sh (never /usr/bin/kubectl). */
+export function kubectlPaths(): { v1_20: KubectlBinary; v1_32: KubectlBinary; all: KubectlBinary[] } {
+  const make = (version: '1.20' | '1.32'): KubectlBinary => {
+    const path = join(repoRoot, '.tools', 'bin', `kubectl-${version}`);
+    return { version, path, available: existsSync(path) };
+  };
+  const v1_20 = make('1.20');
+  const v1_32 = make('1.32');
+  return { v1_20, v1_32, all: [v1_20, v1_32] };
+}

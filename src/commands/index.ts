@@ -8,4 +8,5 @@ import type { Command } from 'commander';
 export type RegisterCommand = (program: Command) => void;
 
 export const commandRegistrations: readonly (() => Promise<{ register: RegisterCommand }>)[] = [
+  () => import('./completion.js'),
 ];

@@ -1,0 +1,147 @@
+import type { Argument, Command, Option } from 'commander';
+
+/**
+ * The command tree as shell completion sees it, read from the commander program itself so that a
+ * new command or flag completes without touching the completion code. What a value completes to
+ * is inferred from how the command author named it:
+ *  - choices (`.choices([...])` on an option or argument) complete to those words;
+ *  - an argument or option value named `cluster`/`clusters`/`cluster-name` completes to cluster
+ *    names from the catalog;
+ *  - one named like a file (`file`, `path`, `dir`, `kubeconfig`, `*-file`, `catalog`) completes
+ *    to file names;
+ *  - anything else is free text (no suggestions), as is any `--vault-*` option's value.
+ */
+export type ValueKind =
+  | { type: 'free' }
+  | { type: 'words'; words: readonly string[] }
+  | { type: 'clusters' }
+  | { type: 'files' };
+
+export interface CompletionOption {
+  /** Every spelling, short first: `['-o', '--output']`. */
+  names: readonly string[];
+  description: string;
+  /** undefined for a flag; otherwise what its value completes to. */
+  value: ValueKind | undefined;
+}
+
+export interface CompletionArgument {
+  name: string;
+  value: ValueKind;
+  variadic: boolean;
+}
+
+export interface CompletionNode {
+  /** Subcommand names from the program down, `[]` for the program itself. */
+  path: readonly string[];
+  name: string;
+  aliases: readonly string[];
+  description: string;
+  /** Own options plus the ones inherited from ancestors (commander accepts those after a subcommand). */
+  options: readonly CompletionOption[];
+  commands: readonly CompletionNode[];
+  args: readonly CompletionArgument[];
+}
+
+/** Words a shell script may carry unquoted in a case pattern: command and option names. */
+const PLAIN_WORD = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+
+export function inferValueKind(placeholder: string, choices: readonly string[] | undefined, optionName = ''): ValueKind {
+  if (choices && choices.length > 0) return { type: 'words', words: [...choices] };
+  const name = placeholder.toLowerCase().replace(/\.\.\.$/, '');
+  if (/^(clusters?|cluster-name|cluster_name)$/.test(name)) return { type: 'clusters' };
+  // a Vault path (`--vault-prefix <path>`) is not a file path
+  if (optionName.startsWith('--vault-')) return { type: 'free' };
+  if (/^(file|files|path|paths|dir|directory|kubeconfig|catalog)$/.test(name) || /[-_](file|path|dir)$/.test(name)) return { type: 'files' };
+  return { type: 'free' };
+}
+
+/** `-o, --output <format>` → `format`; `--catalog [file]` → `file`; flags → undefined. */
+export function optionPlaceholder(flags: string): string | undefined {
+  const match = /[<[]([^>\]]+)[>\]]/.exec(flags);
+  return match?.[1];
+}
+
+function describeOption(option: Option): CompletionOption {
+  const names = [option.short, option.long].filter((n): n is string => typeof n === 'string' && n.length > 0);
+  const takesValue = option.required || option.optional;
+  const placeholder = optionPlaceholder(option.flags) ?? '';
+  return {
+    names,
+    description: firstLine(option.description),
+    value: takesValue ? inferValueKind(placeholder, option.argChoices, option.long ?? '') : undefined,
+  };
+}
+
+function describeArgument(argument: Argument): CompletionArgument {
+  return { name: argument.name(), value: inferValueKind(argument.name(), argument.argChoices), variadic: argument.variadic };
+}
+
+function firstLine(text: string | undefined): string {
+  const line = (text ?? '').split('\n')[0]?.trim() ?? '';
+  return line.length > 100 ? `${line.slice(0, 97)}...` : line;
+}
+
+function describeCommand(command: Command, path: readonly string[], inherited: readonly CompletionOption[]): CompletionNode {
+  const help = command.createHelp();
+  const own = help.visibleOptions(command).map(describeOption);
+  const ownNames = new Set(own.flatMap((o) => o.names));
+  // an option redefined by a subcommand shadows the inherited one
+  const options = [...own, ...inherited.filter((o) => !o.names.some((n) => ownNames.has(n)) && !o.names.includes('--version'))];
+  const commands = help
+    .visibleCommands(command)
+    // commander's implicit `help [command]` is real and completes like any other command
+    .filter((sub) => PLAIN_WORD.test(sub.name()))
+    .map((sub) => describeCommand(sub, [...path, sub.name()], options.filter((o) => !o.names.includes('--help'))));
+  return {
+    path,
+    name: command.name(),
+    aliases: command.aliases().filter((a) => PLAIN_WORD.test(a)),
+    description: firstLine(command.description()),
+    options: options.filter((o) => o.names.every((n) => /^--?[A-Za-z0-9][A-Za-z0-9-]*$/.test(n))),
+    commands,
+    args: command.registeredArguments.map(describeArgument),
+  };
+}
+
+export function completionTree(program: Command): CompletionNode {
+  return describeCommand(program, [], []);
+}
+
+/** Every node, depth first, the program first. */
+export function allNodes(root: CompletionNode): CompletionNode[] {
+  return [root, ...root.commands.flatMap(allNodes)];
+}
+
+/** The key generated scripts use for a command path: names joined by single spaces. */
+export function pathKey(path: readonly string[]): string {
+  return path.join(' ');
+}
+
+/** `k8s-auth` → `_k8s_auth`: a shell function name derived from the command name. */
+export function functionName(commandName: string): string {
+  return `_${commandName.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+
+/** The options of a node that take a value, with the kind of value, one entry per spelling. */
+export function valueOptions(node: CompletionNode): { name: string; value: ValueKind }[] {
+  return node.options.flatMap((o) => (o.value ? o.names.map((name) => ({ name, value: o.value as ValueKind })) : []));
+}
+
+/**
+ * Encodes a value kind as one word the generated scripts switch on:
+ * `free`, `clusters`, `files`, or `words:a b c`.
+ */
+export function encodeKind(kind: ValueKind): string {
+  return kind.type === 'words' ? `words:${kind.words.filter((w) => PLAIN_WORD.test(w)).join(' ')}` : kind.type;
+}
+
+/** POSIX shell single quoting (bash and zsh). */
+export function shQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** fish single quoting: backslash and quote are the only escapes inside '…'. */
+export function fishQuote(text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}

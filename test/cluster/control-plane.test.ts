@@ -2,23 +2,17 @@
 // the aggregation and ServiceAccount controllers, and stop() leaves no process behind.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiRequest } from './api-client.js';
-import { anyAlive, controlPlaneBinaries, startControlPlane, type ControlPlane } from './control-plane.js';
+import { anyAlive, startControlPlane, type ControlPlane } from './control-plane.js';
+import { clusterTierSkip, KUBECTLS, kubectlSkip } from './tier.js';
 
-const bins = controlPlaneBinaries();
-if (!bins.ok) process.stderr.write(`cluster tier SKIPPED: ${bins.missing}\n`);
-
+const skipTier = clusterTierSkip();
+const skipKubectl = !skipTier && kubectlSkip();
 const run = promisify(execFile);
-const kubectls = ['1.20', '1.32'].map((v) => ({ version: v, path: join(import.meta.dirname, '..', '..', '.tools', 'bin', `kubectl-${v}`) }));
-const missingKubectl = kubectls.filter((k) => !existsSync(k.path));
-if (bins.ok && missingKubectl.length > 0) {
-  process.stderr.write(`cluster tier: kubectl test SKIPPED: ${missingKubectl.map((k) => k.path).join(', ')} not found; run scripts/fetch-kubectl.sh\n`);
-}
 
-describe.skipIf(!bins.ok)('control plane harness', () => {
+describe.skipIf(skipTier)('control plane harness', () => {
   let cp: ControlPlane;
   let startMs = 0;
 
@@ -69,8 +63,8 @@ describe.skipIf(!bins.ok)('control plane harness', () => {
     expect(who.body).toContain('system:serviceaccount:default:default');
   });
 
-  it.skipIf(missingKubectl.length > 0)('Debian kubectl 1.20 and 1.32 both get namespaces with the admin kubeconfig', async () => {
-    for (const k of kubectls) {
+  it.skipIf(skipKubectl)('Debian kubectl 1.20 and 1.32 both get namespaces with the admin kubeconfig', async () => {
+    for (const k of KUBECTLS) {
       // KUBECONFIG points at the test cluster only; HOME too, so no user kubeconfig or cache is read
       const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cp.dir, KUBECONFIG: cp.adminKubeconfig };
       const { stdout } = await run(k.path, ['get', 'namespaces', '-o', 'name'], { env, timeout: 30_000 });

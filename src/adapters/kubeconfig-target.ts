@@ -1,0 +1,211 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { ClusterConnection } from '../core/token-output.js';
+import { CliError, ExitCode, describeError } from '../errors.js';
+import { registerSecret } from '../ui/redact.js';
+
+/**
+ * The kubeconfig context a command talks through, read without @kubernetes/client-node (which
+ * costs ~0.5 s to load): files merged like kubectl ($KUBECONFIG, first file to set a value wins),
+ * relative paths resolved against the file that named them, CA inlined. Static credentials (a
+ * bearer token, a token file, a client certificate) are returned ready to use; anything else
+ * (exec plugins, auth-provider, impersonation, basic auth, proxy-url) is left to client-node.
+ */
+export type StaticCredentials =
+  | { kind: 'token'; token: string }
+  | { kind: 'client-certificate'; certPem: string; keyPem: string }
+  | { kind: 'none' };
+
+export interface KubeconfigTarget {
+  paths: string[];
+  contextName: string;
+  clusterName: string;
+  /** The context's own namespace, if it names one. */
+  namespace: string | undefined;
+  connection: ClusterConnection;
+  /** CA PEM to verify the server with (undefined: Node's roots). */
+  caPem: string | undefined;
+  /** Usable without client-node, or undefined with the reason why not. */
+  credentials: StaticCredentials | undefined;
+  unsupported: string | undefined;
+  /** The user's exec plugin, if it has one (to find k8s-auth's own token cache). */
+  userExec: { command: string; args: string[] } | undefined;
+}
+
+export interface KubeconfigSelection {
+  /** An explicit kubeconfig path (--kubeconfig); else $KUBECONFIG, else ~/.kube/config. */
+  kubeconfig?: string;
+  /** A context name, or a cluster name (its first context); else the current context. */
+  cluster?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+type Named = { name?: unknown; [key: string]: unknown };
+interface Entry {
+  value: Record<string, unknown>;
+  /** The directory of the file that defined it, for relative paths. */
+  base: string;
+}
+
+/** The kubeconfig files kubectl would read, in merge order (same rule as kube-client.ts). */
+export function kubeconfigFiles(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
+  if (explicit) return [explicit];
+  const fromEnv = env['KUBECONFIG'];
+  if (fromEnv) return fromEnv.split(delimiter).filter((path) => path.length > 0);
+  return [join(env['HOME'] || homedir(), '.kube', 'config')];
+}
+
+export function readKubeconfigTarget(selection: KubeconfigSelection = {}): KubeconfigTarget {
+  const candidates = kubeconfigFiles(selection.kubeconfig, selection.env);
+  const paths = selection.kubeconfig ? candidates : candidates.filter((path) => existsSync(path));
+  if (paths.length === 0 || (selection.kubeconfig && !existsSync(selection.kubeconfig))) {
+    throw new CliError(ExitCode.KUBECONFIG, `no kubeconfig at ${selection.kubeconfig ?? candidates.join(delimiter)}: pass --kubeconfig or set KUBECONFIG to a kubeconfig with access to the cluster`);
+  }
+  const clusters = new Map<string, Entry>();
+  const users = new Map<string, Entry>();
+  const contexts = new Map<string, Entry>();
+  let current: string | undefined;
+  for (const path of paths) {
+    const doc = readDocument(path);
+    const base = dirname(resolve(path));
+    collect(doc['clusters'], 'cluster', clusters, base);
+    collect(doc['users'], 'user', users, base);
+    collect(doc['contexts'], 'context', contexts, base);
+    const cc = doc['current-context'];
+    if (current === undefined && typeof cc === 'string' && cc !== '') current = cc;
+  }
+  const where = paths.join(delimiter);
+  const contextName = pickContext(selection.cluster, current, contexts, where);
+  const context = contexts.get(contextName)?.value ?? {};
+  const clusterName = str(context['cluster']);
+  const cluster = clusterName ? clusters.get(clusterName) : undefined;
+  const server = cluster ? str(cluster.value['server']) : undefined;
+  if (!clusterName || !cluster || !server) {
+    throw new CliError(ExitCode.KUBECONFIG, `context '${contextName}' names cluster '${clusterName ?? ''}', which is missing or has no server in ${where}: fix the kubeconfig`);
+  }
+  const userName = str(context['user']);
+  const user = userName ? users.get(userName) : undefined;
+  if (userName && !user) {
+    throw new CliError(ExitCode.KUBECONFIG, `context '${contextName}' names user '${userName}', which is not in ${where}: fix the kubeconfig`);
+  }
+  const { connection, caPem } = clusterConnection(cluster, server);
+  const { credentials, unsupported } = staticCredentials(user);
+  const proxy = str(cluster.value['proxy-url']);
+  const exec = user?.value['exec'];
+  const execRecord = exec && typeof exec === 'object' ? (exec as Record<string, unknown>) : undefined;
+  const execCommand = execRecord ? str(execRecord['command']) : undefined;
+  const execArgs = execRecord && Array.isArray(execRecord['args']) ? execRecord['args'].filter((a): a is string => typeof a === 'string') : [];
+  return {
+    paths,
+    contextName,
+    clusterName,
+    namespace: str(context['namespace']),
+    connection,
+    caPem,
+    credentials: proxy ? undefined : credentials,
+    unsupported: proxy ? 'the cluster uses proxy-url' : unsupported,
+    userExec: execCommand ? { command: execCommand, args: execArgs } : undefined,
+  };
+}
+
+function readDocument(path: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new CliError(ExitCode.KUBECONFIG, `cannot read kubeconfig ${path}: ${describeError(error).split('\n')[0]}: fix or regenerate the file`, { cause: error });
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new CliError(ExitCode.KUBECONFIG, `kubeconfig ${path} is not a mapping: fix or regenerate the file`);
+  return parsed as Record<string, unknown>;
+}
+
+function collect(list: unknown, field: string, into: Map<string, Entry>, base: string): void {
+  if (!Array.isArray(list)) return;
+  for (const item of list as Named[]) {
+    const name = item && typeof item.name === 'string' ? item.name : undefined;
+    const value = item?.[field];
+    if (!name || into.has(name)) continue;
+    into.set(name, { value: value && typeof value === 'object' ? (value as Record<string, unknown>) : {}, base });
+  }
+}
+
+function pickContext(wanted: string | undefined, current: string | undefined, contexts: Map<string, Entry>, where: string): string {
+  if (wanted) {
+    if (contexts.has(wanted)) return wanted;
+    for (const [name, entry] of contexts) if (entry.value['cluster'] === wanted) return name;
+    const known = [...contexts.keys()];
+    throw new CliError(ExitCode.KUBECONFIG, `no context or cluster named '${wanted}' in ${where}${known.length > 0 ? ` (contexts: ${known.join(', ')})` : ''}: run \`k8s-auth login ${wanted}\` or pass --cluster with one of them`);
+  }
+  if (!current) throw new CliError(ExitCode.KUBECONFIG, `kubeconfig ${where} has no current-context: run \`k8s-auth login CLUSTER\` or pass --cluster NAME`);
+  if (!contexts.has(current)) throw new CliError(ExitCode.KUBECONFIG, `current-context '${current}' is not defined in ${where}: fix the kubeconfig or pass --cluster NAME`);
+  return current;
+}
+
+function clusterConnection(cluster: Entry, server: string): { connection: ClusterConnection; caPem: string | undefined } {
+  const c = cluster.value;
+  const connection: ClusterConnection = { server };
+  let caPem: string | undefined;
+  const caData = str(c['certificate-authority-data']);
+  const caFile = str(c['certificate-authority']);
+  if (caData) {
+    caPem = Buffer.from(caData, 'base64').toString('utf8');
+    connection.certificateAuthorityData = caData;
+  } else if (caFile) {
+    caPem = readReferenced(caFile, cluster.base, 'certificate-authority');
+    connection.certificateAuthorityData = Buffer.from(caPem, 'utf8').toString('base64');
+  }
+  if (c['insecure-skip-tls-verify'] === true) connection.insecureSkipTlsVerify = true;
+  const serverName = str(c['tls-server-name']);
+  if (serverName) connection.tlsServerName = serverName;
+  const proxy = str(c['proxy-url']);
+  if (proxy) connection.proxyUrl = proxy;
+  return { connection, caPem };
+}
+
+const COMPLEX_USER_FIELDS = ['exec', 'auth-provider', 'as', 'as-groups', 'as-uid', 'as-user-extra', 'username', 'password'];
+
+function staticCredentials(user: Entry | undefined): { credentials: StaticCredentials | undefined; unsupported: string | undefined } {
+  if (!user) return { credentials: { kind: 'none' }, unsupported: undefined };
+  const u = user.value;
+  const complex = COMPLEX_USER_FIELDS.find((field) => u[field] !== undefined && u[field] !== null && u[field] !== '');
+  if (complex) return { credentials: undefined, unsupported: `the user uses ${complex}` };
+  const token = str(u['token']);
+  const tokenFile = str(u['tokenFile']);
+  const certData = str(u['client-certificate-data']);
+  const certFile = str(u['client-certificate']);
+  const keyData = str(u['client-key-data']);
+  const keyFile = str(u['client-key']);
+  if (certData || certFile) {
+    const certPem = certData ? Buffer.from(certData, 'base64').toString('utf8') : readReferenced(certFile as string, user.base, 'client-certificate');
+    const keyPem = keyData ? Buffer.from(keyData, 'base64').toString('utf8') : keyFile ? readReferenced(keyFile, user.base, 'client-key') : undefined;
+    if (!keyPem) throw new CliError(ExitCode.KUBECONFIG, 'the kubeconfig user has a client certificate but no client key: fix the kubeconfig');
+    registerSecret(keyPem);
+    return { credentials: { kind: 'client-certificate', certPem, keyPem }, unsupported: undefined };
+  }
+  if (token) {
+    registerSecret(token);
+    return { credentials: { kind: 'token', token }, unsupported: undefined };
+  }
+  if (tokenFile) {
+    const fromFile = readReferenced(tokenFile, user.base, 'tokenFile').trim();
+    registerSecret(fromFile);
+    return { credentials: { kind: 'token', token: fromFile }, unsupported: undefined };
+  }
+  return { credentials: { kind: 'none' }, unsupported: undefined };
+}
+
+function readReferenced(path: string, base: string, field: string): string {
+  const full = isAbsolute(path) ? path : resolve(base, path);
+  try {
+    return readFileSync(full, 'utf8');
+  } catch (error) {
+    throw new CliError(ExitCode.KUBECONFIG, `cannot read ${field} ${full} named in the kubeconfig: ${describeError(error)}`, { cause: error });
+  }
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}

@@ -1,0 +1,111 @@
+import { type Command, Option } from 'commander';
+import { CliError, ExitCode } from '../errors.js';
+
+/**
+ * `k8s-auth token --ttl 12h`: a ServiceAccount token that expires on its own, for CI shells and
+ * scripts. Everything CI needs is settable from the environment (docs/token.md).
+ */
+interface TokenFlags {
+  serviceAccount?: string;
+  namespace: string;
+  ttl: string;
+  audience?: string[];
+  cluster?: string;
+  kubeconfig?: string;
+  output?: string;
+  kubeconfigOut?: string;
+  viaVault?: string;
+  vaultK8sMount: string;
+  usernameClaim: string;
+  httpTimeout?: string;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+export function register(program: Command): void {
+  program
+    .command('token')
+    .summary('mint a short-lived ServiceAccount token (TokenRequest API or Vault)')
+    .description(
+      'Mint a ServiceAccount token that expires on its own. By default the ServiceAccount is your own (named from your login ' +
+        'like `k8s-auth rbac` names it) and the token is minted with the TokenRequest API using your current kubeconfig ' +
+        'credentials; --via-vault ROLE mints it through Vault\'s Kubernetes secrets engine instead. The token goes to stdout ' +
+        '(never to a terminal unless -o is given), or into a kubeconfig with -o kubeconfig.',
+    )
+    .addOption(new Option('--ttl <duration>', 'lifetime, e.g. 12h, 90m, 1h30m, 2d (at least 10m)').env('K8S_AUTH_TTL').makeOptionMandatory())
+    .addOption(new Option('--service-account <name>', 'ServiceAccount to mint for (default: your own, from the current login)').env('K8S_AUTH_SERVICE_ACCOUNT'))
+    .addOption(new Option('-n, --namespace <namespace>', 'namespace of the ServiceAccount').env('K8S_AUTH_SA_NAMESPACE').default('default'))
+    .addOption(new Option('--audience <audience>', 'intended audience of the token (repeatable; env K8S_AUTH_AUDIENCES, comma-separated; default: the API server)').argParser(collect))
+    .addOption(new Option('--cluster <name>', 'kubeconfig context (or cluster) to mint through (default: the current context)').env('K8S_AUTH_CLUSTER'))
+    .addOption(new Option('--kubeconfig <file>', 'kubeconfig to read (default: $KUBECONFIG, else ~/.kube/config)'))
+    .addOption(new Option('-o, --output <format>', 'token (default), json, exec-credential or kubeconfig').choices(['token', 'json', 'exec-credential', 'kubeconfig']).env('K8S_AUTH_OUTPUT'))
+    .addOption(new Option('--kubeconfig-out <file>', 'with -o kubeconfig: write a self-contained kubeconfig here (mode 0600) instead of merging into the current one').env('K8S_AUTH_KUBECONFIG_OUT'))
+    .addOption(new Option('--via-vault <role>', "mint through Vault's Kubernetes secrets engine with this role (VAULT_ADDR/VAULT_TOKEN as for the vault CLI)").env('K8S_AUTH_VIA_VAULT'))
+    .addOption(new Option('--vault-k8s-mount <mount>', 'mount path of the Kubernetes secrets engine').env('K8S_AUTH_VAULT_K8S_MOUNT').default('kubernetes'))
+    .addOption(new Option('--username-claim <claim>', 'ID token claim that names you (as the catalog entry says)').env('K8S_AUTH_USERNAME_CLAIM').default('email'))
+    .addOption(new Option('--http-timeout <seconds>', 'timeout of each request').env('K8S_AUTH_HTTP_TIMEOUT'))
+    .action(async (flags: TokenFlags, command: Command) => {
+      await runToken(flags, command);
+    });
+}
+
+async function runToken(flags: TokenFlags, command: Command): Promise<void> {
+  const { parseTokenTtl } = await import('../core/duration.js');
+  const { checkTokenOutput, renderTokenOutput } = await import('../core/token-output.js');
+  const { httpTimeoutMs } = await import('../config/catalog-options.js');
+
+  // Everything checkable is checked before any request.
+  const ttlSeconds = parseTokenTtl(flags.ttl, command.getOptionValueSource('ttl') === 'env' ? 'K8S_AUTH_TTL' : '--ttl');
+  const format = (flags.output ?? 'token') as 'token' | 'json' | 'exec-credential' | 'kubeconfig';
+  const outputSource = command.getOptionValueSource('output');
+  checkTokenOutput({ format, explicit: outputSource === 'cli' || outputSource === 'env', stdoutIsTty: Boolean(process.stdout.isTTY) });
+  if (flags.kubeconfigOut && format !== 'kubeconfig') {
+    throw new CliError(ExitCode.USAGE, `--kubeconfig-out needs -o kubeconfig (the output is ${format}): add -o kubeconfig, or drop --kubeconfig-out`);
+  }
+  if (!DNS_LABEL.test(flags.namespace) || flags.namespace.length > 63) {
+    throw new CliError(ExitCode.USAGE, `namespace '${flags.namespace}' is not a valid Kubernetes name: lowercase letters, digits and '-', at most 63`);
+  }
+  if (flags.serviceAccount !== undefined && (!DNS_SUBDOMAIN.test(flags.serviceAccount) || flags.serviceAccount.length > 253)) {
+    throw new CliError(ExitCode.USAGE, `ServiceAccount name '${flags.serviceAccount}' is not a valid Kubernetes name: lowercase letters, digits, '-' and '.'`);
+  }
+  const audiences = flags.audience ?? splitList(process.env['K8S_AUTH_AUDIENCES']);
+  const timeoutMs = httpTimeoutMs(flags.httpTimeout);
+
+  const { mintToken } = await import('../usecases/mint-token.js');
+  const result = await mintToken({
+    ttlSeconds,
+    ...(flags.serviceAccount === undefined ? {} : { serviceAccount: flags.serviceAccount }),
+    namespace: flags.namespace,
+    audiences,
+    ...(flags.cluster === undefined ? {} : { cluster: flags.cluster }),
+    ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }),
+    usernameClaim: flags.usernameClaim,
+    ...(flags.viaVault === undefined ? {} : { viaVault: { role: flags.viaVault, mount: flags.vaultK8sMount } }),
+    needConnection: format === 'kubeconfig',
+    timeoutMs,
+  });
+
+  const { info, warn } = await import('../ui/log.js');
+  if (result.grant.note) warn(result.grant.note);
+  if (result.minted.leaseId) info(`Vault lease ${result.minted.leaseId} (revoke early with: vault lease revoke ${result.minted.leaseId})`);
+
+  if (format !== 'kubeconfig') {
+    process.stdout.write(renderTokenOutput(format, result.minted));
+    return;
+  }
+  const { writeTokenKubeconfig } = await import('../usecases/token-kubeconfig.js');
+  const written = await writeTokenKubeconfig(result, { out: flags.kubeconfigOut, kubeconfig: flags.kubeconfig });
+  info(written.merged
+    ? `wrote context ${written.context} (expires ${result.minted.expirationTimestamp}) to ${written.path}: use it with kubectl --context ${written.context}`
+    : `wrote kubeconfig ${written.path} with context ${written.context} (expires ${result.minted.expirationTimestamp})`);
+}
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}

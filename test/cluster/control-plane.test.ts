@@ -1,7 +1,7 @@
 // The harness itself: a real kube-apiserver + controller-manager start, serve the admin, run
 // the aggregation and ServiceAccount controllers, and stop() leaves no process behind.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiRequest } from './api-client.js';
@@ -85,5 +85,38 @@ describe.skipIf(skipTier)('control plane harness', () => {
     process.stderr.write(`control plane stopped in ${Date.now() - t0} ms\n`);
     expect(anyAlive(cp.pids)).toBe(false);
     expect(existsSync(dir)).toBe(false);
+  });
+});
+
+/** pids of processes whose command line mentions `text` */
+function processesMentioning(text: string): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(text);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe.skipIf(skipTier)('control plane start failure', () => {
+  it('reports the failing process with its log tail and leaves no process or temp dir', async () => {
+    const err = await startControlPlane({
+      oidc: { issuerUrl: 'https://127.0.0.1:1/dex', caFile: '/nonexistent/oidc-ca.crt', clientId: 'k8s-auth' },
+    }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(Error);
+    const message = err?.message ?? '';
+    expect(message).toContain('kube-apiserver exited');
+    expect(message).toContain('/nonexistent/oidc-ca.crt'); // from the apiserver's own log
+    const dir = /(\/\S+\/k8s-auth-cp-[A-Za-z0-9]+)\//.exec(message)?.[1];
+    expect(dir).toBeDefined();
+    expect(existsSync(dir as string)).toBe(false);
+    expect(processesMentioning(dir as string)).toEqual([]);
   });
 });

@@ -135,7 +135,12 @@ async function stopProc(p: Proc, graceMs: number): Promise<void> {
 }
 
 function failure(what: string, procs: Proc[], extra = ''): Error {
-  const tails = procs.map((p) => `--- ${p.name}${p.exited ? ` (exited, code ${String(p.child.exitCode)} signal ${String(p.child.signalCode)})` : ''}: last lines of ${p.logFile}\n${logTail(p.logFile, 25)}`);
+  // processes that died first, with a longer tail; the rest briefly
+  const ordered = [...procs.filter((p) => p.exited), ...procs.filter((p) => !p.exited)];
+  const tails = ordered.map((p) => {
+    const state = p.exited ? ` (exited, code ${String(p.child.exitCode)}, signal ${String(p.child.signalCode)})` : '';
+    return `--- ${p.name}${state}: last lines of ${p.logFile}\n${logTail(p.logFile, p.exited ? 40 : 10)}`;
+  });
   return new Error(`control plane: ${what}${extra ? `: ${extra}` : ''}\n${tails.join('\n')}`);
 }
 
@@ -225,7 +230,7 @@ export async function startControlPlane(opts: { oidc?: OidcOptions } = {}): Prom
     recordPid(
       spawnLogged(dir, 'kube-apiserver', bins.apiserver, [
         `--etcd-servers=${etcdUrl}`,
-        '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`, '--insecure-port=0',
+        '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
         '--endpoint-reconciler-type=none',
         `--tls-cert-file=${serving.certFile}`, `--tls-private-key-file=${serving.keyFile}`,
         `--client-ca-file=${ca.certFile}`,

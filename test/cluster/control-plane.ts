@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createCa, issueCert, removeCa } from '../support/pki.js';
 import { apiRequest, selfSubjectAccessReview, type ApiAuth } from './api-client.js';
-import { controlPlaneBinaries, freePort, logTail, openssl, pidAlive, sleep } from './processes.js';
+import { controlPlaneBinaries, freePort, logTail, openssl, pidAlive, sleep, startWatchdog } from './processes.js';
 
 export { controlPlaneBinaries } from './processes.js';
 
@@ -98,26 +98,6 @@ function spawnLogged(dir: string, name: string, bin: string, args: string[]): Pr
     proc.exited = true;
   });
   return proc;
-}
-
-/**
- * A detached shell that, should this process die without cleaning up (SIGKILL), ends the
- * processes listed in DIR/pids whose command line names DIR, then removes DIR.
- */
-function startWatchdog(dir: string, caDir: string): ChildProcess {
-  const script = `
-    while kill -0 "$1" 2>/dev/null && [ -d "$2" ]; do sleep 1; done
-    [ -d "$2" ] || exit 0
-    for sig in TERM KILL; do
-      for p in $(cat "$2/pids" 2>/dev/null); do
-        grep -qF "$2" "/proc/$p/cmdline" 2>/dev/null && kill -$sig "$p" 2>/dev/null
-      done
-      sleep 3
-    done
-    rm -rf "$2" "$3"`;
-  const child = spawn('sh', ['-c', script, 'watchdog', String(process.pid), dir, caDir], { detached: true, stdio: 'ignore' });
-  child.unref();
-  return child;
 }
 
 async function stopProc(p: Proc, graceMs: number): Promise<void> {

@@ -1,5 +1,5 @@
 // Small process and file helpers for the control-plane harness.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
@@ -81,4 +81,24 @@ export function pidAlive(pid: number): boolean {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A detached shell that, should this process die without cleaning up (SIGKILL), ends the
+ * processes listed in DIR/pids whose command line names DIR, then removes DIR.
+ */
+export function startWatchdog(dir: string, caDir: string): ChildProcess {
+  const script = `
+    while kill -0 "$1" 2>/dev/null && [ -d "$2" ]; do sleep 1; done
+    [ -d "$2" ] || exit 0
+    for sig in TERM KILL; do
+      for p in $(cat "$2/pids" 2>/dev/null); do
+        grep -qF "$2" "/proc/$p/cmdline" 2>/dev/null && kill -$sig "$p" 2>/dev/null
+      done
+      sleep 3
+    done
+    rm -rf "$2" "$3"`;
+  const child = spawn('sh', ['-c', script, 'watchdog', String(process.pid), dir, caDir], { detached: true, stdio: 'ignore' });
+  child.unref();
+  return child;
 }

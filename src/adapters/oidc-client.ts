@@ -227,7 +227,8 @@ export async function authorizationCodeSignIn(config: ProviderConfiguration, opt
     return await Promise.race([outcome, timeout]);
   } finally {
     if (timer) clearTimeout(timer);
-    // let the final page reach the browser before closing (it is already flushed when settled)
+    // the outcome settles just before the final page is written: let it reach the browser
+    if (busy) await Promise.race([server.finished, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     server.close();
   }
 }

@@ -10,4 +10,8 @@ export type RegisterCommand = (program: Command) => void;
 export const commandRegistrations: readonly (() => Promise<{ register: RegisterCommand }>)[] = [
   () => import('./completion.js'),
   () => import('./token.js'),
+  () => import('./login.js'),
+  () => import('./whoami.js'),
+  () => import('./logout.js'),
+  () => import('./clusters.js'),
 ];

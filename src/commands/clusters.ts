@@ -1,0 +1,33 @@
+import { type Command, Option } from 'commander';
+import { addCatalogOptions, type CatalogOptions } from '../config/catalog-options.js';
+
+/** `k8s-auth clusters`: the names in the catalog (docs/usage.md#clusters). */
+interface ClustersFlags extends CatalogOptions {
+  output?: string;
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('clusters')
+    .summary('list the clusters of the catalog')
+    .description('List the cluster names of the catalog (Vault: a KV v2 metadata LIST; file: its clusters mapping), one per line.');
+  addCatalogOptions(command)
+    .addOption(new Option('--http-timeout <seconds>', 'timeout of each HTTP request').env('K8S_AUTH_HTTP_TIMEOUT'))
+    .addOption(new Option('-o, --output <format>', 'text (default), json or yaml').choices(['text', 'json', 'yaml']))
+    .action(async (flags: ClustersFlags) => {
+      const { catalogFromOptions } = await import('../config/catalog-options.js');
+      const catalog = catalogFromOptions(flags);
+      const names = await catalog.list();
+      if (flags.output === 'json' || flags.output === 'yaml') {
+        const { printData } = await import('../ui/output.js');
+        printData(flags.output, { source: catalog.describe(), clusters: names });
+        return;
+      }
+      if (names.length === 0) {
+        const { info } = await import('../ui/log.js');
+        info(`no clusters in ${catalog.describe()}`);
+        return;
+      }
+      process.stdout.write(names.map((n) => `${n}\n`).join(''));
+    });
+}

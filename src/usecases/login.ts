@@ -1,0 +1,160 @@
+import type { OpenBrowser } from '../adapters/browser-launcher.js';
+import { resolveKubeconfigPaths, setCurrentContextInFiles, updateKubeconfig } from '../adapters/kubeconfig-file.js';
+import { decodeBase64Pem } from '../adapters/http.js';
+import { type ClusterEntry, checkClusterName, scopesFor } from '../core/cluster-entry.js';
+import { groupsFrom, isoFromUnix } from '../core/id-token-claims.js';
+import { oidcAuthProviderUser, setCluster, setContext, setCurrentContext, setUser } from '../core/kubeconfig-merge.js';
+import { CliError, ExitCode } from '../errors.js';
+import type { Catalog } from './catalog.js';
+import { debug } from '../ui/log.js';
+
+/**
+ * `k8s-auth login <cluster>...`: catalog entries → one browser sign-in per distinct
+ * (issuer, client-id) → kubeconfig cluster/user/context per cluster, with an
+ * `auth-provider: oidc` user that kubectl refreshes by itself.
+ */
+export interface LoginRequest {
+  clusters: readonly string[];
+  catalog: Catalog;
+  kubeconfig?: string;
+  contextName?: string;
+  setCurrent: boolean;
+  timeoutMs: number;
+  listenPort?: number;
+  openBrowser: OpenBrowser;
+  caFiles: readonly string[];
+  insecureSkipTlsVerify: boolean;
+  httpTimeoutMs: number;
+  env?: Record<string, string | undefined>;
+  /** Told before each sign-in starts (e.g. to start a spinner). */
+  onSignInStart?: (issuer: string, clusters: readonly string[]) => void;
+}
+
+/** What -o json prints per cluster; the key set is a documented contract. */
+export interface LoginOutcome {
+  cluster: string;
+  context: string;
+  user: string;
+  issuer: string;
+  subject: string;
+  email: string | null;
+  groups: string[];
+  /** RFC 3339, the ID token's exp. */
+  expiry: string;
+  /** Not in -o json: where the entries went. */
+  kubeconfig: string;
+  currentContextSet: boolean;
+}
+
+interface SignInGroup {
+  issuerUrl: string;
+  clientId: string;
+  entries: ClusterEntry[];
+}
+
+/** One sign-in per distinct (issuer, client-id), in the order the clusters were named. */
+export function groupBySignIn(entries: readonly ClusterEntry[]): SignInGroup[] {
+  const groups = new Map<string, SignInGroup>();
+  for (const entry of entries) {
+    const key = `${entry.issuerUrl}\u0000${entry.clientId}`;
+    const group = groups.get(key) ?? { issuerUrl: entry.issuerUrl, clientId: entry.clientId, entries: [] };
+    group.entries.push(entry);
+    groups.set(key, group);
+  }
+  return [...groups.values()];
+}
+
+/** The Kubernetes username for an entry: the username-claim value (email by default). */
+export function usernameFor(entry: ClusterEntry, claims: Record<string, unknown>): string {
+  const value = claims[entry.usernameClaim];
+  if (typeof value === 'string' && value !== '') return value;
+  if (typeof value === 'number') return String(value);
+  throw new CliError(
+    ExitCode.PROVIDER,
+    `the ID token from ${entry.issuerUrl} has no '${entry.usernameClaim}' claim (username-claim of cluster '${entry.name}'): allow the matching scope for client '${entry.clientId}', or set username-claim in the catalog`,
+  );
+}
+
+export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
+  const names = [...new Set(request.clusters.map(checkClusterName))];
+  if (names.length === 0) throw new CliError(ExitCode.USAGE, 'name at least one cluster: k8s-auth login <cluster>');
+  if (request.contextName !== undefined && names.length > 1) throw new CliError(ExitCode.USAGE, '--context-name renames one context: name a single cluster with it');
+  const paths = resolveKubeconfigPaths(request.kubeconfig, request.env ?? process.env);
+  // load openid-client while the catalog answers
+  const oidcModule = import('../adapters/oidc-client.js');
+  const entries = await Promise.all(names.map((name) => request.catalog.get(name)));
+  const { discoverProvider, authorizationCodeSignIn } = await oidcModule;
+
+  const outcomes: LoginOutcome[] = [];
+  for (const group of groupBySignIn(entries)) {
+    const first = group.entries[0] as ClusterEntry;
+    const caPems = group.entries.map((e) => decodeBase64Pem(e.idpCertificateAuthorityData)).filter((p): p is string => p !== undefined);
+    const clientSecret = group.entries.find((e) => e.clientSecret)?.clientSecret;
+    const config = await discoverProvider({
+      issuerUrl: group.issuerUrl,
+      clientId: group.clientId,
+      ...(clientSecret ? { clientSecret } : {}),
+      caPems: [...new Set(caPems)],
+      caFiles: request.caFiles,
+      insecureSkipTlsVerify: request.insecureSkipTlsVerify,
+      timeoutMs: request.httpTimeoutMs,
+    });
+    const clusterNames = group.entries.map((e) => e.name);
+    request.onSignInStart?.(group.issuerUrl, clusterNames);
+    const redirectUri = group.entries.find((e) => e.redirectUri)?.redirectUri;
+    const result = await authorizationCodeSignIn(config, {
+      scopes: [...new Set(group.entries.flatMap(scopesFor))],
+      ...(redirectUri ? { redirectUri } : {}),
+      ...(request.listenPort !== undefined ? { listenPort: request.listenPort } : {}),
+      openBrowser: request.openBrowser,
+      timeoutMs: request.timeoutMs,
+      clusters: clusterNames,
+      describeUser: (claims) => {
+        const value = claims[first.usernameClaim];
+        return typeof value === 'string' && value ? value : String(claims['sub'] ?? 'unknown user');
+      },
+    });
+    debug(`signed in at ${group.issuerUrl}; ID token valid until ${isoFromUnix(result.expiresAt)}`);
+
+    for (const entry of group.entries) {
+      const username = usernameFor(entry, result.claims);
+      const userName = `${username}@${entry.name}`;
+      const contextName = request.contextName ?? entry.name;
+      const setCurrentHere = request.setCurrent && outcomes.length === 0 && paths.length === 1;
+      const written = await updateKubeconfig(paths, { cluster: entry.name, user: userName, context: contextName }, (doc) => {
+        setCluster(doc, entry.name, { server: entry.server, ...(entry.certificateAuthorityData ? { caData: entry.certificateAuthorityData } : {}) });
+        setUser(
+          doc,
+          userName,
+          oidcAuthProviderUser({
+            issuerUrl: entry.issuerUrl,
+            clientId: entry.clientId,
+            ...(entry.clientSecret ? { clientSecret: entry.clientSecret } : {}),
+            idToken: result.idToken,
+            ...(result.refreshToken ? { refreshToken: result.refreshToken } : {}),
+            ...(entry.idpCertificateAuthorityData ? { idpCaData: entry.idpCertificateAuthorityData } : {}),
+          }),
+        );
+        setContext(doc, contextName, { cluster: entry.name, user: userName, ...(entry.namespace ? { namespace: entry.namespace } : {}) });
+        if (setCurrentHere) setCurrentContext(doc, contextName);
+      });
+      // the first cluster named becomes current; with several files, where kubectl reads it
+      const currentContextSet = request.setCurrent && outcomes.length === 0;
+      if (currentContextSet && !setCurrentHere) await setCurrentContextInFiles(paths, contextName, written);
+      const email = result.claims['email'];
+      outcomes.push({
+        cluster: entry.name,
+        context: contextName,
+        user: userName,
+        issuer: String(result.claims['iss'] ?? entry.issuerUrl),
+        subject: String(result.claims['sub'] ?? ''),
+        email: typeof email === 'string' ? email : null,
+        groups: groupsFrom(result.claims[entry.groupsClaim]),
+        expiry: isoFromUnix(result.expiresAt) as string,
+        kubeconfig: written,
+        currentContextSet,
+      });
+    }
+  }
+  return outcomes;
+}

@@ -1,6 +1,7 @@
 // `k8s-auth token` (dist build) against the Kubernetes API double: TokenRequest calls, the
 // granted-expiry check, error lines and exit codes, outputs, kubeconfig writing, and the
 // identity-derived default ServiceAccount.
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,10 +9,23 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { startKubeApiDouble, type KubeApiDouble } from '../support/kube-api-double.js';
-import { cleanEnv, runCli } from '../support/run-cli.js';
+import { cleanEnv, cliEntry, runCli } from '../support/run-cli.js';
 import { repoRoot, skipUnless } from '../support/skip.js';
 
 const built = existsSync(join(repoRoot, 'dist', 'cli.js'));
+const scriptPath = '/usr/bin/script';
+
+/** Runs the CLI with stdout on a pseudo-terminal (util-linux `script`), as a person would. */
+function runOnTty(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, cliEntry, ...args].map(quote).join(' ');
+  return new Promise((resolve) => {
+    execFile(scriptPath, ['-qec', command, '/dev/null'], { env, timeout: 20_000 }, (error, stdout) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+      resolve({ code, output: stdout.replace(/\r/g, '') });
+    });
+  });
+}
 
 function fakeIdToken(claims: Record<string, unknown>): string {
   const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -287,5 +301,24 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
     const missing = await runCli(['token', '--service-account', 'ghost', '-n', 'ci', '--ttl', '1h'], { ...env, KUBECONFIG: kubeconfig });
     expect(missing.code).toBe(9);
     expect(errorLines(missing.stderr)[0]).toMatch(/^error: ServiceAccount ci\/ghost does not exist on cluster double: create it with `k8s-auth rbac apply`/);
+  });
+
+  describe.skipIf(skipUnless(existsSync(scriptPath), `${scriptPath} (util-linux) is missing: cannot give the CLI a terminal`))('on a terminal', () => {
+    it('refuses to print a token without an explicit -o, before minting anything', async () => {
+      const run = await runOnTty(['token', '--service-account', 'deployer', '-n', 'ci', '--ttl', '1h'], { ...env, NO_COLOR: '1' });
+      expect(run.code).toBe(2);
+      expect(run.output).toBe('error: refusing to print a token on a terminal: pass -o token to print it anyway, pipe it (TOKEN=$(k8s-auth token ...)), or use -o kubeconfig --kubeconfig-out FILE\n');
+      expect(double.requests).toHaveLength(0);
+    });
+
+    it('prints it when asked with -o token (or K8S_AUTH_OUTPUT)', async () => {
+      const run = await runOnTty(['token', '--service-account', 'deployer', '-n', 'ci', '--ttl', '1h', '-o', 'token'], env);
+      expect(run.code).toBe(0);
+      expect(run.output).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
+      const fromEnv = await runOnTty(['token', '--service-account', 'deployer', '-n', 'ci', '--ttl', '1h'], { ...env, K8S_AUTH_OUTPUT: 'json' });
+      expect(fromEnv.code).toBe(0);
+      expect(JSON.parse(fromEnv.output)).toMatchObject({ serviceAccount: 'deployer' });
+      expect(tokenPosts(double)).toHaveLength(2);
+    });
   });
 });

@@ -97,7 +97,8 @@ function describeCommand(command: Command, path: readonly string[], inherited: r
     path,
     name: command.name(),
     aliases: command.aliases().filter((a) => PLAIN_WORD.test(a)),
-    description: firstLine(command.description()),
+    // the short summary when the command has one (as `--help` lists it), else the description
+    description: firstLine(command.summary() || command.description()),
     options: options.filter((o) => o.names.every((n) => /^--?[A-Za-z0-9][A-Za-z0-9-]*$/.test(n))),
     commands,
     args: command.registeredArguments.map(describeArgument),

@@ -1,7 +1,9 @@
 import * as client from 'openid-client';
-import { CliError, ExitCode, describeError } from '../errors.js';
+import { sanitizeProviderText } from '../core/oauth-callback.js';
+import { CliError, ExitCode } from '../errors.js';
 import { registerSecret } from '../ui/redact.js';
 import { debug } from '../ui/log.js';
+import { providerError as oidcProviderError, signInResultFrom, type SignInResult } from './oidc-client.js';
 
 /**
  * The token-endpoint grants besides the browser flow: refresh (resending the original scopes,
@@ -9,14 +11,8 @@ import { debug } from '../ui/log.js';
  * (RFC 8628, for SSH sessions and machines without a browser) and password (CI). Each returns
  * the same shape as the browser sign-in. All HTTP goes through the fetch given to discovery.
  */
-export interface GrantTokens {
-  idToken: string;
-  refreshToken?: string;
-  accessToken?: string;
-  /** The ID token's `exp`. */
-  expiresAt: Date;
-  claims: client.IDToken;
-}
+/** The same shape as the browser sign-in's result (ID token `exp` in unix seconds). */
+export type GrantTokens = SignInResult;
 
 type TokenResponse = client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
 
@@ -24,24 +20,29 @@ function issuerOf(config: client.Configuration): string {
   return config.serverMetadata().issuer;
 }
 
-/** A token response without an ID token is useless to kubectl: say so plainly. */
+/**
+ * A token response without an ID token is useless to kubectl: say so plainly (OIDC allows a
+ * provider to omit it on refresh; kubectl's auth-provider then failed with a cryptic error).
+ */
 export function toGrantTokens(config: client.Configuration, response: TokenResponse, grant: string): GrantTokens {
   registerSecret(response.access_token);
   registerSecret(response.refresh_token);
-  const idToken = response.id_token;
-  const claims = response.claims();
-  if (!idToken || !claims) {
-    throw new CliError(ExitCode.PROVIDER, `the identity provider at ${issuerOf(config)} answered the ${grant} without an ID token, which Kubernetes needs`, {
+  if (!response.id_token) throw new RefreshWithoutIdTokenError(issuerOf(config), grant, response.refresh_token);
+  return signInResultFrom(response);
+}
+
+/** A token response without an ID token; carries a rotated refresh token so it is not lost. */
+export class RefreshWithoutIdTokenError extends CliError {
+  readonly rotatedRefreshToken: string | undefined;
+  constructor(issuer: string, grant: string, rotatedRefreshToken: string | undefined) {
+    super(ExitCode.PROVIDER, `the identity provider at ${issuer} answered the ${grant} without an ID token, which Kubernetes needs`, {
       hint: grant === 'refresh'
-        ? 'this provider does not issue ID tokens on refresh: sign in again with `k8s-auth login <cluster>`, or ask its admin to enable it'
+        ? 'this provider does not issue ID tokens on refresh: sign in again with `k8s-auth login <cluster> --exec`, or ask its admin to enable it'
         : 'check that the client is allowed the openid scope',
     });
+    this.name = 'RefreshWithoutIdTokenError';
+    this.rotatedRefreshToken = rotatedRefreshToken;
   }
-  registerSecret(idToken);
-  const tokens: GrantTokens = { idToken, expiresAt: new Date(claims.exp * 1000), claims };
-  if (response.refresh_token) tokens.refreshToken = response.refresh_token;
-  if (response.access_token) tokens.accessToken = response.access_token;
-  return tokens;
 }
 
 /** The provider said no to a refresh token (invalid_grant: expired, revoked, already used). */
@@ -49,7 +50,7 @@ export class RefreshRejectedError extends CliError {
   readonly reason: string;
   constructor(issuer: string, reason: string, cause: unknown) {
     super(ExitCode.PROVIDER, `the identity provider at ${issuer} refused the cached refresh token (${reason})`, {
-      hint: 'sign in again with `k8s-auth login <cluster>`',
+      hint: 'sign in again with `k8s-auth login <cluster> --exec`',
       cause,
     });
     this.name = 'RefreshRejectedError';
@@ -57,17 +58,15 @@ export class RefreshRejectedError extends CliError {
   }
 }
 
+/** The provider's error text, trimmed and stripped of control characters. */
 function oauthReason(error: client.ResponseBodyError): string {
-  return error.error_description ? `${error.error}: ${error.error_description}` : error.error;
+  const code = sanitizeProviderText(error.error, 80);
+  return error.error_description ? `${code}: ${sanitizeProviderText(error.error_description)}` : code;
 }
 
-/** Maps openid-client failures that are not ours to one-line errors. */
+/** One line for anything else openid-client throws (shared with the browser sign-in). */
 export function providerError(config: client.Configuration, what: string, error: unknown): CliError {
-  if (error instanceof CliError) return error;
-  if (error instanceof client.ResponseBodyError) {
-    return new CliError(ExitCode.PROVIDER, `the identity provider at ${issuerOf(config)} refused the ${what} (${oauthReason(error)})`, { cause: error });
-  }
-  return new CliError(ExitCode.PROVIDER, `the ${what} with the identity provider at ${issuerOf(config)} failed: ${describeError(error)}`, { cause: error });
+  return oidcProviderError(error, `the ${what} at ${issuerOf(config)}`);
 }
 
 /**

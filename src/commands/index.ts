@@ -10,6 +10,7 @@ export type RegisterCommand = (program: Command) => void;
 export const commandRegistrations: readonly (() => Promise<{ register: RegisterCommand }>)[] = [
   () => import('./completion.js'),
   () => import('./token.js'),
+  () => import('./credential.js'),
   () => import('./login.js'),
   () => import('./whoami.js'),
   () => import('./logout.js'),

@@ -1,0 +1,189 @@
+import { type Command, Option } from 'commander';
+import { addCatalogOptions, type CatalogOptions } from '../config/catalog-options.js';
+import { addGrantOptions, grantFrom, type GrantFlags } from '../config/grant-options.js';
+import { checkClusterName, type ClusterEntry } from '../core/cluster-entry.js';
+import { CREDENTIAL_FLAGS, formatExecCredential, parseExecInfo } from '../core/exec-credential.js';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_SKEW_SECONDS, parseSeconds } from '../core/token-cache-freshness.js';
+import { parseScopes, type TokenCacheKey } from '../core/token-cache-key.js';
+import type { ProviderConfiguration } from '../adapters/oidc-client.js';
+import { CliError, ExitCode } from '../errors.js';
+
+/**
+ * `k8s-auth credential <cluster>`: the kubectl exec credential plugin (docs/exec-plugin.md).
+ * bin/k8s-auth.js answers from the token cache before this file is even loaded; this is the
+ * full path for a miss: refresh, or sign in when the run may be interactive.
+ */
+export interface CredentialFlags extends CatalogOptions, GrantFlags {
+  issuer?: string;
+  clientId?: string;
+  scopes?: string;
+  loginHint?: string;
+  tokenCacheDir?: string;
+  skew: string;
+  lockTimeout: string;
+  interactive: boolean;
+  timeout: string;
+  listenPort?: string;
+  browserCommand?: string;
+  browser: boolean;
+  certificateAuthority?: string[];
+  insecureSkipTlsVerify?: boolean;
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+export const DEFAULT_SIGN_IN_TIMEOUT_SECONDS = 180;
+
+export function register(program: Command): void {
+  const command = program
+    .command('credential')
+    .summary('print an ExecCredential for kubectl (the exec credential plugin)')
+    .description(
+      'Run by kubectl through the kubeconfig that `k8s-auth login --exec` writes: prints a client.authentication.k8s.io ' +
+        'ExecCredential with the cached ID token on stdout, refreshing it (or signing in, when kubectl says the run is ' +
+        'interactive) when it expires. Nothing else is ever written to stdout.',
+    )
+    .argument('<cluster>', 'cluster name from the catalog');
+  addCatalogOptions(command)
+    .addOption(new Option(`${CREDENTIAL_FLAGS.issuer} <url>`, 'issuer of the cached tokens (written by login --exec; with --client-id and --scopes the cache is found without the catalog)'))
+    .addOption(new Option(`${CREDENTIAL_FLAGS.clientId} <id>`, 'OAuth client id of the cached tokens'))
+    .addOption(new Option(`${CREDENTIAL_FLAGS.scopes} <scopes>`, 'scopes of the cached tokens, space- or comma-separated'))
+    .addOption(new Option(`${CREDENTIAL_FLAGS.loginHint} <user>`, 'keep a separate cached sign-in per user at the same provider'))
+    .addOption(new Option(`${CREDENTIAL_FLAGS.cacheDir} <dir>`, 'token cache directory (default $KUBECACHEDIR/k8s-auth, else ~/.kube/cache/k8s-auth)'))
+    .addOption(new Option(`${CREDENTIAL_FLAGS.skew} <seconds>`, 'refresh a token that expires within this margin').env('K8S_AUTH_SKEW').default(String(DEFAULT_SKEW_SECONDS)))
+    .addOption(new Option('--lock-timeout <seconds>', 'wait at most this long for another k8s-auth refreshing the same token').env('K8S_AUTH_LOCK_TIMEOUT').default(String(DEFAULT_LOCK_TIMEOUT_SECONDS)))
+    .addOption(new Option('--no-interactive', 'never sign in from here, even on a terminal: fail with exit 10 when the token cannot be refreshed'))
+    .addOption(new Option('--timeout <seconds>', 'give up when a sign-in is not finished within this time').env('K8S_AUTH_TIMEOUT').default(String(DEFAULT_SIGN_IN_TIMEOUT_SECONDS)))
+    .addOption(new Option('--listen-port <port>', 'fixed port of the loopback redirect (for ssh -L); default any free port'))
+    .addOption(new Option('--browser-command <command>', 'open the sign-in URL with this command (no shell; URL added last)'))
+    .addOption(new Option('--no-browser', 'do not open a browser: print the sign-in URL on stderr and wait (works through ssh -L)'))
+    .addOption(new Option('--certificate-authority <file>', "CA certificate (PEM) for the identity provider, added to the system's (repeatable)").argParser(collect))
+    .addOption(new Option('--insecure-skip-tls-verify', "don't verify the identity provider's TLS certificate (unsafe; warns)"))
+    .addOption(new Option('--http-timeout <seconds>', 'timeout of each HTTP request').env('K8S_AUTH_HTTP_TIMEOUT'));
+  addGrantOptions(command).action(async (cluster: string, flags: CredentialFlags) => {
+    await runCredential(cluster, flags);
+  });
+}
+
+function seconds(value: string, flag: string): number {
+  const parsed = parseSeconds(value);
+  if (parsed === undefined) throw new CliError(ExitCode.USAGE, `${flag} must be a number of seconds (or 90s, 2m, 1h), not '${value}'`);
+  return parsed;
+}
+
+function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port < 1 || port > 65535) throw new CliError(ExitCode.USAGE, `--listen-port must be a port number (1-65535), not '${value}'`);
+  return port;
+}
+
+/** The identity args come as a set: all three (the hot path's key) or none (the catalog decides). */
+function keyFrom(flags: CredentialFlags): TokenCacheKey | undefined {
+  const given = [flags.issuer, flags.clientId, flags.scopes].filter((v) => v !== undefined).length;
+  if (given === 0) return undefined;
+  if (given !== 3 || !flags.issuer || !flags.clientId || flags.scopes === undefined) {
+    throw new CliError(ExitCode.USAGE, `${CREDENTIAL_FLAGS.issuer}, ${CREDENTIAL_FLAGS.clientId} and ${CREDENTIAL_FLAGS.scopes} go together: give all three, or none to look the cluster up in the catalog`);
+  }
+  const key: TokenCacheKey = { issuer: flags.issuer, clientId: flags.clientId, scopes: parseScopes(flags.scopes) };
+  if (flags.loginHint) key.loginHint = flags.loginHint;
+  return key;
+}
+
+/**
+ * Until the answer is ready, anything written to stdout (a library's console.log) goes to
+ * stderr instead: kubectl parses our stdout, and it must hold the ExecCredential only.
+ */
+function guardStdout(): (text: string) => void {
+  const original = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) =>
+    (process.stderr.write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest)) as typeof process.stdout.write;
+  return (text: string) => {
+    process.stdout.write = original;
+    original(text);
+  };
+}
+
+async function runCredential(cluster: string, flags: CredentialFlags): Promise<void> {
+  const emit = guardStdout();
+  checkClusterName(cluster);
+  const execInfo = parseExecInfo(process.env['KUBERNETES_EXEC_INFO']);
+  if (!execInfo.ok) throw new CliError(ExitCode.USAGE, execInfo.problem);
+  const skewSeconds = seconds(flags.skew, CREDENTIAL_FLAGS.skew);
+  const lockTimeoutMs = seconds(flags.lockTimeout, '--lock-timeout') * 1000;
+  const timeoutMs = seconds(flags.timeout, '--timeout') * 1000;
+  const listenPort = parsePort(flags.listenPort);
+  const grant = grantFrom(flags);
+  const key = keyFrom(flags);
+  // kubectl says whether it gave us a terminal; run by hand, a TTY on stdin decides
+  const interactive = flags.interactive !== false && (execInfo.info.interactive ?? Boolean(process.stdin.isTTY));
+  const nonInteractiveReason =
+    flags.interactive === false ? '--no-interactive was given' : execInfo.info.interactive === false ? 'kubectl says this run has no terminal (spec.interactive: false)' : 'stdin is not a terminal';
+
+  const { catalogFromOptions, httpTimeoutMs } = await import('../config/catalog-options.js');
+  const { getCredential } = await import('../usecases/credential.js');
+  const { signIn, signInNeedsPerson } = await import('../usecases/sign-in.js');
+  const httpMs = httpTimeoutMs(flags.httpTimeout);
+  const settings = {
+    grant,
+    noBrowser: !flags.browser,
+    timeoutMs,
+    ...(flags.browserCommand ? { browserCommand: flags.browserCommand } : {}),
+    ...(flags.username ? { username: flags.username } : {}),
+  };
+
+  let connected: Promise<ProviderConfiguration> | undefined;
+  const connect = (entry: ClusterEntry): Promise<ProviderConfiguration> => {
+    connected ??= Promise.all([import('../adapters/oidc-client.js'), import('../adapters/http.js')]).then(([{ discoverProvider }, { decodeBase64Pem }]) => {
+      const caPem = decodeBase64Pem(entry.idpCertificateAuthorityData);
+      return discoverProvider({
+        issuerUrl: entry.issuerUrl,
+        clientId: entry.clientId,
+        ...(entry.clientSecret ? { clientSecret: entry.clientSecret } : {}),
+        caPems: caPem ? [caPem] : [],
+        caFiles: flags.certificateAuthority ?? [],
+        insecureSkipTlsVerify: Boolean(flags.insecureSkipTlsVerify),
+        timeoutMs: httpMs,
+      });
+    });
+    return connected;
+  };
+
+  const credential = await getCredential(
+    {
+      cluster,
+      ...(key ? { key } : {}),
+      ...(flags.loginHint ? { loginHint: flags.loginHint } : {}),
+      ...(flags.tokenCacheDir ? { cacheDir: flags.tokenCacheDir } : {}),
+      skewSeconds,
+      lockTimeoutMs,
+      interactive,
+      nonInteractiveReason,
+    },
+    {
+      resolveEntry: () => catalogFromOptions(flags).get(cluster),
+      refresh: async (entry, refreshToken, scopes) => {
+        const { refreshGrant } = await import('../adapters/oidc-grants.js');
+        return refreshGrant(await connect(entry), refreshToken, scopes);
+      },
+      signIn: async (entry, scopes) => {
+        const config = await connect(entry);
+        const { authorizationCodeSignIn } = await import('../adapters/oidc-client.js');
+        const { createBrowserOpener } = await import('../adapters/browser-launcher.js');
+        return signIn(config, scopes, settings, ({ openBrowser }) =>
+          authorizationCodeSignIn(config, {
+            scopes,
+            ...(entry.redirectUri ? { redirectUri: entry.redirectUri } : {}),
+            ...(listenPort !== undefined ? { listenPort } : {}),
+            openBrowser: createBrowserOpener({ noBrowser: !openBrowser, ...(flags.browserCommand ? { browserCommand: flags.browserCommand } : {}) }),
+            timeoutMs,
+            clusters: [cluster],
+            ...(flags.loginHint ? { extraParameters: { login_hint: flags.loginHint } } : {}),
+          }),
+        );
+      },
+      signInNeedsPerson: signInNeedsPerson(settings),
+    },
+  );
+  emit(formatExecCredential(execInfo.info.apiVersion, credential.token, credential.expiresAtMs, execInfo.info.interactive));
+}

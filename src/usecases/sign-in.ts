@@ -1,0 +1,75 @@
+import type { Configuration } from 'openid-client';
+import { chooseGrant, type GrantDecision, type GrantName } from '../core/grant-choice.js';
+import { deviceCodeGrant, passwordGrant, supportsDeviceCode, type DevicePrompt, type GrantTokens } from '../adapters/oidc-grants.js';
+import { passwordFromEnv, readPassword } from '../adapters/password-input.js';
+import { CliError, ExitCode } from '../errors.js';
+import { debug } from '../ui/log.js';
+import { redact } from '../ui/redact.js';
+
+/**
+ * A fresh sign-in with the grant the user asked for (or `auto`'s choice): the browser
+ * authorization code flow (opened, or only printed with --no-browser), the device code flow,
+ * or the password grant for CI.
+ */
+export interface SignInSettings {
+  grant: GrantName;
+  noBrowser: boolean;
+  browserCommand?: string;
+  /** --username or K8S_AUTH_USERNAME, for --grant password. */
+  username?: string;
+  /** Overall limit for the person to finish (browser or device code). */
+  timeoutMs: number;
+  env?: Readonly<Record<string, string | undefined>>;
+  platform?: string;
+}
+
+/** The browser flow, provided by the login command's OIDC client (authorizationCodeSignIn). */
+export type BrowserSignIn = (options: { openBrowser: boolean }) => Promise<GrantTokens>;
+
+/** Whether a sign-in with these settings needs a person: only a password from the environment does not. */
+export function signInNeedsPerson(settings: Pick<SignInSettings, 'grant' | 'username' | 'env'>): boolean {
+  const env = settings.env ?? process.env;
+  return !(settings.grant === 'password' && passwordFromEnv(env) !== undefined && (settings.username ?? env['K8S_AUTH_USERNAME']));
+}
+
+export function decideGrant(config: Configuration, settings: SignInSettings): GrantDecision {
+  const decision = chooseGrant(settings.grant, {
+    platform: settings.platform ?? process.platform,
+    env: settings.env ?? process.env,
+    noBrowser: settings.noBrowser,
+    deviceCodeSupported: supportsDeviceCode(config),
+    ...(settings.browserCommand ? { browserCommand: settings.browserCommand } : {}),
+  });
+  debug(`sign-in flow: ${decision.grant} (${decision.why})`);
+  return decision;
+}
+
+/** What a person needs to approve a device code, on stderr (stdout may belong to kubectl). */
+export function showDevicePrompt(prompt: DevicePrompt, write: (text: string) => void = (t) => process.stderr.write(redact(t))): void {
+  const minutes = Math.max(1, Math.round(prompt.expiresInSeconds / 60));
+  const lines = [
+    `To sign in, open ${prompt.verificationUri} in a browser on any device and enter the code ${prompt.userCode}`,
+  ];
+  if (prompt.verificationUriComplete) lines.push(`(or open ${prompt.verificationUriComplete} directly)`);
+  lines.push(`Waiting for approval (the code expires in ${minutes} min)…`);
+  write(`${lines.join('\n')}\n`);
+}
+
+export async function signIn(config: Configuration, scopes: readonly string[], settings: SignInSettings, browser: BrowserSignIn): Promise<GrantTokens> {
+  const decision = decideGrant(config, settings);
+  switch (decision.grant) {
+    case 'browser':
+      return browser({ openBrowser: decision.openBrowser });
+    case 'device-code':
+      return deviceCodeGrant(config, { scopes, prompt: (p) => showDevicePrompt(p), timeoutMs: settings.timeoutMs });
+    case 'password': {
+      const env = settings.env ?? process.env;
+      const username = settings.username ?? env['K8S_AUTH_USERNAME'];
+      if (!username) {
+        throw new CliError(ExitCode.USAGE, '--grant password needs a username: pass --username or set K8S_AUTH_USERNAME');
+      }
+      const password = await readPassword({ env, prompt: `Password for ${username}: ` });
+      return passwordGrant(config, { scopes, username, password });
+    }
+  }
+}

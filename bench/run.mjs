@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// Runs every benchmark under bench/ one after another (never in parallel: 2 cores), collects the
+// one JSON line each prints on stdout, writes bench/results/latest.json and prints a summary.
+// Benchmarks are not tests: each reports ratios or times against a baseline measured in its own
+// run, and whether it met its target. Usage: npm run bench [-- --only login,token]
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const benches = [
+  { name: 'login', args: [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'bench/login.ts'] },
+  { name: 'credential-hot-path', args: ['bench/credential-hot-path.mjs'] },
+  { name: 'rbac-apply', args: ['bench/rbac-apply.mjs'] },
+  { name: 'token', args: ['bench/token.mjs'] },
+];
+
+const onlyIndex = process.argv.indexOf('--only');
+const only = onlyIndex > 0 ? new Set((process.argv[onlyIndex + 1] ?? '').split(',')) : undefined;
+
+function run(bench) {
+  return new Promise((resolve) => {
+    const script = bench.args[bench.args.length - 1];
+    if (!existsSync(join(root, script))) return resolve({ bench: bench.name, error: `${script} is missing` });
+    const child = spawn(process.execPath, bench.args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    // Each bench bounds its own runs; this is the backstop.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15 * 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const last = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+      if (code !== 0 || !last) return resolve({ bench: bench.name, error: `exited ${code}` });
+      try {
+        resolve(JSON.parse(last));
+      } catch {
+        resolve({ bench: bench.name, error: 'printed no JSON result' });
+      }
+    });
+  });
+}
+
+const results = [];
+for (const bench of benches) {
+  if (only && !only.has(bench.name)) continue;
+  process.stderr.write(`\n== bench ${bench.name}\n`);
+  results.push(await run(bench));
+}
+mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+const file = join(root, 'bench', 'results', 'latest.json');
+writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2) + '\n');
+process.stderr.write(`\nresults written to ${file}\n`);
+for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`);
+process.exitCode = results.some((r) => r.error) ? 1 : 0;

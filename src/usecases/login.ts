@@ -1,5 +1,5 @@
 import type { OpenBrowser } from '../adapters/browser-launcher.js';
-import { resolveKubeconfigPaths, setCurrentContextInFiles, updateKubeconfig } from '../adapters/kubeconfig-file.js';
+import { readKubeconfig, resolveKubeconfigPaths, setCurrentContextInFiles, updateKubeconfig } from '../adapters/kubeconfig-file.js';
 import { decodeBase64Pem } from '../adapters/http.js';
 import { type ClusterEntry, checkClusterName, scopesFor } from '../core/cluster-entry.js';
 import { groupsFrom, isoFromUnix } from '../core/id-token-claims.js';
@@ -80,6 +80,8 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
   if (names.length === 0) throw new CliError(ExitCode.USAGE, 'name at least one cluster: k8s-auth login <cluster>');
   if (request.contextName !== undefined && names.length > 1) throw new CliError(ExitCode.USAGE, '--context-name renames one context: name a single cluster with it');
   const paths = resolveKubeconfigPaths(request.kubeconfig, request.env ?? process.env);
+  // an unreadable or malformed kubeconfig fails now, not after the person has signed in
+  for (const path of paths) readKubeconfig(path);
   // load openid-client while the catalog answers
   const oidcModule = import('../adapters/oidc-client.js');
   const entries = await Promise.all(names.map((name) => request.catalog.get(name)));

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseSimpleYaml } from '../core/simple-yaml.js';
 import type { ClusterConnection } from '../core/token-output.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { registerSecret } from '../ui/redact.js';
@@ -57,7 +57,7 @@ export function kubeconfigFiles(explicit: string | undefined, env: NodeJS.Proces
   return [join(env['HOME'] || homedir(), '.kube', 'config')];
 }
 
-export function readKubeconfigTarget(selection: KubeconfigSelection = {}): KubeconfigTarget {
+export async function readKubeconfigTarget(selection: KubeconfigSelection = {}): Promise<KubeconfigTarget> {
   const candidates = kubeconfigFiles(selection.kubeconfig, selection.env);
   const paths = selection.kubeconfig ? candidates : candidates.filter((path) => existsSync(path));
   if (paths.length === 0 || (selection.kubeconfig && !existsSync(selection.kubeconfig))) {
@@ -68,7 +68,7 @@ export function readKubeconfigTarget(selection: KubeconfigSelection = {}): Kubec
   const contexts = new Map<string, Entry>();
   let current: string | undefined;
   for (const path of paths) {
-    const doc = readDocument(path);
+    const doc = await readDocument(path);
     const base = dirname(resolve(path));
     collect(doc['clusters'], 'cluster', clusters, base);
     collect(doc['users'], 'user', users, base);
@@ -110,10 +110,16 @@ export function readKubeconfigTarget(selection: KubeconfigSelection = {}): Kubec
   };
 }
 
-function readDocument(path: string): Record<string, unknown> {
+/** Plain kubeconfigs (nearly all) are read without loading the yaml library; the rest with it. */
+async function readDocument(path: string): Promise<Record<string, unknown>> {
   let parsed: unknown;
   try {
-    parsed = parseYaml(readFileSync(path, 'utf8'));
+    const text = readFileSync(path, 'utf8');
+    parsed = parseSimpleYaml(text);
+    if (parsed === undefined) {
+      const { parse } = await import('yaml');
+      parsed = parse(text);
+    }
   } catch (error) {
     throw new CliError(ExitCode.KUBECONFIG, `cannot read kubeconfig ${path}: ${describeError(error).split('\n')[0]}: fix or regenerate the file`, { cause: error });
   }

@@ -43,8 +43,8 @@ export interface OpenTokenMinterOptions extends KubeconfigSelection {
 export const DEFAULT_TOKEN_TIMEOUT_MS = 30_000;
 const USER_AGENT = 'k8s-auth (token)';
 
-export function openTokenMinter(options: OpenTokenMinterOptions = {}): TokenMinter {
-  return tokenMinterFor(readKubeconfigTarget(options), options);
+export async function openTokenMinter(options: OpenTokenMinterOptions = {}): Promise<TokenMinter> {
+  return tokenMinterFor(await readKubeconfigTarget(options), options);
 }
 
 /**

@@ -47,7 +47,7 @@ export async function mintToken(options: MintTokenOptions): Promise<MintTokenRes
   if (options.viaVault) return mintThroughVault(options, options.viaVault, now);
 
   const selection = { kubeconfig: options.kubeconfig, cluster: options.cluster, env: options.env ?? process.env };
-  const target = readKubeconfigTarget(selection);
+  const target = await readKubeconfigTarget(selection);
   // The login is needed to name the ServiceAccount, or to stand in for an exec/auth-provider user.
   const login = options.serviceAccount === undefined || target.credentials === undefined ? await currentIdentity(target, options, now()) : undefined;
   const serviceAccount = options.serviceAccount ?? serviceAccountFor(login, target, options.usernameClaim);
@@ -136,7 +136,7 @@ async function mintThroughVault(options: MintTokenOptions, vault: { role: string
   // The kubeconfig only names the cluster (and gives its address for -o kubeconfig); Vault mints.
   let target: KubeconfigTarget | undefined;
   try {
-    target = readKubeconfigTarget({ kubeconfig: options.kubeconfig, cluster: options.cluster, env: options.env ?? process.env });
+    target = await readKubeconfigTarget({ kubeconfig: options.kubeconfig, cluster: options.cluster, env: options.env ?? process.env });
   } catch (error) {
     if (options.needConnection) throw error;
     debug(`no kubeconfig context for --via-vault (${error instanceof Error ? error.message : String(error)}); naming the cluster '${options.cluster ?? ''}'`);

@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// Benchmark: wall time of `k8s-auth token --ttl 12h` against a local kube-apiserver, as a ratio
+// to `node -e 0` (target: 2x or less). Plain node, run after `npm run build`:
+//
+//   npm run build && node bench/token.mjs [--runs N]
+//
+// The control plane harness is TypeScript (test/cluster/control-plane.ts); it is loaded with
+// tsx's scoped tsImport, so nothing else in this process is transpiled. Needs the control plane
+// binaries (test/cluster/build-control-plane.sh). Prints one JSON line on stdout.
+//
+// Two ways of minting are timed, interleaved with `node -e 0` so machine noise hits all alike:
+//  - direct: the admin kubeconfig (client certificate), node:https, no @kubernetes/client-node;
+//    the same path as a fresh `k8s-auth login` (its ID token) or a CI token kubeconfig;
+//  - clientNode: a kubeconfig whose user is an exec plugin (here a node script answering the
+//    admin certificate), which goes through @kubernetes/client-node: informative only.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'bin', 'k8s-auth.js');
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = Math.min(50, Math.max(3, Number(runsArg > 0 ? process.argv[runsArg + 1] : 15) || 15));
+const WARMUP = 2;
+const TARGET_RATIO = 2;
+
+function fail(message) {
+  process.stderr.write(`bench/token: ${message}\n`);
+  process.exit(1);
+}
+
+if (!existsSync(join(root, 'dist', 'cli.js'))) fail('dist/ is not built: run `npm run build` first');
+
+/** Wall time of one child process, in ms; rejects on a non-zero exit. */
+function timed(args, env) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (code !== 0) reject(new Error(`${args.join(' ')} exited ${code}: ${err.trim().split('\n')[0]}`));
+      else resolve({ ms, out });
+    });
+  });
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
+const round = (x) => Math.round(x * 10) / 10;
+const round2 = (x) => Math.round(x * 100) / 100;
+
+const { startControlPlane, controlPlaneBinaries } = await tsImport('../test/cluster/control-plane.ts', import.meta.url);
+const { apiRequest } = await tsImport('../test/cluster/api-client.ts', import.meta.url);
+const bins = controlPlaneBinaries();
+if (!bins.ok) fail(`no control plane: ${bins.missing} (run test/cluster/build-control-plane.sh)`);
+
+const dir = mkdtempSync(join(tmpdir(), 'k8s-auth-bench-token-'));
+const started = Date.now();
+const cp = await startControlPlane();
+const controlPlaneStartMs = Date.now() - started;
+let result;
+try {
+  const sa = await apiRequest(cp, {
+    method: 'POST',
+    path: '/api/v1/namespaces/default/serviceaccounts',
+    auth: cp.adminAuth,
+    body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'bench' } },
+  });
+  if (sa.status !== 201) throw new Error(`creating the ServiceAccount: ${sa.status} ${sa.body}`);
+
+  // an exec-plugin user answering the admin client certificate: forces the client-node path
+  const plugin = join(dir, 'plugin.mjs');
+  const credential = {
+    apiVersion: 'client.authentication.k8s.io/v1beta1',
+    kind: 'ExecCredential',
+    status: { clientCertificateData: cp.adminAuth.certPem, clientKeyData: cp.adminAuth.keyPem },
+  };
+  writeFileSync(plugin, `process.stdout.write(${JSON.stringify(JSON.stringify(credential))});\n`);
+  const execKubeconfig = join(dir, 'exec.kubeconfig');
+  writeFileSync(
+    execKubeconfig,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': 'exec',
+      clusters: [{ name: 'test', cluster: { server: cp.server, 'certificate-authority-data': cp.caData } }],
+      users: [{ name: 'plugin', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: process.execPath, args: [plugin], interactiveMode: 'Never' } } }],
+      contexts: [{ name: 'exec', context: { cluster: 'test', user: 'plugin' } }],
+    }),
+    { mode: 0o600 },
+  );
+
+  const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(K8S_AUTH_|VAULT_|KUBECONFIG$|HTTPS?_PROXY$|https?_proxy$)/.test(k)));
+  const directEnv = { ...baseEnv, HOME: dir, KUBECONFIG: cp.adminKubeconfig };
+  const execEnv = { ...baseEnv, HOME: dir, KUBECONFIG: execKubeconfig };
+  const tokenArgs = [cli, 'token', '--service-account', 'bench', '--ttl', '12h'];
+
+  const samples = { node: [], direct: [], clientNode: [] };
+  for (let i = 0; i < WARMUP + RUNS; i++) {
+    const node = await timed(['-e', '0'], baseEnv);
+    const direct = await timed(tokenArgs, directEnv);
+    const viaClientNode = await timed(tokenArgs, execEnv);
+    if (!/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/.test(direct.out) || !/^eyJ/.test(viaClientNode.out)) throw new Error('the CLI did not print a token');
+    if (i < WARMUP) continue;
+    samples.node.push(node.ms);
+    samples.direct.push(direct.ms);
+    samples.clientNode.push(viaClientNode.ms);
+  }
+  const nodeMs = median(samples.node);
+  const directMs = median(samples.direct);
+  const clientNodeMs = median(samples.clientNode);
+  result = {
+    bench: 'token',
+    command: 'k8s-auth token --service-account bench --ttl 12h',
+    apiserver: 'kube-apiserver v1.20 (local)',
+    runs: RUNS,
+    nodeMedianMs: round(nodeMs),
+    tokenMedianMs: round(directMs),
+    tokenP90Ms: round(percentile(samples.direct, 90)),
+    ratio: round2(directMs / nodeMs),
+    target: TARGET_RATIO,
+    withinTarget: directMs / nodeMs <= TARGET_RATIO,
+    clientNodeMedianMs: round(clientNodeMs),
+    clientNodeRatio: round2(clientNodeMs / nodeMs),
+    controlPlaneStartMs,
+  };
+} finally {
+  await cp.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+process.stdout.write(`${JSON.stringify(result)}\n`);

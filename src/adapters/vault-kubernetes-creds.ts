@@ -25,6 +25,8 @@ export interface VaultKubernetesCreds {
   leaseDurationSeconds: number;
   /** RFC 3339: the token's own exp when it has one, else now + lease_duration. */
   expirationTimestamp: string;
+  /** Vault's own warnings (e.g. the TTL capped to the role's token_max_ttl). */
+  warnings: string[];
 }
 
 export interface VaultCredsOptions {
@@ -59,7 +61,7 @@ export async function requestVaultKubernetesCreds(input: VaultKubernetesCredsInp
 }
 
 export function parseCredsAnswer(answer: unknown, input: VaultKubernetesCredsInput, now: Date): VaultKubernetesCreds {
-  const body = (answer ?? {}) as { lease_id?: unknown; lease_duration?: unknown; data?: Record<string, unknown> };
+  const body = (answer ?? {}) as { lease_id?: unknown; lease_duration?: unknown; data?: Record<string, unknown>; warnings?: unknown };
   const data = body.data ?? {};
   const token = data['service_account_token'];
   if (typeof token !== 'string' || token === '') {
@@ -76,6 +78,7 @@ export function parseCredsAnswer(answer: unknown, input: VaultKubernetesCredsInp
     leaseId: typeof body.lease_id === 'string' ? body.lease_id : '',
     leaseDurationSeconds,
     expirationTimestamp: rfc3339(expires),
+    warnings: Array.isArray(body.warnings) ? body.warnings.filter((w): w is string => typeof w === 'string').map((w) => w.split('\n')[0] ?? w) : [],
   };
 }
 

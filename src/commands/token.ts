@@ -89,6 +89,7 @@ async function runToken(flags: TokenFlags, command: Command): Promise<void> {
   });
 
   const { info, warn } = await import('../ui/log.js');
+  for (const warning of result.warnings) warn(`Vault: ${warning}`);
   if (result.grant.note) warn(result.grant.note);
   if (result.minted.leaseId) info(`Vault lease ${result.minted.leaseId} (revoke early with: vault lease revoke ${result.minted.leaseId})`);
 

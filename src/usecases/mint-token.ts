@@ -34,6 +34,8 @@ export interface MintTokenOptions {
 export interface MintTokenResult {
   minted: MintedToken;
   grant: GrantCheck;
+  /** Warnings the minting service gave (Vault's), to show as they are. */
+  warnings: string[];
   /** How to reach the cluster; undefined only for --via-vault without a usable kubeconfig. */
   connection: ClusterConnection | undefined;
   via: 'direct' | 'client-node' | 'vault';
@@ -57,7 +59,7 @@ export async function mintToken(options: MintTokenOptions): Promise<MintTokenRes
   const minted: MintedToken = { ...granted, serviceAccount, namespace: options.namespace, cluster: target.clusterName };
   const grant = checkGrant({ requestedSeconds: options.ttlSeconds, requestedAt, expirationTimestamp: granted.expirationTimestamp, token: granted.token });
   debug(`minted a ${formatDuration(grant.grantedSeconds)} token for ${options.namespace}/${serviceAccount} on ${target.clusterName} (${minter.via})`);
-  return { minted, grant, connection: target.connection, via: minter.via };
+  return { minted, grant, warnings: [], connection: target.connection, via: minter.via };
 }
 
 interface Identity {
@@ -156,5 +158,5 @@ async function mintThroughVault(options: MintTokenOptions, vault: { role: string
     leaseId: creds.leaseId,
   };
   const grant = checkGrant({ requestedSeconds: options.ttlSeconds, requestedAt, expirationTimestamp: creds.expirationTimestamp, token: creds.token });
-  return { minted, grant, connection: target?.connection, via: 'vault' };
+  return { minted, grant, warnings: creds.warnings, connection: target?.connection, via: 'vault' };
 }

@@ -172,7 +172,8 @@ export function checkGrant(input: { requestedSeconds: number; requestedAt: Date;
     grantedSeconds = claims.exp - claims.iat;
     slack = CLAIM_SLACK_SECONDS;
   } else {
-    grantedSeconds = Math.round((expiresMs - input.requestedAt.getTime()) / 1000);
+    // our clock and the server's second-granular timestamp: only good to about a minute
+    grantedSeconds = Math.round((expiresMs - input.requestedAt.getTime()) / 60_000) * 60;
     slack = CLOCK_SLACK_SECONDS;
   }
   const difference = grantedSeconds - input.requestedSeconds;

@@ -133,6 +133,8 @@ describe('checkGrant', () => {
     const capped = checkGrant({ requestedSeconds: 7_200, requestedAt, expirationTimestamp: '2030-01-01T01:00:00Z', token: opaque });
     expect(capped.grantedSeconds).toBe(3_600);
     expect(capped.note).toContain('not the 2h asked');
+    // a second lost to the timestamp's resolution does not show as 59m59s
+    expect(checkGrant({ requestedSeconds: 7_200, requestedAt: new Date('2030-01-01T00:00:00.900Z'), expirationTimestamp: '2030-01-01T01:00:00Z', token: opaque }).note).toMatch(/^the server granted 1h, not the 2h asked/);
   });
 });
 

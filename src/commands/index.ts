@@ -9,6 +9,7 @@ export type RegisterCommand = (program: Command) => void;
 
 export const commandRegistrations: readonly (() => Promise<{ register: RegisterCommand }>)[] = [
   () => import('./completion.js'),
+  () => import('./doctor.js'),
   () => import('./token.js'),
   () => import('./credential.js'),
   () => import('./login.js'),

@@ -1,0 +1,220 @@
+import { homedir } from 'node:os';
+import { type CatalogOptions, catalogFromOptions, chooseCatalog } from '../config/catalog-options.js';
+import { type ClusterEntry, scopesFor } from '../core/cluster-entry.js';
+import { type DoctorReport, doctorReport } from '../core/doctor-report.js';
+import type {
+  ApiServerObservation,
+  CatalogObservation,
+  ContextObservation,
+  DoctorObservations,
+  EntrySummary,
+  IdTokenSummary,
+  TokensObservation,
+} from '../core/doctor-observations.js';
+import { parseCachedTokens } from '../core/token-cache-entry.js';
+import { cacheFilePath, parseScopes, tokenCacheDirectory, type TokenCacheKey } from '../core/token-cache-key.js';
+import { CREDENTIAL_FLAGS } from '../core/exec-credential.js';
+import { readHotPathFlags } from '../credential/hot-path.js';
+import { readMergedKubeconfig, resolveKubeconfigPaths } from '../adapters/kubeconfig-file.js';
+import { registerSecret } from '../ui/redact.js';
+import { type CurrentLogin, readCurrentLogin } from './current-login.js';
+import { fileMode, probeApiServer, probeError, probeKubeconfigFile, probeLocks, probeProvider, probeRedirect, probeVault, readTextIfExists } from './doctor-probes.js';
+import { dirname } from 'node:path';
+
+/**
+ * `k8s-auth doctor [<cluster>]`: look at every piece a sign-in and a kubectl call depend on,
+ * read-only, and report a verdict with a fix for each (core/doctor-verdicts.ts). Without a
+ * cluster, the current kubeconfig context's cluster is checked.
+ */
+export interface DoctorRequest {
+  cluster?: string;
+  catalog: CatalogOptions;
+  kubeconfig?: string;
+  /** kubeconfig context; default: the cluster name (as login writes it), else the current context. */
+  context?: string;
+  /** Extra CA files for the identity provider (as login's --certificate-authority). */
+  caFiles: readonly string[];
+  listenPort?: number;
+  tokenCacheDir?: string;
+  httpTimeoutMs: number;
+  env?: Record<string, string | undefined>;
+  now?: () => number;
+}
+
+/** Tokens this close to expiry count as expired (kubectl refreshes 10 s before `exp`). */
+const EXPIRY_SKEW_MS = 10_000;
+
+export async function runDoctor(request: DoctorRequest): Promise<DoctorReport> {
+  return doctorReport(await observe(request));
+}
+
+export async function observe(request: DoctorRequest): Promise<DoctorObservations> {
+  const env = request.env ?? process.env;
+  const now = request.now ?? Date.now;
+  const timeoutMs = request.httpTimeoutMs;
+  const choice = chooseCatalog(request.catalog, env);
+  const paths = resolveKubeconfigPaths(request.kubeconfig, env);
+
+  const contextName = request.context ?? request.cluster;
+  let login: CurrentLogin | undefined;
+  let context: ContextObservation = { kind: 'not-asked' };
+  try {
+    login = readCurrentLogin({ ...(request.kubeconfig === undefined ? {} : { kubeconfig: request.kubeconfig }), ...(contextName === undefined ? {} : { context: contextName }), env });
+    context = { kind: 'found', name: login.contextName, cluster: login.clusterName, user: login.userName, server: login.server, auth: login.kind };
+  } catch (error) {
+    if (contextName !== undefined) context = { kind: 'missing', name: contextName, error: probeError(error).message };
+  }
+  const cluster = request.cluster ?? (login ? (login.execCluster ?? login.clusterName) : undefined);
+
+  const catalog = catalogFromOptions({ ...request.catalog, httpTimeout: timeoutMs / 1000 }, env);
+  const [vault, catalogResult] = await Promise.all([probeVault(choice, env, timeoutMs), probeCatalog(catalog.describe(), cluster, () => catalog.list(), (name) => catalog.get(name))]);
+  const entry = catalogResult.entry;
+
+  const cacheDirectory = tokenCacheDirectory(env, homedir(), request.tokenCacheDir);
+  const nowMs = now();
+  const [provider, redirect, files, locks] = await Promise.all([
+    entry ? probeProvider(entry, request.caFiles, timeoutMs) : Promise.resolve({ kind: 'no-entry' as const }),
+    entry ? probeRedirect(entry, request.listenPort) : Promise.resolve({ kind: 'no-entry' as const }),
+    Promise.all(paths.map(probeKubeconfigFile)),
+    probeLocks(paths, cacheDirectory, nowMs),
+  ]);
+
+  const { observation: tokens, usableIdToken, whyNoToken } = observeTokens(login, context, entry, paths, request.tokenCacheDir, env, nowMs);
+  let apiServer: ApiServerObservation;
+  if (!login) apiServer = { kind: 'no-context', reason: context.kind === 'missing' ? context.error : 'no kubeconfig context to take the API server from' };
+  else apiServer = await probeApiServer(login.server, login.caData, usableIdToken, whyNoToken, login.namespace, timeoutMs);
+
+  const observations: DoctorObservations = {
+    nowMs,
+    vault,
+    catalog: catalogResult.observation,
+    provider,
+    redirect,
+    kubeconfig: { files, context },
+    locks,
+    tokens,
+    apiServer,
+  };
+  if (cluster !== undefined) observations.cluster = cluster;
+  return observations;
+}
+
+async function probeCatalog(
+  source: string,
+  cluster: string | undefined,
+  list: () => Promise<string[]>,
+  get: (name: string) => Promise<ClusterEntry>,
+): Promise<{ observation: CatalogObservation; entry?: ClusterEntry }> {
+  try {
+    if (cluster === undefined) return { observation: { kind: 'listed', source, names: await list() } };
+    const entry = await get(cluster);
+    return { observation: { kind: 'entry', source, cluster, entry: summarizeEntry(entry) }, entry };
+  } catch (error) {
+    const observation: CatalogObservation = { kind: 'error', source, error: probeError(error) };
+    if (cluster !== undefined) observation.cluster = cluster;
+    return { observation };
+  }
+}
+
+function summarizeEntry(entry: ClusterEntry): EntrySummary {
+  const summary: EntrySummary = {
+    server: entry.server,
+    issuerUrl: entry.issuerUrl,
+    clientId: entry.clientId,
+    confidential: entry.clientSecret !== undefined,
+    hasServerCa: entry.certificateAuthorityData !== undefined,
+    hasIdpCa: entry.idpCertificateAuthorityData !== undefined,
+    extraScopes: entry.extraScopes,
+  };
+  if (entry.redirectUri !== undefined) summary.redirectUri = entry.redirectUri;
+  return summary;
+}
+
+function summarizeIdToken(token: string): IdTokenSummary {
+  const summary: IdTokenSummary = {};
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    if (typeof claims['exp'] === 'number') summary.expiresAtMs = claims['exp'] * 1000;
+    if (typeof claims['iss'] === 'string') summary.issuer = claims['iss'];
+    if (typeof claims['sub'] === 'string') summary.subject = claims['sub'];
+    const aud = claims['aud'];
+    if (typeof aud === 'string') summary.audience = [aud];
+    else if (Array.isArray(aud)) summary.audience = aud.filter((a): a is string => typeof a === 'string');
+  } catch {
+    // not a JWT we can read: the verdict says so
+  }
+  return summary;
+}
+
+/** The cache key an exec user's arguments name (as the hot path reads them), else the entry's. */
+function execCacheKey(login: CurrentLogin, paths: readonly string[], entry: ClusterEntry | undefined): { key?: TokenCacheKey; cacheDir?: string } {
+  const user = readMergedKubeconfig(paths).find('users', login.userName);
+  const exec = user?.value['exec'] as { args?: unknown } | undefined;
+  const args = Array.isArray(exec?.args) ? exec.args.filter((a): a is string => typeof a === 'string') : [];
+  const at = args.indexOf('credential');
+  const flags = at === -1 ? undefined : readHotPathFlags(args.slice(at + 2));
+  const cacheDir = flags?.get(CREDENTIAL_FLAGS.cacheDir);
+  const issuer = flags?.get(CREDENTIAL_FLAGS.issuer);
+  const clientId = flags?.get(CREDENTIAL_FLAGS.clientId);
+  const scopes = flags?.get(CREDENTIAL_FLAGS.scopes);
+  const hint = flags?.get(CREDENTIAL_FLAGS.loginHint);
+  let key: TokenCacheKey | undefined;
+  if (issuer && clientId && scopes !== undefined) key = { issuer, clientId, scopes: parseScopes(scopes), ...(hint ? { loginHint: hint } : {}) };
+  else if (entry) key = { issuer: entry.issuerUrl, clientId: entry.clientId, scopes: scopesFor(entry), ...(hint ? { loginHint: hint } : {}) };
+  return { ...(key ? { key } : {}), ...(cacheDir ? { cacheDir } : {}) };
+}
+
+function observeTokens(
+  login: CurrentLogin | undefined,
+  context: ContextObservation,
+  entry: ClusterEntry | undefined,
+  paths: readonly string[],
+  cacheDirOverride: string | undefined,
+  env: Record<string, string | undefined>,
+  nowMs: number,
+): { observation: TokensObservation; usableIdToken?: string; whyNoToken?: string } {
+  if (!login) return { observation: { kind: 'no-context', reason: context.kind === 'missing' ? context.error : 'no kubeconfig context to read tokens from' } };
+  if (login.kind === 'token' || login.kind === 'other') return { observation: { kind: 'not-ours', auth: login.kind }, whyNoToken: 'the context does not use k8s-auth' };
+  const expected = entry ? { expectedIssuer: entry.issuerUrl } : {};
+  let idToken: string | undefined;
+  let hasRefreshToken: boolean;
+  let observation: TokensObservation;
+  if (login.kind === 'oidc') {
+    idToken = login.idToken;
+    hasRefreshToken = login.refreshToken !== undefined;
+    observation = { kind: 'found', mode: 'oidc', source: login.kubeconfigPath, hasRefreshToken, ...expected };
+  } else {
+    const { key, cacheDir } = execCacheKey(login, paths, entry);
+    if (!key) return { observation: { kind: 'no-context', reason: `the exec user '${login.userName}' names no issuer and the catalog has no entry for it` } };
+    const directory = tokenCacheDirectory(env, homedir(), cacheDir ?? cacheDirOverride);
+    const file = cacheFilePath(directory, key);
+    observation = { kind: 'found', mode: 'exec', source: file, hasRefreshToken: false, ...expected };
+    let text: string | undefined;
+    try {
+      text = readTextIfExists(file);
+    } catch (error) {
+      observation.problem = `cannot be read: ${probeError(error).message}`;
+    }
+    if (text !== undefined) {
+      const parsed = parseCachedTokens(text, key);
+      if (parsed.ok) {
+        registerSecret(parsed.entry.idToken);
+        registerSecret(parsed.entry.refreshToken);
+        idToken = parsed.entry.idToken;
+        observation.hasRefreshToken = parsed.entry.refreshToken !== undefined;
+      } else {
+        observation.problem = parsed.problem;
+      }
+      const mode = fileMode(file);
+      const dirMode = fileMode(dirname(file));
+      if (mode !== undefined) observation.fileMode = mode;
+      if (dirMode !== undefined) observation.dirMode = dirMode;
+    }
+    hasRefreshToken = observation.hasRefreshToken;
+  }
+  if (idToken) observation.idToken = summarizeIdToken(idToken);
+  const exp = observation.idToken?.expiresAtMs;
+  if (idToken && exp !== undefined && exp - EXPIRY_SKEW_MS > nowMs) return { observation, usableIdToken: idToken };
+  const whyNoToken = !idToken ? 'no ID token is cached' : hasRefreshToken ? 'the ID token has expired (kubectl renews it with the refresh token on next use)' : 'the ID token has expired';
+  return { observation, whyNoToken };
+}

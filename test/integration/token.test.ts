@@ -2,12 +2,14 @@
 // granted-expiry check, error lines and exit codes, outputs, kubeconfig writing, and the
 // identity-derived default ServiceAccount.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { serializeCachedTokens } from '../../src/core/token-cache-entry.js';
+import { cacheFilePath, tokenCacheDirectory } from '../../src/core/token-cache-key.js';
 import { startKubeApiDouble, type KubeApiDouble } from '../support/kube-api-double.js';
 import { cleanEnv, cliEntry, runCli } from '../support/run-cli.js';
 import { repoRoot, skipUnless } from '../support/skip.js';
@@ -260,6 +262,60 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
     expect(run.stderr).toContain('direct HTTPS with the fresh ID token');
     expect(run.stderr).not.toContain(idToken);
     expect(run.stderr).not.toContain((JSON.parse(run.stdout) as { token: string }).token);
+  });
+
+  it("after a login through k8s-auth's exec plugin: the ServiceAccount and the bearer come from its token cache", async () => {
+    const idToken = fakeIdToken({ iss: 'https://idp.example.com/dex', sub: 'ops', email: 'Ops.Team@Example.com', exp: Math.floor(Date.now() / 1000) + 3600 });
+    double.addUser(idToken, 'Ops.Team@Example.com');
+    double.seed('serviceaccounts', { metadata: { name: 'ops-team-example-com', namespace: 'default' } });
+    const key = { issuer: 'https://idp.example.com/dex', clientId: 'k8s-auth', scopes: ['openid', 'email', 'groups', 'offline_access'] };
+    const cacheDir = tokenCacheDirectory({ KUBECACHEDIR: join(dir, 'kube-cache') }, dir);
+    mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+    const now = new Date().toISOString();
+    writeFileSync(cacheFilePath(cacheDir, key), serializeCachedTokens({ key, idToken, expiresAt: now, updatedAt: now }), { mode: 0o600 });
+    const source = parseYaml(readFileSync(double.kubeconfigPath, 'utf8')) as { clusters: { cluster: Record<string, string> }[] };
+    const kubeconfig = join(dir, 'exec-login-kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: prod',
+        'clusters:',
+        '- name: prod',
+        '  cluster:',
+        `    server: ${source.clusters[0]?.cluster['server'] ?? ''}`,
+        `    certificate-authority-data: ${source.clusters[0]?.cluster['certificate-authority-data'] ?? ''}`,
+        'users:',
+        '- name: prod-oidc',
+        '  user:',
+        '    exec:',
+        '      apiVersion: client.authentication.k8s.io/v1',
+        '      command: k8s-auth',
+        '      args:',
+        '      - credential',
+        '      - prod',
+        '      - --issuer',
+        '      - https://idp.example.com/dex',
+        '      - --client-id',
+        '      - k8s-auth',
+        '      - --scopes',
+        '      - openid email groups offline_access',
+        '      interactiveMode: IfAvailable',
+        'contexts:',
+        '- name: prod',
+        '  context:',
+        '    cluster: prod',
+        '    user: prod-oidc',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    const run = await runCli(['token', '--ttl', '1h', '-o', 'json', '-v'], { ...env, KUBECONFIG: kubeconfig, KUBECACHEDIR: join(dir, 'kube-cache') });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ serviceAccount: 'ops-team-example-com', namespace: 'default', cluster: 'prod' });
+    expect(run.stderr).toContain('direct HTTPS with the fresh ID token');
+    expect(tokenPosts(double).map((p) => [p.path, p.user])).toEqual([['/api/v1/namespaces/default/serviceaccounts/ops-team-example-com/token', 'Ops.Team@Example.com']]);
   });
 
   it('without a login and without --service-account, says what to do (exit 2)', async () => {

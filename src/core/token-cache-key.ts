@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
 /**
@@ -46,13 +45,25 @@ function readable(text: string, max: number): string {
   return (cleaned || 'x').slice(0, max);
 }
 
-/** Short, stable digest of the whole key (the readable part is lossy and truncated). */
+const FNV_OFFSET = 0xcbf29ce484222325n;
+const FNV_PRIME = 0x100000001b3n;
+const MASK_64 = 0xffffffffffffffffn;
+
+/** FNV-1a, 64 bit, over the UTF-8 bytes. */
+export function fnv1a64(text: string): bigint {
+  let hash = FNV_OFFSET;
+  for (const byte of Buffer.from(text, 'utf8')) hash = ((hash ^ BigInt(byte)) * FNV_PRIME) & MASK_64;
+  return hash;
+}
+
+/**
+ * Short, stable digest of the whole key (the readable part is lossy and truncated). Not a
+ * security boundary: a file's key fields are compared on every read, so a collision is caught.
+ * FNV-1a rather than SHA-256 because loading OpenSSL costs the hot path ~4 ms per kubectl call.
+ */
 export function cacheKeyHash(key: TokenCacheKey): string {
   const k = normalizeCacheKey(key);
-  return createHash('sha256')
-    .update(JSON.stringify([k.issuer, k.clientId, k.scopes, k.loginHint ?? '']))
-    .digest('hex')
-    .slice(0, 12);
+  return fnv1a64(JSON.stringify([k.issuer, k.clientId, k.scopes, k.loginHint ?? ''])).toString(16).padStart(16, '0').slice(0, 12);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { CREDENTIAL_FLAGS, formatExecCredential, parseExecInfo } from '../core/exec-credential.js';
 import { parseCachedTokens } from '../core/token-cache-entry.js';
@@ -88,7 +88,28 @@ export function runHotPath(argv: readonly string[] = process.argv): boolean {
     return false; // whatever went wrong, the full path will say it properly
   }
   if (out === undefined) return false;
-  // stdout to a pipe is synchronous on POSIX: the JSON is out before we return
-  process.stdout.write(out);
+  try {
+    writeStdout(out);
+  } catch (error) {
+    // part of it may be out already: never fall back to the full path and print a second one
+    process.stderr.write(`error: cannot write the credential to stdout (${(error as NodeJS.ErrnoException).code ?? String(error)})\n`);
+    process.exitCode = 1;
+  }
   return true;
+}
+
+/**
+ * A direct write to fd 1: setting up process.stdout as a stream costs more (~1.5 ms) than the
+ * rest of the answer. The JSON is far below a pipe's capacity; if the descriptor is
+ * non-blocking and says EAGAIN, the rest goes through process.stdout, which waits for it.
+ */
+function writeStdout(text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  let written = 0;
+  try {
+    while (written < bytes.length) written += writeSync(1, bytes, written, bytes.length - written);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+    process.stdout.write(bytes.subarray(written));
+  }
 }

@@ -5,6 +5,7 @@ import {
   cacheFileName,
   cacheFilePath,
   cacheKeyHash,
+  fnv1a64,
   cacheLockPath,
   normalizeCacheKey,
   parseScopes,
@@ -63,6 +64,13 @@ describe('token cache key', () => {
     const file = cacheFilePath('/tmp/c', key);
     expect(file.startsWith('/tmp/c/')).toBe(true);
     expect(cacheLockPath(file)).toBe(`${file}.lock`);
+  });
+
+  it('hashes with FNV-1a 64 (published test vectors)', () => {
+    expect(fnv1a64('').toString(16)).toBe('cbf29ce484222325');
+    expect(fnv1a64('a').toString(16)).toBe('af63dc4c8601ec8c');
+    expect(fnv1a64('foobar').toString(16)).toBe('85944171f73967e8');
+    expect(cacheKeyHash(key)).toMatch(/^[0-9a-f]{12}$/);
   });
 
   it('reads scopes separated by spaces or commas', () => {

@@ -31,7 +31,7 @@ export function doctorReport(o: DoctorObservations): DoctorReport {
     catalogVerdict(o.catalog),
     providerVerdict(o.provider),
     redirectVerdict(o.redirect),
-    kubeconfigVerdict(o.kubeconfig),
+    kubeconfigVerdict(o.kubeconfig, o.cluster),
     locksVerdict(o.locks),
     tokensVerdict(o.tokens, o.nowMs, o.cluster),
     apiServerVerdict(o.apiServer, entry),

@@ -73,7 +73,7 @@ export function relativeTime(targetMs: number, nowMs: number): string {
   const d = Math.floor(abs / 86_400);
   const h = Math.floor((abs % 86_400) / 3600);
   const m = Math.floor((abs % 3600) / 60);
-  const text = d > 0 ? `${d}d ${h}h` : h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m` : `${abs}s`;
+  const text = d > 0 ? `${d}d${h > 0 ? ` ${h}h` : ''}` : h > 0 ? `${h}h${m > 0 ? ` ${m}m` : ''}` : m > 0 ? `${m}m` : `${abs}s`;
   return seconds >= 0 ? `in ${text}` : `${text} ago`;
 }
 
@@ -200,7 +200,7 @@ export function redirectVerdict(o: RedirectObservation): CheckResult {
   return combine('redirect-uri', findings);
 }
 
-export function kubeconfigVerdict(o: KubeconfigObservation): CheckResult {
+export function kubeconfigVerdict(o: KubeconfigObservation, cluster?: string): CheckResult {
   const findings: { verdict: Verdict; detail: string; fix?: string }[] = [];
   for (const f of o.files) {
     if (f.exists && !f.readable) findings.push({ verdict: 'fail', detail: `${f.path} is not readable`, fix: `check the owner and mode of ${f.path}` });
@@ -211,7 +211,7 @@ export function kubeconfigVerdict(o: KubeconfigObservation): CheckResult {
     }
   }
   const c = o.context;
-  if (c.kind === 'missing') findings.push({ verdict: 'fail', detail: c.error, fix: `sign in: k8s-auth login ${c.name}` });
+  if (c.kind === 'missing') findings.push({ verdict: 'fail', detail: c.error, fix: `sign in: k8s-auth login ${cluster ?? c.name}${cluster !== undefined && cluster !== c.name ? ` --context-name ${c.name}` : ''}` });
   if (!findings.some((f) => f.verdict === 'fail')) {
     const files = o.files.map((f) => `${f.path}${f.exists ? '' : ' (will be created)'}`).join(', ');
     const ctx = c.kind === 'found' ? `; context ${c.name}: cluster ${c.cluster}, user ${c.user} (${authLabel(c.auth)})` : '';

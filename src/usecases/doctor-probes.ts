@@ -287,8 +287,9 @@ export async function probeApiServer(server: string, caData: string | undefined,
     const headers = { authorization: `Bearer ${idToken}`, 'content-type': 'application/json', accept: 'application/json' };
     for (const r of REVIEW_PATHS) {
       const response = await fetch(`${server}${r.path}`, { method: 'POST', headers, body: JSON.stringify({ apiVersion: r.apiVersion, kind: 'SelfSubjectReview' }) });
-      const body = (await response.json().catch(() => undefined)) as { status?: { userInfo?: { username?: unknown; groups?: unknown } }; message?: unknown } | undefined;
-      if (response.status === 404) continue;
+      const body = (await response.json().catch(() => undefined)) as { kind?: unknown; status?: { userInfo?: { username?: unknown; groups?: unknown } }; message?: unknown } | undefined;
+      // 404: this version is not served; a 2xx that is not a review is not an answer either
+      if (response.status === 404 || (response.ok && body?.kind !== 'SelfSubjectReview')) continue;
       observation.review = 'SelfSubjectReview';
       observation.answer = answerFrom(response.status, body);
       const info = body?.status?.userInfo;

@@ -205,5 +205,7 @@ describe('tokens and the API server', () => {
     expect(relativeTime(NOW + 42 * 60_000, NOW)).toBe('in 42m');
     expect(relativeTime(NOW + (3 * 3600 + 300) * 1000, NOW)).toBe('in 3h 5m');
     expect(relativeTime(NOW - 90_000, NOW)).toBe('1m ago');
+    expect(relativeTime(NOW + 3600_000, NOW)).toBe('in 1h');
+    expect(relativeTime(NOW + 2 * 86_400_000, NOW)).toBe('in 2d');
   });
 });

@@ -1,11 +1,12 @@
 import { type Command, Option } from 'commander';
 import { addCatalogOptions, type CatalogOptions } from '../config/catalog-options.js';
 import { addGrantOptions, grantFrom, type GrantFlags } from '../config/grant-options.js';
-import { checkClusterName, type ClusterEntry } from '../core/cluster-entry.js';
+import { checkClusterName } from '../core/cluster-entry.js';
 import { CREDENTIAL_FLAGS, formatExecCredential, parseExecInfo } from '../core/exec-credential.js';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_SKEW_SECONDS, parseSeconds } from '../core/token-cache-freshness.js';
 import { parseScopes, type TokenCacheKey } from '../core/token-cache-key.js';
 import type { ProviderConfiguration } from '../adapters/oidc-client.js';
+import type { ProviderConnection } from '../usecases/credential.js';
 import { CliError, ExitCode } from '../errors.js';
 
 /**
@@ -132,21 +133,27 @@ async function runCredential(cluster: string, flags: CredentialFlags): Promise<v
     ...(flags.username ? { username: flags.username } : {}),
   };
 
-  let connected: Promise<ProviderConfiguration> | undefined;
-  const connect = (entry: ClusterEntry): Promise<ProviderConfiguration> => {
-    connected ??= Promise.all([import('../adapters/oidc-client.js'), import('../adapters/http.js')]).then(([{ discoverProvider }, { decodeBase64Pem }]) => {
-      const caPem = decodeBase64Pem(entry.idpCertificateAuthorityData);
-      return discoverProvider({
-        issuerUrl: entry.issuerUrl,
-        clientId: entry.clientId,
-        ...(entry.clientSecret ? { clientSecret: entry.clientSecret } : {}),
-        caPems: caPem ? [caPem] : [],
-        caFiles: flags.certificateAuthority ?? [],
-        insecureSkipTlsVerify: Boolean(flags.insecureSkipTlsVerify),
-        timeoutMs: httpMs,
+  // one discovery per distinct connection (a refresh from the cache and a sign-in from the catalog may differ)
+  const connected = new Map<string, Promise<ProviderConfiguration>>();
+  const connect = (connection: ProviderConnection): Promise<ProviderConfiguration> => {
+    const id = JSON.stringify([connection.issuerUrl, connection.clientId, connection.clientSecret ?? '', connection.idpCertificateAuthorityData ?? '']);
+    let config = connected.get(id);
+    if (!config) {
+      config = Promise.all([import('../adapters/oidc-client.js'), import('../adapters/http.js')]).then(([{ discoverProvider }, { decodeBase64Pem }]) => {
+        const caPem = decodeBase64Pem(connection.idpCertificateAuthorityData);
+        return discoverProvider({
+          issuerUrl: connection.issuerUrl,
+          clientId: connection.clientId,
+          ...(connection.clientSecret ? { clientSecret: connection.clientSecret } : {}),
+          caPems: caPem ? [caPem] : [],
+          caFiles: flags.certificateAuthority ?? [],
+          insecureSkipTlsVerify: Boolean(flags.insecureSkipTlsVerify),
+          timeoutMs: httpMs,
+        });
       });
-    });
-    return connected;
+      connected.set(id, config);
+    }
+    return config;
   };
 
   const credential = await getCredential(
@@ -162,9 +169,9 @@ async function runCredential(cluster: string, flags: CredentialFlags): Promise<v
     },
     {
       resolveEntry: () => catalogFromOptions(flags).get(cluster),
-      refresh: async (entry, refreshToken, scopes) => {
+      refresh: async (connection, refreshToken, scopes) => {
         const { refreshGrant } = await import('../adapters/oidc-grants.js');
-        return refreshGrant(await connect(entry), refreshToken, scopes);
+        return refreshGrant(await connect(connection), refreshToken, scopes);
       },
       signIn: async (entry, scopes) => {
         const config = await connect(entry);

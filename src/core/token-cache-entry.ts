@@ -13,7 +13,19 @@ export interface CachedTokens {
   expiresAt: string;
   /** Who signed in (username claim), for `status`-style displays; not part of the key. */
   user?: string;
+  /**
+   * What a refresh needs besides the key, so a public client refreshes without the catalog
+   * (whose Vault token may well have expired): the provider's CA, and whether the client has a
+   * secret (which is never stored here: confidential clients read it from the catalog).
+   */
+  connection?: CachedConnection;
   updatedAt: string;
+}
+
+export interface CachedConnection {
+  /** base64 PEM, the catalog's idp-certificate-authority-data (public data). */
+  idpCertificateAuthorityData?: string;
+  confidentialClient: boolean;
 }
 
 export const CACHE_FORMAT_VERSION = 1;
@@ -44,6 +56,10 @@ export function serializeCachedTokens(entry: CachedTokens): string {
   };
   if (key.loginHint) out['loginHint'] = key.loginHint;
   if (entry.user) out['user'] = entry.user;
+  if (entry.connection) {
+    out['confidentialClient'] = entry.connection.confidentialClient;
+    if (entry.connection.idpCertificateAuthorityData) out['idpCertificateAuthorityData'] = entry.connection.idpCertificateAuthorityData;
+  }
   out['expiresAt'] = entry.expiresAt;
   out['updatedAt'] = entry.updatedAt;
   out['idToken'] = entry.idToken;
@@ -89,5 +105,10 @@ export function parseCachedTokens(text: string, expected: TokenCacheKey): Parsed
   if (refreshToken) entry.refreshToken = refreshToken;
   const user = str('user');
   if (user) entry.user = user;
+  if (typeof r['confidentialClient'] === 'boolean') {
+    entry.connection = { confidentialClient: r['confidentialClient'] };
+    const ca = str('idpCertificateAuthorityData');
+    if (ca) entry.connection.idpCertificateAuthorityData = ca;
+  }
   return { ok: true, entry };
 }

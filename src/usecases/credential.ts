@@ -1,6 +1,6 @@
 import type { ClusterEntry } from '../core/cluster-entry.js';
 import { scopesFor } from '../core/cluster-entry.js';
-import type { CachedTokens } from '../core/token-cache-entry.js';
+import type { CachedConnection, CachedTokens } from '../core/token-cache-entry.js';
 import { decideFreshness, type Freshness } from '../core/token-cache-freshness.js';
 import { normalizeCacheKey, sameCacheKey, type TokenCacheKey } from '../core/token-cache-key.js';
 import { lockTokenCache, openTokenCache, readCachedTokens, writeCachedTokens, type TokenCache } from '../adapters/token-cache.js';
@@ -30,10 +30,13 @@ export interface CredentialRequest {
   nonInteractiveReason?: string;
 }
 
+/** What talking to the provider needs; a catalog entry is one, a cache file can give one too. */
+export type ProviderConnection = Pick<ClusterEntry, 'issuerUrl' | 'clientId' | 'clientSecret' | 'idpCertificateAuthorityData'>;
+
 export interface CredentialDeps {
-  /** The catalog lookup; only called on a miss. */
+  /** The catalog lookup; only called on a miss, and for a refresh only when the cache cannot say how to connect. */
   resolveEntry(): Promise<ClusterEntry>;
-  refresh(entry: ClusterEntry, refreshToken: string, scopes: readonly string[]): Promise<GrantTokens>;
+  refresh(connection: ProviderConnection, refreshToken: string, scopes: readonly string[]): Promise<GrantTokens>;
   signIn(entry: ClusterEntry, scopes: readonly string[]): Promise<GrantTokens>;
   /** Whether signIn needs a person (browser, device code, password from stdin) or not (password from env). */
   signInNeedsPerson: boolean;
@@ -67,11 +70,26 @@ export function usernameOf(tokens: GrantTokens, entry: ClusterEntry | undefined)
   return typeof claim === 'string' ? claim : undefined;
 }
 
-export function cacheEntryFrom(key: TokenCacheKey, tokens: GrantTokens, entry: ClusterEntry | undefined, nowMs: number): CachedTokens {
+export function connectionOf(entry: ClusterEntry): CachedConnection {
+  const connection: CachedConnection = { confidentialClient: Boolean(entry.clientSecret) };
+  if (entry.idpCertificateAuthorityData) connection.idpCertificateAuthorityData = entry.idpCertificateAuthorityData;
+  return connection;
+}
+
+/** A public client's cached connection is enough to refresh: no catalog (and no Vault token) needed. */
+export function connectionFromCache(key: TokenCacheKey, cached: CachedTokens | undefined): ProviderConnection | undefined {
+  const c = cached?.connection;
+  if (!c || c.confidentialClient) return undefined;
+  return { issuerUrl: key.issuer, clientId: key.clientId, ...(c.idpCertificateAuthorityData ? { idpCertificateAuthorityData: c.idpCertificateAuthorityData } : {}) };
+}
+
+export function cacheEntryFrom(key: TokenCacheKey, tokens: GrantTokens, entry: ClusterEntry | undefined, nowMs: number, previous?: CachedTokens): CachedTokens {
   const cached: CachedTokens = { key, idToken: tokens.idToken, expiresAt: new Date(tokens.expiresAt * 1000).toISOString(), updatedAt: new Date(nowMs).toISOString() };
   if (tokens.refreshToken) cached.refreshToken = tokens.refreshToken;
-  const user = usernameOf(tokens, entry);
+  const user = entry ? usernameOf(tokens, entry) : previous?.user;
   if (user) cached.user = user;
+  const connection = entry ? connectionOf(entry) : previous?.connection;
+  if (connection) cached.connection = connection;
   return cached;
 }
 
@@ -121,8 +139,6 @@ export async function getCredential(request: CredentialRequest, deps: Credential
       debug('another process refreshed the token while we waited; reusing it');
       return reused;
     }
-    entry ??= await deps.resolveEntry();
-    checkEntryMatchesKey(request.cluster, entry, cache.key);
     return await renew(request, deps, cache, entry, current, freshness, now);
   } finally {
     release();
@@ -133,16 +149,24 @@ async function renew(
   request: CredentialRequest,
   deps: CredentialDeps,
   cache: TokenCache,
-  entry: ClusterEntry,
+  known: ClusterEntry | undefined,
   current: CachedTokens | undefined,
   freshness: Freshness,
   now: () => number,
 ): Promise<Credential> {
+  let entry = known;
+  const catalogEntry = async (): Promise<ClusterEntry> => {
+    entry ??= await deps.resolveEntry();
+    checkEntryMatchesKey(request.cluster, entry, cache.key);
+    return entry;
+  };
   let why = staleReason(freshness);
   const refreshToken = freshness.state === 'stale' ? freshness.refreshToken : undefined;
   if (refreshToken) {
     try {
-      const tokens = await deps.refresh(entry, refreshToken, cache.key.scopes);
+      const fromCache = entry ? undefined : connectionFromCache(cache.key, current);
+      if (fromCache) debug('refreshing with the connection details in the cache (no catalog lookup)');
+      const tokens = await deps.refresh(fromCache ?? (await catalogEntry()), refreshToken, cache.key.scopes);
       return save(cache, tokens, entry, now, 'refresh', current);
     } catch (error) {
       // the provider rotated the refresh token but sent no ID token: keep the new refresh token
@@ -161,13 +185,14 @@ async function renew(
       hint: `not interactive because ${request.nonInteractiveReason ?? 'kubectl gave this run no terminal'}`,
     });
   }
+  const signInEntry = await catalogEntry();
   info(`signing in to '${request.cluster}': ${why}`);
-  const tokens = await deps.signIn(entry, cache.key.scopes);
-  return save(cache, tokens, entry, now, 'sign-in', current);
+  const tokens = await deps.signIn(signInEntry, cache.key.scopes);
+  return save(cache, tokens, signInEntry, now, 'sign-in', current);
 }
 
-function save(cache: TokenCache, tokens: GrantTokens, entry: ClusterEntry, now: () => number, source: Credential['source'], previous: CachedTokens | undefined): Credential {
-  const cached = cacheEntryFrom(cache.key, tokens, entry, now());
+function save(cache: TokenCache, tokens: GrantTokens, entry: ClusterEntry | undefined, now: () => number, source: Credential['source'], previous: CachedTokens | undefined): Credential {
+  const cached = cacheEntryFrom(cache.key, tokens, entry, now(), previous);
   if (!cached.refreshToken && previous?.refreshToken && source === 'refresh') cached.refreshToken = previous.refreshToken;
   writeCachedTokens(cache, cached);
   return { token: tokens.idToken, expiresAtMs: tokens.expiresAt * 1000, source };

@@ -170,6 +170,27 @@ describe('credential: exec plugin against a real OIDC provider', () => {
     expect(fx.op.stats.refresh_token).toBe(2);
   });
 
+  it('refreshes a public client without the catalog, from the connection details in the cache', async () => {
+    const real = await fx.realTokens();
+    const expired = await fx.op.mintIdToken({ email: 'jane@example.com', issuedAt: Math.floor(Date.now() / 1000) - 7200, expiresInSeconds: 3600 });
+    const caData = Buffer.from(fx.op.caPem).toString('base64');
+    fx.writeCache({ idToken: expired, refreshToken: real.refreshToken, connection: { confidentialClient: false, idpCertificateAuthorityData: caData } });
+    fx.op.resetStats();
+    // no catalog at all (think: the Vault token behind it has expired)
+    const env = fx.env({ KUBERNETES_EXEC_INFO: execInfo(false), K8S_AUTH_CATALOG: join(fx.dir, 'gone.yaml') });
+    const run = await runCli(fx.credentialArgs(), env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(fx.op.stats.refresh_token).toBe(1);
+    const cached = JSON.parse(readFileSync(fx.cacheFile(), 'utf8')) as Record<string, unknown>;
+    expect(cached['idpCertificateAuthorityData']).toBe(caData);
+    expect(cached['confidentialClient']).toBe(false);
+    // a confidential client's secret is never cached: then the catalog is needed, and its absence is reported
+    fx.writeCache({ idToken: expired, refreshToken: cached['refreshToken'] as string, connection: { confidentialClient: true } });
+    const confidential = await runCli(fx.credentialArgs(), env);
+    expect(confidential.code).toBe(3);
+    expect(confidential.stderr).toContain('gone.yaml');
+  });
+
   it('finds the identity in the catalog when the exec args do not name it', async () => {
     const real = await fx.realTokens();
     fx.writeCache({ idToken: real.idToken, refreshToken: real.refreshToken });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as client from 'openid-client';
 import { BASE_SCOPES } from '../../src/core/cluster-entry.js';
 import { EXEC_API_V1 } from '../../src/core/exec-credential.js';
-import { jwtExpiryMs, serializeCachedTokens } from '../../src/core/token-cache-entry.js';
+import { jwtExpiryMs, serializeCachedTokens, type CachedConnection } from '../../src/core/token-cache-entry.js';
 import { cacheFilePath, type TokenCacheKey } from '../../src/core/token-cache-key.js';
 import { writeFileAtomic } from '../../src/adapters/atomic-file.js';
 import { startTestProvider, type TestProvider } from './oidc-provider.js';
@@ -32,7 +32,7 @@ export interface CredentialFixture {
   credentialArgs(...extra: string[]): string[];
   env(extra?: Record<string, string | undefined>): NodeJS.ProcessEnv;
   cacheFile(): string;
-  writeCache(tokens: { idToken: string; refreshToken?: string }): void;
+  writeCache(tokens: { idToken: string; refreshToken?: string; connection?: CachedConnection }): void;
   /** A real ID token + refresh token for a user, through the provider's password grant. */
   realTokens(email?: string, password?: string): Promise<RealTokens>;
   close(): Promise<void>;
@@ -83,6 +83,7 @@ export async function startCredentialFixture(opts: { idTokenTtlSeconds?: number 
         key,
         idToken: tokens.idToken,
         ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
+        ...(tokens.connection ? { connection: tokens.connection } : {}),
         expiresAt: new Date(expiresAtMs).toISOString(),
         updatedAt: new Date().toISOString(),
       });

@@ -95,6 +95,15 @@ describe('cache file format', () => {
     }
   });
 
+  it('keeps the connection details (CA, whether the client is confidential), never a client secret', () => {
+    const e: CachedTokens = { ...entry(2_000_000_000, 'rt'), connection: { confidentialClient: false, idpCertificateAuthorityData: 'Q0E=' } };
+    const parsed = parseCachedTokens(serializeCachedTokens(e), key);
+    expect(parsed.ok && parsed.entry.connection).toEqual({ confidentialClient: false, idpCertificateAuthorityData: 'Q0E=' });
+    const without = parseCachedTokens(serializeCachedTokens(entry(2_000_000_000)), key);
+    expect(without.ok && without.entry.connection).toBeUndefined();
+    expect(serializeCachedTokens(e)).not.toMatch(/secret/i);
+  });
+
   it('refuses a file written for another key, another version, or garbage', () => {
     const text = serializeCachedTokens(entry(2_000_000_000));
     expect(parseCachedTokens(text, { ...key, clientId: 'other' })).toEqual({ ok: false, problem: expect.stringContaining('another') });

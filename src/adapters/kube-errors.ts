@@ -89,6 +89,10 @@ export function kubeApiError(error: unknown, ctx: KubeErrorContext): CliError {
   if (error instanceof CliError) return error;
   if (!isApiException(error)) {
     const server = ctx.server ?? 'the API server';
+    if (error instanceof Error && error.name === 'TimeoutError') {
+      const seconds = timeoutOf(error) / 1000;
+      return new CliError(ExitCode.KUBERNETES, `Kubernetes API server at ${server} did not answer within ${seconds}s (${ctx.verb} ${ctx.resource}): check the address and your network, or raise --http-timeout`, { cause: error });
+    }
     return transportError(error, 'Kubernetes API server', server, timeoutOf(error), ExitCode.KUBERNETES);
   }
   const status = statusOf(error);

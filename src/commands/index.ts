@@ -16,4 +16,5 @@ export const commandRegistrations: readonly (() => Promise<{ register: RegisterC
   () => import('./whoami.js'),
   () => import('./logout.js'),
   () => import('./clusters.js'),
+  () => import('./rbac.js'),
 ];

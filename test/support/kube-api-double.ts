@@ -435,7 +435,13 @@ export async function startKubeApiDouble(options: { version?: { major: string; m
         send(422, statusBody(422, 'Invalid', `${info.kind} "" is invalid: metadata.name: Required value: name or generateName is required`, { kind: parsed.resource, causes: [{ field: 'metadata.name' }] }));
         return;
       }
-      if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) || (parsed.resource === 'serviceaccounts' && name.length > 253) || (parsed.resource === 'namespaces' && name.length > 63)) {
+      // as kube-apiserver validates names: RBAC objects are path segments, the rest DNS names
+      if (info.group === 'rbac.authorization.k8s.io') {
+        if (name === '.' || name === '..' || /[/%]/.test(name)) {
+          send(422, statusBody(422, 'Invalid', `${info.kind} "${name}" is invalid: metadata.name: Invalid value: "${name}": may not contain '/' or '%'`, { name, group: info.group, kind: parsed.resource }));
+          return;
+        }
+      } else if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) || name.length > 253 || (parsed.resource === 'namespaces' && (name.length > 63 || name.includes('.')))) {
         send(422, statusBody(422, 'Invalid', `${info.kind} "${name}" is invalid: metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`, { name, group: info.group, kind: parsed.resource }));
         return;
       }

@@ -1,0 +1,187 @@
+import { type Command, Option } from 'commander';
+import type { RbacPlan } from '../core/rbac-plan.js';
+
+/**
+ * `k8s-auth rbac apply|plan|list|revoke|sync` (docs/rbac.md): Kubernetes RBAC from the groups of
+ * a verified ID token, written with the caller's own kubeconfig credentials.
+ */
+interface KubeFlags {
+  kubeconfig?: string;
+  context?: string;
+  output?: string;
+  httpTimeout?: string;
+  dryRun?: boolean;
+}
+
+interface ApplyFlags extends KubeFlags {
+  idToken?: string;
+  cluster?: string;
+  catalog?: string;
+  vaultMount?: string;
+  vaultPrefix?: string;
+  issuerUrl?: string;
+  clientId?: string;
+  idpCaFile?: string;
+  audience?: string;
+  mapping?: string;
+  githubOrg?: string;
+  allowUnverifiedEmail?: boolean;
+  usernameClaim?: string;
+  groupsClaim?: string;
+}
+
+function kubeOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--kubeconfig <file>', 'kubeconfig whose credentials make the API calls (default: $KUBECONFIG, else ~/.kube/config)'))
+    .addOption(new Option('--context <name>', 'kubeconfig context to use (default: the current context)'))
+    .addOption(new Option('-o, --output <format>', 'text (default), json or yaml').choices(['text', 'json', 'yaml']))
+    .addOption(new Option('--http-timeout <seconds>', 'timeout of each request').env('K8S_AUTH_HTTP_TIMEOUT'));
+}
+
+async function kubeFrom(flags: KubeFlags): Promise<{ kubeconfig?: string; context?: string; timeoutMs: number }> {
+  const { httpTimeoutMs } = await import('../config/catalog-options.js');
+  return { ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), timeoutMs: httpTimeoutMs(flags.httpTimeout) };
+}
+
+async function printPlan(plan: RbacPlan, heading: string, dryRun: boolean, writes: number): Promise<void> {
+  const { formatPlanLines, summarizePlan } = await import('../core/rbac-report.js');
+  const lines = [heading, ...formatPlanLines(plan)];
+  const summary = summarizePlan(plan);
+  const refused = plan.actions.some((a) => a.op === 'refuse');
+  if (plan.actions.length === 0) lines.push(summary);
+  else if (dryRun || refused) lines.push(`${summary}${dryRun ? ' (dry run: nothing changed)' : ' (nothing changed)'}`);
+  else lines.push(`done: ${writes} change${writes === 1 ? '' : 's'} written`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function printData(flags: KubeFlags, data: unknown): Promise<boolean> {
+  if (flags.output !== 'json' && flags.output !== 'yaml') return false;
+  const { printData: print } = await import('../ui/output.js');
+  print(flags.output, data);
+  return true;
+}
+
+async function failOnRefusals(plan: RbacPlan): Promise<void> {
+  const refusals = plan.actions.filter((a) => a.op === 'refuse');
+  const first = refusals[0];
+  if (!first || first.op !== 'refuse') return;
+  const { CliError, ExitCode } = await import('../errors.js');
+  const more = refusals.length > 1 ? ` (and ${refusals.length - 1} more refusal${refusals.length > 2 ? 's' : ''})` : '';
+  throw new CliError(ExitCode.KUBERNETES, `${first.reason}${more}; nothing was changed`);
+}
+
+function addApplyOptions(command: Command): Command {
+  return kubeOptions(command)
+    .addOption(new Option('--id-token <file>', "file holding the raw ID token, or '-' for stdin (default: the current login's ID token)"))
+    .addOption(new Option('--cluster <name>', 'catalog entry whose issuer and client id verify the token').env('K8S_AUTH_CLUSTER'))
+    .addOption(new Option('--catalog <file>', 'read clusters from this YAML file instead of Vault').env('K8S_AUTH_CATALOG'))
+    .addOption(new Option('--vault-mount <mount>', 'Vault KV v2 mount of the catalog (env K8S_AUTH_VAULT_MOUNT; default "secret")'))
+    .addOption(new Option('--vault-prefix <path>', 'path of the catalog under the mount (env K8S_AUTH_VAULT_PREFIX)'))
+    .addOption(new Option('--issuer-url <url>', 'verify against this issuer instead of a catalog entry (with --client-id)').env('K8S_AUTH_ISSUER_URL'))
+    .addOption(new Option('--client-id <id>', 'client id the token must be issued to (with --issuer-url)').env('K8S_AUTH_CLIENT_ID'))
+    .addOption(new Option('--idp-ca-file <file>', "PEM file of the provider's CA (with --issuer-url)").env('K8S_AUTH_IDP_CA_FILE'))
+    .addOption(new Option('--audience <aud>', 'expected audience (default: the client id)'))
+    .addOption(new Option('--mapping <file>', 'group mapping YAML (default: $K8S_AUTH_RBAC_MAPPING, else built-in groups only)'))
+    .addOption(new Option('--github-org <org>', "GitHub organisation whose teams count by bare name (overrides the mapping's githubOrg)"))
+    .addOption(new Option('--allow-unverified-email', 'accept a token whose email_verified is not true'))
+    .addOption(new Option('--username-claim <claim>', 'claim naming the user (default: the catalog entry, else email)'))
+    .addOption(new Option('--groups-claim <claim>', 'claim holding the groups (default: the catalog entry, else groups)'));
+}
+
+async function runApply(flags: ApplyFlags, dryRun: boolean): Promise<void> {
+  const { httpTimeoutMs } = await import('../config/catalog-options.js');
+  const { applyRbac } = await import('../usecases/rbac-apply.js');
+  const { info, warn } = await import('../ui/log.js');
+  const opt = <K extends keyof ApplyFlags>(key: K) => (flags[key] !== undefined ? { [key]: flags[key] } : {});
+  const { result, plan } = await applyRbac({
+    ...opt('idToken'),
+    ...opt('cluster'),
+    ...opt('issuerUrl'),
+    ...opt('clientId'),
+    ...opt('idpCaFile'),
+    ...opt('audience'),
+    ...opt('githubOrg'),
+    ...opt('usernameClaim'),
+    ...opt('groupsClaim'),
+    ...(flags.mapping !== undefined ? { mappingFile: flags.mapping } : {}),
+    ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+    ...(flags.context ? { context: flags.context } : {}),
+    allowUnverifiedEmail: flags.allowUnverifiedEmail === true,
+    catalog: {
+      ...(flags.catalog !== undefined ? { catalog: flags.catalog } : {}),
+      ...(flags.vaultMount !== undefined ? { vaultMount: flags.vaultMount } : {}),
+      ...(flags.vaultPrefix !== undefined ? { vaultPrefix: flags.vaultPrefix } : {}),
+      ...(flags.httpTimeout !== undefined ? { httpTimeout: flags.httpTimeout } : {}),
+    },
+    httpTimeoutMs: httpTimeoutMs(flags.httpTimeout),
+    kube: await kubeFrom(flags),
+    dryRun,
+  });
+  info(`verified ${result.user.username} (issuer ${result.user.issuer}) from ${result.user.tokenSource}`);
+  if (result.groups.ignored.length > 0) info(`groups without a rule (ignored): ${result.groups.ignored.join(', ')}`);
+  for (const w of result.warnings) warn(w);
+  if (!(await printData(flags, result))) {
+    const heading = `ServiceAccount ${result.serviceAccount.namespace}/${result.serviceAccount.name} for ${result.user.username}; groups granted: ${result.groups.granted.length > 0 ? result.groups.granted.join(', ') : '(none)'}; context ${result.context}`;
+    await printPlan(plan, heading, dryRun, result.writes);
+  }
+  await failOnRefusals(plan);
+}
+
+export function register(program: Command): void {
+  const rbac = program
+    .command('rbac')
+    .summary('Kubernetes RBAC from the groups of a verified ID token')
+    .description(
+      "Turn the groups of a verified ID token into a ServiceAccount and its bindings, using your own kubeconfig credentials. The token's signature, issuer, audience, expiry and email_verified are checked first; an unverified token creates nothing. See docs/rbac.md.",
+    );
+
+  addApplyOptions(
+    rbac
+      .command('apply')
+      .summary("create or update a user's ServiceAccount and bindings from their ID token")
+      .description('Verify the ID token, then write the minimal creates, updates and deletes that make the cluster match the mapping. A second run with the same token and mapping writes nothing.'),
+  )
+    .addOption(new Option('--dry-run', 'print the plan and change nothing (same as `rbac plan`)'))
+    .action(async (flags: ApplyFlags) => runApply(flags, flags.dryRun === true));
+
+  addApplyOptions(rbac.command('plan').summary('print what `rbac apply` would change, changing nothing')).action(async (flags: ApplyFlags) => runApply(flags, true));
+
+  kubeOptions(rbac.command('list').summary('list the ServiceAccounts k8s-auth manages, with their roles and bindings')).action(async (flags: KubeFlags) => {
+    const { listManaged } = await import('../usecases/rbac-manage.js');
+    const accounts = await listManaged({ kube: await kubeFrom(flags) });
+    if (await printData(flags, accounts)) return;
+    const { renderTable } = await import('../ui/output.js');
+    const rows = accounts.map((a) => [
+      a.namespace,
+      a.serviceAccount,
+      a.username ?? '-',
+      a.bindings.length > 0 ? a.bindings.map((b) => (b.namespace ? `${b.role}@${b.namespace}` : b.role)).join(', ') : '-',
+    ]);
+    process.stdout.write(renderTable(['NAMESPACE', 'SERVICEACCOUNT', 'USER', 'ROLES'], rows));
+  });
+
+  kubeOptions(
+    rbac
+      .command('revoke')
+      .summary("delete a user's ServiceAccount, its bindings, and managed roles nobody uses any more")
+      .argument('<user-or-serviceaccount>', 'the email (or username) the ServiceAccount was made for, or its name'),
+  )
+    .addOption(new Option('-n, --namespace <namespace>', "the ServiceAccount's namespace (default: found from the managed objects)"))
+    .addOption(new Option('--dry-run', 'print the plan and change nothing'))
+    .action(async (target: string, flags: KubeFlags & { namespace?: string }) => {
+      const { revokeRbac } = await import('../usecases/rbac-manage.js');
+      const { result, plan } = await revokeRbac({ target, ...(flags.namespace ? { namespace: flags.namespace } : {}), dryRun: flags.dryRun === true, kube: await kubeFrom(flags) });
+      if (!(await printData(flags, result))) await printPlan(plan, `revoke ServiceAccount ${result.serviceAccount.namespace}/${result.serviceAccount.name}; context ${result.context}`, result.dryRun, result.writes);
+      await failOnRefusals(plan);
+    });
+
+  kubeOptions(rbac.command('sync').summary('bring the managed ClusterRoles in line with the mapping, removing those whose group left'))
+    .addOption(new Option('--mapping <file>', 'group mapping YAML (default: $K8S_AUTH_RBAC_MAPPING)'))
+    .addOption(new Option('--dry-run', 'print the plan and change nothing'))
+    .action(async (flags: KubeFlags & { mapping?: string }) => {
+      const { syncRbac } = await import('../usecases/rbac-manage.js');
+      const { result, plan } = await syncRbac({ ...(flags.mapping !== undefined ? { mappingFile: flags.mapping } : {}), dryRun: flags.dryRun === true, kube: await kubeFrom(flags) });
+      if (!(await printData(flags, result))) await printPlan(plan, `sync managed ClusterRoles with ${result.mapping}; context ${result.context}`, result.dryRun, result.writes);
+      await failOnRefusals(plan);
+    });
+}

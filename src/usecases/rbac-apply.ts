@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import type { KubeClient, LoadKubeClientOptions } from '../adapters/kube-client.js';
+import { emptyMapping, parseRbacMapping, resolveGroups, type RbacMapping } from '../core/rbac-mapping.js';
+import { desiredObjectsFor, objectKey, userLabels } from '../core/rbac-objects.js';
+import { planRbac, planRefusals, type RbacPlan } from '../core/rbac-plan.js';
+import { planEntries, type PlanEntry } from '../core/rbac-report.js';
+import { CliError, ExitCode, describeError } from '../errors.js';
+import { debug } from '../ui/log.js';
+import { executePlan, readUserState } from './rbac-cluster.js';
+import { resolveVerifiedIdentity, type IdentitySourceOptions } from './rbac-identity-source.js';
+
+/**
+ * `k8s-auth rbac apply`: verify the ID token, work out the objects its groups call for, compare
+ * with what the cluster has, and write the difference (nothing with --dry-run / `rbac plan`).
+ * Order matters for safety: the mapping and the token are checked before the API server is
+ * contacted, so a bad token creates nothing.
+ */
+export const MAPPING_ENV = 'K8S_AUTH_RBAC_MAPPING';
+
+export interface MappingSource {
+  mapping: RbacMapping;
+  /** The file it came from, or undefined for the built-in default. */
+  path: string | undefined;
+}
+
+export function loadMapping(file: string | undefined, env: Record<string, string | undefined> = process.env): MappingSource {
+  const path = file ?? (env[MAPPING_ENV]?.trim() || undefined);
+  if (path === undefined) return { mapping: emptyMapping(), path: undefined };
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const from = file === undefined ? ` (from ${MAPPING_ENV})` : '';
+    throw new CliError(ExitCode.USAGE, `cannot read the mapping file ${path}${from}: ${describeError(error)}`);
+  }
+  return { mapping: parseRbacMapping(text, path), path };
+}
+
+export interface ApplyOptions extends IdentitySourceOptions {
+  mappingFile?: string;
+  dryRun?: boolean;
+  /** API calls go here (the admin's own kubeconfig context). */
+  kube?: LoadKubeClientOptions;
+  /** Injected for tests and the benchmark. */
+  client?: KubeClient;
+  env?: Record<string, string | undefined>;
+}
+
+export interface ApplyResult {
+  user: { username: string; issuer: string; subject: string; tokenSource: string };
+  serviceAccount: { name: string; namespace: string };
+  groups: { granted: string[]; ignored: string[] };
+  mapping: string | null;
+  dryRun: boolean;
+  plan: PlanEntry[];
+  warnings: string[];
+  /** Writes actually sent (0 for a dry run or when up to date). */
+  writes: number;
+  context: string;
+  server: string;
+}
+
+export async function applyRbac(options: ApplyOptions): Promise<{ result: ApplyResult; plan: RbacPlan }> {
+  const { mapping, path } = loadMapping(options.mappingFile, options.env);
+  const githubOrg = options.githubOrg ?? mapping.githubOrg;
+  const identity = await resolveVerifiedIdentity({ ...options, ...(githubOrg !== undefined ? { githubOrg } : {}) });
+  const { matched, ignored } = resolveGroups(identity.groups, mapping);
+  const desired = desiredObjectsFor(identity, mapping, matched);
+  debug(`${identity.username}: ServiceAccount ${mapping.serviceAccountNamespace}/${identity.serviceAccountName}, ${matched.length} mapped group(s), ${ignored.length} ignored`);
+
+  const client = options.client ?? (await (await import('../adapters/kube-client.js')).loadKubeClient(options.kube ?? {}));
+  const labels = userLabels(identity.serviceAccountName, mapping.serviceAccountNamespace);
+  const state = await readUserState(client, desired, labels);
+  const plan = planRbac({
+    desired,
+    observed: state.observed,
+    prune: [
+      { kind: 'ClusterRoleBinding', labels },
+      { kind: 'RoleBinding', labels },
+    ],
+    existingClusterRoles: state.existingClusterRoles,
+  });
+
+  const result: ApplyResult = {
+    user: { username: identity.username, issuer: identity.issuer, subject: identity.subject, tokenSource: identity.tokenSource },
+    serviceAccount: { name: identity.serviceAccountName, namespace: mapping.serviceAccountNamespace },
+    groups: { granted: matched.map((g) => g.group), ignored },
+    mapping: path ?? null,
+    dryRun: options.dryRun === true,
+    plan: planEntries(plan),
+    warnings: plan.warnings,
+    writes: 0,
+    context: client.contextName,
+    server: client.server,
+  };
+  if (options.dryRun === true || planRefusals(plan).length > 0) return { result, plan };
+
+  const done = await executePlan(client, plan, new Map(desired.map((d) => [objectKey(d), d])));
+  result.writes = done.filter((d) => d.written).length;
+  return { result, plan };
+}

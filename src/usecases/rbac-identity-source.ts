@@ -1,0 +1,148 @@
+import { readFileSync } from 'node:fs';
+import type { CatalogOptions } from '../config/catalog-options.js';
+import type { ClusterEntry } from '../core/cluster-entry.js';
+import { identityFromClaims, type RbacIdentity } from '../core/rbac-identity.js';
+import { CliError, ExitCode, describeError } from '../errors.js';
+import { debug } from '../ui/log.js';
+import { registerSecret } from '../ui/redact.js';
+
+/**
+ * Where `rbac apply` gets the ID token and what verifies it:
+ *  - the token: --id-token FILE, `-` for stdin, else the current login's ID token;
+ *  - the issuer and audience: --issuer-url/--client-id (CI without a catalog), else the catalog
+ *    entry --cluster names, else the current login's own issuer and client id.
+ * The token is verified (signature, issuer, audience, expiry, email_verified) before anything
+ * else happens; an unverified token yields an error and nothing is created.
+ */
+export interface IdentitySourceOptions {
+  /** A file holding the raw JWT, or '-' for stdin. */
+  idToken?: string;
+  cluster?: string;
+  issuerUrl?: string;
+  clientId?: string;
+  /** PEM file of the provider's CA (with --issuer-url). */
+  idpCaFile?: string;
+  audience?: string;
+  usernameClaim?: string;
+  groupsClaim?: string;
+  githubOrg?: string;
+  allowUnverifiedEmail?: boolean;
+  kubeconfig?: string;
+  context?: string;
+  catalog?: CatalogOptions;
+  httpTimeoutMs?: number;
+  /** Injected for tests. */
+  readStdin?: () => Promise<string>;
+}
+
+export interface VerifiedIdentity extends RbacIdentity {
+  /** Where the token came from, for messages: a file, stdin, or the kubeconfig context. */
+  tokenSource: string;
+}
+
+async function readAllStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function readIdTokenArgument(value: string, readStdin: () => Promise<string> = readAllStdin): Promise<string> {
+  let text: string;
+  if (value === '-') {
+    if (process.stdin.isTTY && readStdin === readAllStdin) throw new CliError(ExitCode.USAGE, '--id-token - reads the token from stdin, but stdin is a terminal: pipe the token in, or pass a file');
+    text = await readStdin();
+  } else {
+    try {
+      text = readFileSync(value, 'utf8');
+    } catch (error) {
+      throw new CliError(ExitCode.USAGE, `cannot read the ID token file ${value}: ${describeError(error)}`);
+    }
+  }
+  const token = text.trim();
+  registerSecret(token);
+  if (token === '') throw new CliError(ExitCode.USAGE, `the ID token ${value === '-' ? 'on stdin' : `file ${value}`} is empty: pass the raw id_token`);
+  return token;
+}
+
+interface Verifier {
+  issuerUrl: string;
+  clientId: string;
+  caPems: string[];
+  usernameClaim: string;
+  groupsClaim: string;
+}
+
+function fromEntry(entry: ClusterEntry): Verifier {
+  const ca = entry.idpCertificateAuthorityData ? Buffer.from(entry.idpCertificateAuthorityData, 'base64').toString('utf8') : undefined;
+  return { issuerUrl: entry.issuerUrl, clientId: entry.clientId, caPems: ca ? [ca] : [], usernameClaim: entry.usernameClaim, groupsClaim: entry.groupsClaim };
+}
+
+async function catalogEntry(name: string, options: IdentitySourceOptions): Promise<ClusterEntry> {
+  const { catalogFromOptions } = await import('../config/catalog-options.js');
+  return catalogFromOptions(options.catalog ?? {}).get(name);
+}
+
+export async function resolveVerifiedIdentity(options: IdentitySourceOptions): Promise<VerifiedIdentity> {
+  if ((options.issuerUrl === undefined) !== (options.clientId === undefined)) {
+    throw new CliError(ExitCode.USAGE, '--issuer-url and --client-id go together: pass both, or name a catalog entry with --cluster');
+  }
+  if (options.issuerUrl !== undefined && options.cluster !== undefined) {
+    throw new CliError(ExitCode.USAGE, '--cluster and --issuer-url/--client-id both name the issuer: use one');
+  }
+
+  let verifier: Verifier | undefined;
+  if (options.issuerUrl !== undefined && options.clientId !== undefined) {
+    const { readCaFiles } = await import('../adapters/http.js');
+    verifier = { issuerUrl: options.issuerUrl, clientId: options.clientId, caPems: options.idpCaFile ? readCaFiles([options.idpCaFile]) : [], usernameClaim: 'email', groupsClaim: 'groups' };
+  } else if (options.cluster !== undefined) {
+    verifier = fromEntry(await catalogEntry(options.cluster, options));
+  }
+
+  let token: string | undefined;
+  let tokenSource: string;
+  if (options.idToken !== undefined) {
+    token = await readIdTokenArgument(options.idToken, options.readStdin);
+    tokenSource = options.idToken === '-' ? 'stdin' : options.idToken;
+  } else {
+    const { readCurrentLogin } = await import('./current-login.js');
+    const login = readCurrentLogin({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}), ...(options.context ? { context: options.context } : {}) });
+    tokenSource = `kubeconfig context ${login.contextName}`;
+    if (login.kind === 'oidc') {
+      token = login.idToken;
+      if (!verifier && login.issuerUrl && login.clientId) {
+        const ca = login.idpCaData ? Buffer.from(login.idpCaData, 'base64').toString('utf8') : undefined;
+        verifier = { issuerUrl: login.issuerUrl, clientId: login.clientId, caPems: ca ? [ca] : [], usernameClaim: 'email', groupsClaim: 'groups' };
+      }
+    } else if (login.kind === 'exec') {
+      const entry = await catalogEntry(options.cluster ?? login.execCluster ?? login.clusterName, options);
+      verifier ??= fromEntry(entry);
+      const [{ keyForEntry }, { openTokenCache, readCachedTokens }] = await Promise.all([import('./credential.js'), import('../adapters/token-cache.js')]);
+      token = readCachedTokens(openTokenCache(keyForEntry(entry)))?.idToken;
+    }
+    if (!token) {
+      throw new CliError(ExitCode.USAGE, `no ID token found for ${tokenSource} (it ${login.kind === 'oidc' || login.kind === 'exec' ? 'holds none' : 'does not sign in with OpenID Connect'}): pass --id-token FILE (or - for stdin), or run \`k8s-auth login\` first`);
+    }
+    registerSecret(token);
+  }
+  if (!verifier) {
+    throw new CliError(ExitCode.USAGE, 'nothing says which issuer to verify the ID token against: pass --cluster NAME (catalog entry) or --issuer-url with --client-id');
+  }
+
+  const { verifyIdToken } = await import('../adapters/id-token-verifier.js');
+  const usernameClaim = options.usernameClaim ?? verifier.usernameClaim;
+  debug(`verifying the ID token from ${tokenSource} against ${verifier.issuerUrl} (audience ${options.audience ?? verifier.clientId})`);
+  const claims = await verifyIdToken(token, {
+    issuerUrl: verifier.issuerUrl,
+    audience: options.audience ?? verifier.clientId,
+    caPems: verifier.caPems,
+    usernameClaim,
+    allowUnverifiedEmail: options.allowUnverifiedEmail === true,
+    ...(options.httpTimeoutMs !== undefined ? { timeoutMs: options.httpTimeoutMs } : {}),
+  });
+  const identity = identityFromClaims(claims, {
+    usernameClaim,
+    groupsClaim: options.groupsClaim ?? verifier.groupsClaim,
+    ...(options.githubOrg !== undefined ? { githubOrg: options.githubOrg } : {}),
+  });
+  return { ...identity, tokenSource };
+}

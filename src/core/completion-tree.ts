@@ -5,8 +5,8 @@ import type { Argument, Command, Option } from 'commander';
  * new command or flag completes without touching the completion code. What a value completes to
  * is inferred from how the command author named it:
  *  - choices (`.choices([...])` on an option or argument) complete to those words;
- *  - an argument or option value named `cluster`/`clusters`/`cluster-name` completes to cluster
- *    names from the catalog;
+ *  - an argument or option value named `cluster`/`clusters`/`cluster-name`, and the value of
+ *    `--cluster`, complete to cluster names from the catalog;
  *  - one named like a file (`file`, `path`, `dir`, `kubeconfig`, `*-file`, `catalog`) completes
  *    to file names;
  *  - anything else is free text (no suggestions), as is any `--vault-*` option's value.
@@ -49,7 +49,7 @@ const PLAIN_WORD = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 export function inferValueKind(placeholder: string, choices: readonly string[] | undefined, optionName = ''): ValueKind {
   if (choices && choices.length > 0) return { type: 'words', words: [...choices] };
   const name = placeholder.toLowerCase().replace(/\.\.\.$/, '');
-  if (/^(clusters?|cluster-name|cluster_name)$/.test(name)) return { type: 'clusters' };
+  if (/^(clusters?|cluster-name|cluster_name)$/.test(name) || optionName === '--cluster') return { type: 'clusters' };
   // a Vault path (`--vault-prefix <path>`) is not a file path
   if (optionName.startsWith('--vault-')) return { type: 'free' };
   if (/^(file|files|path|paths|dir|directory|kubeconfig|catalog)$/.test(name) || /[-_](file|path|dir)$/.test(name)) return { type: 'files' };

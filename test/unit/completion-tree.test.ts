@@ -39,7 +39,7 @@ describe('completionTree', () => {
     expect(login.args).toEqual([{ name: 'cluster', value: { type: 'clusters' }, variadic: false }]);
     expect(node('token').args).toEqual([{ name: 'clusters', value: { type: 'clusters' }, variadic: true }]);
     expect(node('rbac apply').args[0]?.value).toEqual({ type: 'files' });
-    expect(node('rbac list').options.find((o) => o.names.includes('--cluster'))?.value).toEqual({ type: 'free' });
+    expect(node('rbac list').options.find((o) => o.names.includes('--cluster'))?.value).toEqual({ type: 'clusters' });
   });
 
   it('reads placeholders and kinds', () => {

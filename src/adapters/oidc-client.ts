@@ -217,8 +217,8 @@ export async function authorizationCodeSignIn(config: ProviderConfiguration, opt
       code_challenge_method: 'S256',
     };
     const url = oidc.buildAuthorizationUrl(config, parameters);
-    void prefetchJwks(config);
     await options.openBrowser(url.href);
+    void prefetchJwks(config);
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         reject(new CliError(ExitCode.LOGIN_TIMEOUT, `no sign-in within ${Math.round(options.timeoutMs / 1000)}s: run the command again and finish signing in, or raise --timeout`));

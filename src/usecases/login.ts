@@ -80,19 +80,16 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
   if (names.length === 0) throw new CliError(ExitCode.USAGE, 'name at least one cluster: k8s-auth login <cluster>');
   if (request.contextName !== undefined && names.length > 1) throw new CliError(ExitCode.USAGE, '--context-name renames one context: name a single cluster with it');
   const paths = resolveKubeconfigPaths(request.kubeconfig, request.env ?? process.env);
-  // an unreadable or malformed kubeconfig fails now, not after the person has signed in
-  for (const path of paths) readKubeconfig(path);
   // load openid-client while the catalog answers
   const oidcModule = import('../adapters/oidc-client.js');
   const entries = await Promise.all(names.map((name) => request.catalog.get(name)));
   const { discoverProvider, authorizationCodeSignIn } = await oidcModule;
-
-  const outcomes: LoginOutcome[] = [];
-  for (const group of groupBySignIn(entries)) {
-    const first = group.entries[0] as ClusterEntry;
+  const groups = groupBySignIn(entries);
+  // discovery for every provider at once, while the kubeconfig is checked
+  const discoveries = groups.map((group) => {
     const caPems = group.entries.map((e) => decodeBase64Pem(e.idpCertificateAuthorityData)).filter((p): p is string => p !== undefined);
     const clientSecret = group.entries.find((e) => e.clientSecret)?.clientSecret;
-    const config = await discoverProvider({
+    const discovery = discoverProvider({
       issuerUrl: group.issuerUrl,
       clientId: group.clientId,
       ...(clientSecret ? { clientSecret } : {}),
@@ -101,6 +98,16 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
       insecureSkipTlsVerify: request.insecureSkipTlsVerify,
       timeoutMs: request.httpTimeoutMs,
     });
+    discovery.catch(() => undefined); // reported when awaited below
+    return discovery;
+  });
+  // an unreadable or malformed kubeconfig fails now, not after the person has signed in
+  for (const path of paths) readKubeconfig(path);
+
+  const outcomes: LoginOutcome[] = [];
+  for (const [index, group] of groups.entries()) {
+    const first = group.entries[0] as ClusterEntry;
+    const config = await (discoveries[index] as ReturnType<typeof discoverProvider>);
     const clusterNames = group.entries.map((e) => e.name);
     request.onSignInStart?.(group.issuerUrl, clusterNames);
     const redirectUri = group.entries.find((e) => e.redirectUri)?.redirectUri;

@@ -1,12 +1,13 @@
 import { type Command, Option } from 'commander';
 import { addCatalogOptions, type CatalogOptions } from '../config/catalog-options.js';
+import { addExecLoginOptions, type ExecLoginFlags } from '../config/exec-login-options.js';
 import { CliError, ExitCode } from '../errors.js';
 
 /**
  * `k8s-auth login <cluster>...`: sign in through the browser and write the kubeconfig
  * (docs/usage.md#login). Heavy modules load inside the action.
  */
-interface LoginFlags extends CatalogOptions {
+interface LoginFlags extends CatalogOptions, ExecLoginFlags {
   timeout: string;
   listenPort?: string;
   browserCommand?: string;
@@ -49,6 +50,8 @@ export function register(program: Command): void {
     .action(async (clusters: string[], flags: LoginFlags, cmd: Command) => {
       await runLogin(clusters, { ...flags, quiet: Boolean(cmd.optsWithGlobals<{ quiet?: boolean }>().quiet) });
     });
+  // --exec, --exec-command, --exec-api-version, --login-hint, --token-cache-dir, --grant, --username
+  addExecLoginOptions(command);
 }
 
 export function parseSeconds(value: string, flag: string): number {
@@ -73,6 +76,7 @@ async function runLogin(clusters: string[], flags: LoginFlags): Promise<void> {
   const { login } = await import('../usecases/login.js');
   const { info, style } = await import('../ui/log.js');
   const openBrowser = createBrowserOpener({ noBrowser: !flags.browser, ...(flags.browserCommand !== undefined ? { browserCommand: flags.browserCommand } : {}) });
+  const mode = (await import('../config/exec-login-options.js')).loginModeFrom(flags, timeoutMs);
 
   const outcomes = await login({
     clusters,
@@ -87,6 +91,8 @@ async function runLogin(clusters: string[], flags: LoginFlags): Promise<void> {
     insecureSkipTlsVerify: Boolean(flags.insecureSkipTlsVerify),
     httpTimeoutMs: httpTimeoutMs(flags.httpTimeout),
     onSignInStart: (issuer, names) => info(`Signing in to ${names.join(', ')} at ${issuer} (waiting up to ${Math.round(timeoutMs / 1000)}s)…`),
+    grant: mode.grant,
+    ...(mode.exec ? { exec: mode.exec } : {}),
   });
 
   if (flags.output === 'json') {
@@ -97,6 +103,7 @@ async function runLogin(clusters: string[], flags: LoginFlags): Promise<void> {
   for (const o of outcomes) {
     const groups = o.groups.length > 0 ? ` (groups: ${o.groups.join(', ')})` : '';
     info(`${style.green('✓')} Signed in to ${style.bold(o.cluster)} as ${style.bold(o.user.slice(0, o.user.lastIndexOf('@')))}${groups}`);
-    info(`  context ${o.context} in ${o.kubeconfig}${o.currentContextSet ? ' (now current)' : ''}; ID token valid until ${o.expiry}, kubectl refreshes it`);
+    const renewal = o.cacheFile ? `cached in ${o.cacheFile}; kubectl gets it from \`k8s-auth credential\`` : 'kubectl refreshes it';
+    info(`  context ${o.context} in ${o.kubeconfig}${o.currentContextSet ? ' (now current)' : ''}; ID token valid until ${o.expiry}, ${renewal}`);
   }
 }

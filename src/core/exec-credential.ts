@@ -100,8 +100,9 @@ export const DEFAULT_INSTALL_HINT = [
 /**
  * The kubeconfig `users[].user` value. interactiveMode IfAvailable: kubectl hands us the
  * terminal when there is one, and says spec.interactive=false when there is not (background
- * tools), which is when we must never open a browser. kubectl < 1.22 does not know
- * interactiveMode (and rejects unknown fields in exec), so v1beta1 leaves it out.
+ * tools), which is when we must never open a browser. kubectl < 1.22 ignores interactiveMode
+ * (checked with Debian's 1.20) and sends `spec: {}`: the plugin then asks whether its stdin,
+ * which such kubectl passes through, is a terminal.
  */
 export function buildExecUser(options: ExecUserOptions): { exec: Record<string, unknown> } {
   const exec: Record<string, unknown> = {
@@ -110,7 +111,7 @@ export function buildExecUser(options: ExecUserOptions): { exec: Record<string, 
     args: [...options.args],
   };
   if (options.env && options.env.length > 0) exec['env'] = options.env.map((e) => ({ name: e.name, value: e.value }));
-  if (options.apiVersion === EXEC_API_V1) exec['interactiveMode'] = 'IfAvailable';
+  exec['interactiveMode'] = 'IfAvailable';
   exec['provideClusterInfo'] = false;
   exec['installHint'] = options.installHint ?? DEFAULT_INSTALL_HINT;
   return { exec };

@@ -6,6 +6,8 @@ import { groupsFrom, isoFromUnix } from '../core/id-token-claims.js';
 import { oidcAuthProviderUser, setCluster, setContext, setCurrentContext, setUser } from '../core/kubeconfig-merge.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { Catalog } from './catalog.js';
+import { execUserFor, storeForExec, type ExecLoginOptions } from './login-exec.js';
+import type { SignInSettings } from './sign-in.js';
 import { debug } from '../ui/log.js';
 
 /**
@@ -28,6 +30,10 @@ export interface LoginRequest {
   env?: Record<string, string | undefined>;
   /** Told before each sign-in starts (e.g. to start a spinner). */
   onSignInStart?: (issuer: string, clusters: readonly string[]) => void;
+  /** --grant and friends: device code or password instead of the browser (usecases/sign-in.ts). */
+  grant?: SignInSettings;
+  /** --exec: write an exec credential plugin user and fill the token cache (usecases/login-exec.ts). */
+  exec?: ExecLoginOptions;
 }
 
 /** What -o json prints per cluster; the key set is a documented contract. */
@@ -44,6 +50,8 @@ export interface LoginOutcome {
   /** Not in -o json: where the entries went. */
   kubeconfig: string;
   currentContextSet: boolean;
+  /** Not in -o json: the token cache file, with --exec. */
+  cacheFile?: string;
 }
 
 interface SignInGroup {
@@ -111,8 +119,10 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
     const clusterNames = group.entries.map((e) => e.name);
     request.onSignInStart?.(group.issuerUrl, clusterNames);
     const redirectUri = group.entries.find((e) => e.redirectUri)?.redirectUri;
-    const result = await authorizationCodeSignIn(config, {
-      scopes: [...new Set(group.entries.flatMap(scopesFor))],
+    const scopes = [...new Set(group.entries.flatMap(scopesFor))];
+    const browserSignIn = () => authorizationCodeSignIn(config, {
+      scopes,
+      ...(request.exec?.loginHint ? { extraParameters: { login_hint: request.exec.loginHint } } : {}),
       ...(redirectUri ? { redirectUri } : {}),
       ...(request.listenPort !== undefined ? { listenPort: request.listenPort } : {}),
       openBrowser: request.openBrowser,
@@ -123,6 +133,8 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
         return typeof value === 'string' && value ? value : String(claims['sub'] ?? 'unknown user');
       },
     });
+    // --grant: the flow is chosen (and device code / password run) by the shared sign-in use case
+    const result = request.grant ? await (await import('./sign-in.js')).signIn(config, scopes, request.grant, browserSignIn) : await browserSignIn();
     debug(`signed in at ${group.issuerUrl}; ID token valid until ${isoFromUnix(result.expiresAt)}`);
 
     for (const entry of group.entries) {
@@ -130,19 +142,23 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
       const userName = `${username}@${entry.name}`;
       const contextName = request.contextName ?? entry.name;
       const setCurrentHere = request.setCurrent && outcomes.length === 0 && paths.length === 1;
+      // the cache first: a kubeconfig naming the plugin must never point at an empty cache
+      const cacheFile = request.exec ? await storeForExec(entry, result, request.exec) : undefined;
       const written = await updateKubeconfig(paths, { cluster: entry.name, user: userName, context: contextName }, (doc) => {
         setCluster(doc, entry.name, { server: entry.server, ...(entry.certificateAuthorityData ? { caData: entry.certificateAuthorityData } : {}) });
         setUser(
           doc,
           userName,
-          oidcAuthProviderUser({
-            issuerUrl: entry.issuerUrl,
-            clientId: entry.clientId,
-            ...(entry.clientSecret ? { clientSecret: entry.clientSecret } : {}),
-            idToken: result.idToken,
-            ...(result.refreshToken ? { refreshToken: result.refreshToken } : {}),
-            ...(entry.idpCertificateAuthorityData ? { idpCaData: entry.idpCertificateAuthorityData } : {}),
-          }),
+          request.exec
+            ? execUserFor(entry, request.exec)
+            : oidcAuthProviderUser({
+                issuerUrl: entry.issuerUrl,
+                clientId: entry.clientId,
+                ...(entry.clientSecret ? { clientSecret: entry.clientSecret } : {}),
+                idToken: result.idToken,
+                ...(result.refreshToken ? { refreshToken: result.refreshToken } : {}),
+                ...(entry.idpCertificateAuthorityData ? { idpCaData: entry.idpCertificateAuthorityData } : {}),
+              }),
         );
         setContext(doc, contextName, { cluster: entry.name, user: userName, ...(entry.namespace ? { namespace: entry.namespace } : {}) });
         if (setCurrentHere) setCurrentContext(doc, contextName);
@@ -162,6 +178,7 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
         expiry: isoFromUnix(result.expiresAt) as string,
         kubeconfig: written,
         currentContextSet,
+        ...(cacheFile ? { cacheFile } : {}),
       });
     }
   }

@@ -1,0 +1,92 @@
+import { Option, type Command } from 'commander';
+import { addGrantOptions, grantArgs, grantFrom, type GrantFlags } from './grant-options.js';
+import { chooseCatalog, type CatalogOptions } from './catalog-options.js';
+import { isAbsolute, resolve } from 'node:path';
+import { parseExecApiVersion } from '../core/exec-credential.js';
+import { CliError, ExitCode } from '../errors.js';
+import type { ExecLoginOptions } from '../usecases/login-exec.js';
+import type { SignInSettings } from '../usecases/sign-in.js';
+
+/**
+ * `login`'s flags for the exec plugin form and the sign-in flow. The auth-provider form stays
+ * the default; `--exec` writes `user.exec` running `k8s-auth credential`, with the options the
+ * credential command needs later repeated into its args (never a secret).
+ */
+export interface ExecLoginFlags extends GrantFlags, CatalogOptions {
+  exec?: boolean;
+  execCommand?: string;
+  execApiVersion?: string;
+  loginHint?: string;
+  tokenCacheDir?: string;
+  browser: boolean;
+  browserCommand?: string;
+  listenPort?: string;
+  certificateAuthority?: string[];
+  insecureSkipTlsVerify?: boolean;
+}
+
+export function addExecLoginOptions(command: Command): Command {
+  addGrantOptions(command);
+  return command
+    .addOption(new Option('--exec', 'write the user as an exec credential plugin (`k8s-auth credential`) with a token cache, instead of an auth-provider holding the tokens'))
+    .addOption(new Option('--exec-command <path>', 'command kubectl runs for --exec (default: k8s-auth, looked up on PATH)'))
+    .addOption(new Option('--exec-api-version <version>', 'client.authentication.k8s.io version for --exec: v1 (kubectl 1.22+) or v1beta1 (older kubectl)').default('v1'))
+    .addOption(new Option('--login-hint <user>', 'ask the provider for this user, and keep this sign-in apart from others in the token cache'))
+    .addOption(new Option('--token-cache-dir <dir>', 'token cache directory for --exec (default $KUBECACHEDIR/k8s-auth, else ~/.kube/cache/k8s-auth)'));
+}
+
+/** Where the plugin finds the catalog later: the same choice, spelled out. */
+export function catalogArgs(flags: CatalogOptions, env: Readonly<Record<string, string | undefined>>): { args: string[]; env: { name: string; value: string }[] } {
+  const choice = chooseCatalog(flags, env);
+  if (choice.kind === 'file') return { args: ['--catalog', absolutePath(choice.path)], env: [] };
+  const vaultEnv = ['VAULT_ADDR', 'VAULT_NAMESPACE', 'VAULT_CACERT']
+    .filter((name) => env[name]?.trim())
+    .map((name) => ({ name, value: (env[name] as string).trim() }));
+  return { args: ['--vault-mount', choice.mount, '--vault-prefix', choice.prefix], env: vaultEnv };
+}
+
+/** kubectl runs the plugin from any directory: relative paths would break. */
+function absolutePath(path: string): string {
+  return isAbsolute(path) ? path : resolve(path);
+}
+
+export interface LoginMode {
+  grant: SignInSettings;
+  exec?: ExecLoginOptions;
+}
+
+export function loginModeFrom(flags: ExecLoginFlags, timeoutMs: number, env: Readonly<Record<string, string | undefined>> = process.env): LoginMode {
+  const grant: SignInSettings = {
+    grant: grantFrom(flags),
+    noBrowser: !flags.browser,
+    timeoutMs,
+    ...(flags.browserCommand ? { browserCommand: flags.browserCommand } : {}),
+    ...(flags.username ? { username: flags.username } : {}),
+  };
+  const execOnly = ['execCommand', 'tokenCacheDir', 'loginHint'] as const;
+  if (!flags.exec) {
+    const stray = execOnly.find((name) => flags[name] !== undefined);
+    if (stray) throw new CliError(ExitCode.USAGE, `--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies with --exec`);
+    return { grant };
+  }
+  const apiVersion = parseExecApiVersion(flags.execApiVersion ?? 'v1');
+  if (!apiVersion) throw new CliError(ExitCode.USAGE, `--exec-api-version must be v1 or v1beta1, not '${flags.execApiVersion ?? ''}'`);
+  const catalog = catalogArgs(flags, env);
+  const extraArgs = [
+    ...catalog.args,
+    ...grantArgs(flags),
+    ...(flags.listenPort ? ['--listen-port', flags.listenPort] : []),
+    ...(flags.certificateAuthority ?? []).flatMap((file) => ['--certificate-authority', absolutePath(file)]),
+    ...(flags.insecureSkipTlsVerify ? ['--insecure-skip-tls-verify'] : []),
+  ];
+  const exec: ExecLoginOptions = {
+    // a bare name is looked up on kubectl's PATH; a path is made absolute
+    command: flags.execCommand ? (flags.execCommand.includes('/') ? absolutePath(flags.execCommand) : flags.execCommand) : 'k8s-auth',
+    apiVersion,
+    extraArgs,
+    ...(catalog.env.length > 0 ? { env: catalog.env } : {}),
+    ...(flags.loginHint ? { loginHint: flags.loginHint } : {}),
+    ...(flags.tokenCacheDir ? { cacheDir: absolutePath(flags.tokenCacheDir) } : {}),
+  };
+  return { grant, exec };
+}

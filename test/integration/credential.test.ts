@@ -191,6 +191,18 @@ describe('credential: exec plugin against a real OIDC provider', () => {
     expect(confidential.stderr).toContain('gone.yaml');
   });
 
+  it('notices when the catalog no longer matches the identity in the exec args (exit 8)', async () => {
+    const expired = await fx.op.mintIdToken({ email: 'jane@example.com', issuedAt: Math.floor(Date.now() / 1000) - 7200, expiresInSeconds: 3600 });
+    fx.writeCache({ idToken: expired, refreshToken: 'some-refresh-token' });
+    const moved = join(fx.dir, 'moved.yaml');
+    await writeFile(moved, readFileSync(fx.catalogFile, 'utf8').replace(`client-id: ${fx.op.clientId}`, 'client-id: another-client'));
+    const run = await runCli(fx.credentialArgs(), fx.env({ KUBERNETES_EXEC_INFO: execInfo(false), K8S_AUTH_CATALOG: moved }));
+    expect(run.code).toBe(8);
+    expect(run.stderr).toContain('another-client');
+    expect(run.stderr).toContain(`k8s-auth login ${CLUSTER} --exec`);
+    expect(fx.op.stats.refresh_token).toBe(0);
+  });
+
   it('finds the identity in the catalog when the exec args do not name it', async () => {
     const real = await fx.realTokens();
     fx.writeCache({ idToken: real.idToken, refreshToken: real.refreshToken });

@@ -15,8 +15,12 @@ export function register(program: Command): void {
     .addOption(new Option('--kubeconfig <file>', 'kubeconfig to read (default: $KUBECONFIG, else ~/.kube/config)'))
     .addOption(new Option('-o, --output <format>', 'text (default), json or yaml').choices(['text', 'json', 'yaml']))
     .action(async (context: string | undefined, flags: WhoamiFlags) => {
-      const { whoami } = await import('../usecases/whoami.js');
-      const result = await whoami({ ...(flags.kubeconfig !== undefined ? { kubeconfig: flags.kubeconfig } : {}), ...(context !== undefined ? { context } : {}) });
+      const { whoami, idTokenFromExecCache } = await import('../usecases/whoami.js');
+      const result = await whoami({
+        ...(flags.kubeconfig !== undefined ? { kubeconfig: flags.kubeconfig } : {}),
+        ...(context !== undefined ? { context } : {}),
+        idTokenForExec: idTokenFromExecCache,
+      });
       if (flags.output === 'json' || flags.output === 'yaml') {
         const { printData } = await import('../ui/output.js');
         printData(flags.output, result);

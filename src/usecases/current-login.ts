@@ -19,6 +19,8 @@ export interface CurrentLogin {
   kind: 'oidc' | 'exec' | 'token' | 'other';
   /** For kind 'exec': the cluster argument after `credential` (usually clusterName). */
   execCluster?: string;
+  /** For kind 'exec': the plugin's arguments (they name the token cache key). */
+  execArgs?: string[];
   idToken?: string;
   refreshToken?: string;
   issuerUrl?: string;
@@ -91,6 +93,7 @@ export function readCurrentLogin(options: CurrentLoginOptions = {}): CurrentLogi
     const at = args.indexOf('credential');
     if (at !== -1) {
       login.kind = 'exec';
+      login.execArgs = args;
       login.execCluster = args[at + 1] !== undefined && !args[at + 1]?.startsWith('-') ? (args[at + 1] as string) : clusterName;
     }
   } else if (str(user.value['token'])) {

@@ -59,3 +59,25 @@ export async function whoami(options: WhoamiOptions = {}): Promise<WhoamiResult>
     refreshable: login.kind === 'exec' || login.refreshToken !== undefined,
   };
 }
+
+/**
+ * For an exec-plugin user: its arguments name the token cache key (issuer, client, scopes,
+ * login hint, cache directory), so the cached ID token is found without the catalog.
+ */
+export async function idTokenFromExecCache(login: CurrentLogin): Promise<string | undefined> {
+  const args = login.execArgs ?? [];
+  const { CREDENTIAL_FLAGS } = await import('../core/exec-credential.js');
+  const { normalizeCacheKey, parseScopes } = await import('../core/token-cache-key.js');
+  const { openTokenCache, readCachedTokens } = await import('../adapters/token-cache.js');
+  const flag = (name: string): string | undefined => {
+    const at = args.indexOf(name);
+    return at === -1 ? undefined : args[at + 1];
+  };
+  const issuer = flag(CREDENTIAL_FLAGS.issuer);
+  const clientId = flag(CREDENTIAL_FLAGS.clientId);
+  const scopes = flag(CREDENTIAL_FLAGS.scopes);
+  if (!issuer || !clientId || scopes === undefined) return undefined;
+  const loginHint = flag(CREDENTIAL_FLAGS.loginHint);
+  const key = normalizeCacheKey({ issuer, clientId, scopes: parseScopes(scopes), ...(loginHint ? { loginHint } : {}) });
+  return readCachedTokens(openTokenCache(key, flag(CREDENTIAL_FLAGS.cacheDir)))?.idToken;
+}

@@ -8,7 +8,10 @@ import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { readKubeconfig, setCurrentContextInFiles, updateKubeconfig } from '../../src/adapters/kubeconfig-file.js';
-import { setCluster } from '../../src/core/kubeconfig-merge.js';
+import { openTokenCache, writeCachedTokens } from '../../src/adapters/token-cache.js';
+import { buildCredentialArgs, buildExecUser } from '../../src/core/exec-credential.js';
+import { checkKubeconfig, renderKubeconfig, setCluster, setContext, setUser } from '../../src/core/kubeconfig-merge.js';
+import { keyForEntry } from '../../src/usecases/credential.js';
 import { CliError, ExitCode } from '../../src/errors.js';
 import { readCurrentLogin } from '../../src/usecases/current-login.js';
 import { cleanEnv, startCli, tempDir, writeCatalog, type TempDir } from '../support/login-harness.js';
@@ -121,9 +124,51 @@ describe('kubeconfig files', () => {
     );
     const env = { KUBECONFIG: `${a}:${b}` };
     expect(readCurrentLogin({ env })).toEqual({
-      contextName: 'prod', clusterName: 'prod', userName: 'jane@prod', server: 'https://prod:6443', namespace: 'ns', caData: 'Q0E=', kind: 'exec', execCluster: 'prod', kubeconfigPath: b,
+      contextName: 'prod', clusterName: 'prod', userName: 'jane@prod', server: 'https://prod:6443', namespace: 'ns', caData: 'Q0E=', kind: 'exec', execCluster: 'prod', execArgs: ['credential', 'prod'], kubeconfigPath: b,
     });
     expect(readCurrentLogin({ env, context: 'old' })).toMatchObject({ kind: 'oidc', idToken: 'a.b.c', refreshToken: 'rrrrrr', issuerUrl: 'https://i', clientId: 'c' });
+  });
+});
+
+describe('whoami', () => {
+  let dir: TempDir;
+  beforeAll(() => {
+    dir = tempDir('k8s-auth-whoami-');
+  });
+  afterAll(() => dir.remove());
+
+  const jwt = (claims: Record<string, unknown>) => ['eyJhbGciOiJSUzI1NiJ9', Buffer.from(JSON.stringify(claims)).toString('base64url'), 'c2lnbmF0dXJl'].join('.');
+
+  it('reads an exec-plugin user from the token cache its arguments name, never printing the token', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const idToken = jwt({ iss: 'https://dex.example/dex', sub: 'CgRqYW5l', email: 'jane@example.com', groups: ['developers'], exp });
+    const cacheDir = dir.file('cache');
+    const key = keyForEntry({ name: 'prod', server: 'https://prod', issuerUrl: 'https://dex.example/dex', clientId: 'k8s-auth', extraScopes: [], usernameClaim: 'email', groupsClaim: 'groups' });
+    writeCachedTokens(openTokenCache(key, cacheDir), { key, idToken, expiresAt: new Date(exp * 1000).toISOString(), updatedAt: new Date().toISOString() });
+    const doc = parseDocument('');
+    checkKubeconfig(doc, 'new');
+    setCluster(doc, 'prod', { server: 'https://prod:6443' });
+    setUser(doc, 'jane@example.com@prod', buildExecUser({ apiVersion: 'client.authentication.k8s.io/v1', command: 'k8s-auth', args: buildCredentialArgs({ cluster: 'prod', issuer: key.issuer, clientId: key.clientId, scopes: key.scopes, cacheDir }) }));
+    setContext(doc, 'prod', { cluster: 'prod', user: 'jane@example.com@prod' });
+    const kubeconfig = dir.file('kubeconfig');
+    writeFileSync(kubeconfig, renderKubeconfig(doc));
+    const r = await startCli(['whoami', 'prod', '--kubeconfig', kubeconfig, '-o', 'json'], cleanEnv()).exited;
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      context: 'prod', cluster: 'prod', user: 'jane@example.com@prod', server: 'https://prod:6443', issuer: 'https://dex.example/dex', subject: 'CgRqYW5l',
+      email: 'jane@example.com', groups: ['developers'], expiry: new Date(exp * 1000).toISOString(), expired: false, refreshable: true,
+    });
+    const text = await startCli(['whoami', 'prod', '--kubeconfig', kubeconfig], cleanEnv()).exited;
+    expect(text.stdout).toMatch(/^email: +jane@example\.com$/m);
+    expect(text.stdout + text.stderr).not.toContain(idToken);
+  });
+
+  it('says what to do when there is no login', async () => {
+    const kubeconfig = dir.file('empty');
+    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\n');
+    const r = await startCli(['whoami', '--kubeconfig', kubeconfig], cleanEnv()).exited;
+    expect(r.code).toBe(8);
+    expect(r.stderr.trim()).toBe(`error: no current context in ${kubeconfig}: run \`k8s-auth login <cluster>\` or name a context`);
   });
 });
 

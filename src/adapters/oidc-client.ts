@@ -130,12 +130,20 @@ export interface SignInResult {
   claims: Record<string, unknown>;
 }
 
+/** How far in the future an ID token's iat may be (clock drift between this machine and the provider). */
+export const ID_TOKEN_IAT_TOLERANCE_SECONDS = 300;
+
 /** Turns a token endpoint response into a SignInResult (also for refresh and other grants). */
 export function signInResultFrom(tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): SignInResult {
   const idToken = tokens.id_token;
   if (!idToken) throw new CliError(ExitCode.PROVIDER, 'the identity provider returned no ID token: is the openid scope allowed for this client?');
   const claims = tokens.claims();
   if (!claims) throw new CliError(ExitCode.PROVIDER, 'the identity provider returned an unreadable ID token');
+  // openid-client checks exp but not an iat in the future (OIDC Core 3.1.3.7 leaves it to the
+  // client): refuse one issued beyond ordinary clock drift, as the RBAC verifier does
+  if (typeof claims.iat === 'number' && claims.iat > Date.now() / 1000 + ID_TOKEN_IAT_TOLERANCE_SECONDS) {
+    throw new CliError(ExitCode.PROVIDER, `the ID token was issued in the future (iat ${new Date(claims.iat * 1000).toISOString()}): check this machine's clock, then sign in again; nothing was written`);
+  }
   registerSecret(idToken);
   registerSecret(tokens.refresh_token);
   registerSecret(tokens.access_token);

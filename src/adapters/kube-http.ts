@@ -11,6 +11,8 @@ import type { HttpLibrary, RequestContext, ResponseContext } from '@kubernetes/c
  */
 export interface RequestStats {
   requests: number;
+  /** Requests other than GET (creates, updates, deletes, reviews). */
+  writes: number;
   maxInFlight: number;
   inFlight: number;
 }
@@ -37,14 +39,15 @@ export const DEFAULT_MAX_IN_FLIGHT = 8;
 export function createKubeHttpLibrary(k8s: ClientNode, options: KubeHttpLibraryOptions): { library: HttpLibrary; stats: RequestStats } {
   const timeoutMs = options.timeoutMs ?? DEFAULT_KUBE_TIMEOUT_MS;
   const limit = Math.max(1, options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
-  const stats: RequestStats = { requests: 0, maxInFlight: 0, inFlight: 0 };
+  const stats: RequestStats = { requests: 0, writes: 0, maxInFlight: 0, inFlight: 0 };
   const waiting: (() => void)[] = [];
   const agents = new Map<string, https.Agent>();
 
-  const acquire = async (): Promise<void> => {
+  const acquire = async (method: string): Promise<void> => {
     if (stats.inFlight >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
     stats.inFlight += 1;
     stats.requests += 1;
+    if (method !== 'GET') stats.writes += 1;
     stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
   };
   const release = (): void => {
@@ -68,7 +71,7 @@ export function createKubeHttpLibrary(k8s: ClientNode, options: KubeHttpLibraryO
   };
 
   const send = async (request: RequestContext): Promise<ResponseContext> => {
-    await acquire();
+    await acquire(String(request.getHttpMethod()));
     try {
       return await sendOnce(k8s, request, reuse(request.getAgent()), timeoutMs);
     } finally {

@@ -172,7 +172,8 @@ function compareRefs(a: ObjectRef, b: ObjectRef): number {
 export function actionPhase(action: PlanAction): number {
   if (action.op === 'refuse') return 0;
   if (action.op === 'delete') return 10 + (3 - Math.min(KIND_ORDER[action.ref.kind], 2));
-  return 1 + KIND_ORDER[action.ref.kind];
+  // ClusterRoleBindings and RoleBindings depend on nothing of each other: one phase
+  return 1 + Math.min(KIND_ORDER[action.ref.kind], 2);
 }
 
 export function planRbac(input: PlanInput): RbacPlan {

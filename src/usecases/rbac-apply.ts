@@ -58,17 +58,23 @@ export interface ApplyResult {
   writes: number;
   context: string;
   server: string;
+  /** HTTP requests this run sent to the API server. */
+  api: { requests: number; writes: number; maxInFlight: number };
 }
 
 export async function applyRbac(options: ApplyOptions): Promise<{ result: ApplyResult; plan: RbacPlan }> {
   const { mapping, path } = loadMapping(options.mappingFile, options.env);
   const githubOrg = options.githubOrg ?? mapping.githubOrg;
+  // Loading the Kubernetes client (a heavy import, plus reading the kubeconfig) overlaps with
+  // the token's verification; it sends nothing to the API server until the token passed.
+  const clientLoad: Promise<KubeClient> = options.client ? Promise.resolve(options.client) : import('../adapters/kube-client.js').then(({ loadKubeClient }) => loadKubeClient(options.kube ?? {}));
+  clientLoad.catch(() => undefined); // reported below, after verification, if it matters
   const identity = await resolveVerifiedIdentity({ ...options, ...(githubOrg !== undefined ? { githubOrg } : {}) });
   const { matched, ignored } = resolveGroups(identity.groups, mapping);
   const desired = desiredObjectsFor(identity, mapping, matched);
   debug(`${identity.username}: ServiceAccount ${mapping.serviceAccountNamespace}/${identity.serviceAccountName}, ${matched.length} mapped group(s), ${ignored.length} ignored`);
 
-  const client = options.client ?? (await (await import('../adapters/kube-client.js')).loadKubeClient(options.kube ?? {}));
+  const client = await clientLoad;
   const labels = userLabels(identity.serviceAccountName, mapping.serviceAccountNamespace);
   const state = await readUserState(client, desired, labels);
   const plan = planRbac({
@@ -92,10 +98,13 @@ export async function applyRbac(options: ApplyOptions): Promise<{ result: ApplyR
     writes: 0,
     context: client.contextName,
     server: client.server,
+    api: { requests: 0, writes: 0, maxInFlight: 0 },
   };
-  if (options.dryRun === true || planRefusals(plan).length > 0) return { result, plan };
-
-  const done = await executePlan(client, plan, new Map(desired.map((d) => [objectKey(d), d])));
-  result.writes = done.filter((d) => d.written).length;
+  if (options.dryRun !== true && planRefusals(plan).length === 0) {
+    const done = await executePlan(client, plan, new Map(desired.map((d) => [objectKey(d), d])));
+    result.writes = done.filter((d) => d.written).length;
+  }
+  result.api = { requests: client.stats.requests, writes: client.stats.writes, maxInFlight: client.stats.maxInFlight };
+  debug(`API server: ${client.stats.requests} requests (${client.stats.writes} writes), at most ${client.stats.maxInFlight} in flight`);
   return { result, plan };
 }

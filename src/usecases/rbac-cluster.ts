@@ -22,6 +22,8 @@ const RESOURCE: Record<RbacKind, string> = {
 
 const MANAGED_SELECTOR = labelSelector({ [MANAGED_BY_LABEL]: MANAGED_BY_VALUE });
 export const UPDATE_ATTEMPTS = 4;
+/** Up to this many namespaces, RoleBindings are listed per namespace; beyond, cluster-wide. */
+export const PER_NAMESPACE_LISTS = 8;
 
 /** A client-node object as plain RbacObject (other fields kept, so an update preserves them). */
 export function toRbacObject(kind: RbacKind, raw: RawObject): RbacObject {
@@ -89,12 +91,15 @@ export async function readUserState(client: KubeClient, desired: readonly RbacOb
   const sa = desired.find((d) => d.kind === 'ServiceAccount');
   const bindingNamespaces = [...new Set(desired.filter((d) => d.kind === 'RoleBinding').map((d) => d.metadata.namespace ?? 'default'))];
 
+  // RoleBindings: the user's (by label) plus any of a desired name, listed per namespace for a
+  // few namespaces, or all in one cluster-wide list when there are many (one request, not N)
+  const perNamespace = bindingNamespaces.length <= PER_NAMESPACE_LISTS;
   const [account, clusterRoles, clusterRoleBindings, userRoleBindings, ...namespaceRoleBindings] = await Promise.all([
     sa ? readObject(client, { kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace ?? 'default' }) : Promise.resolve(undefined),
     read(client, context(client, 'list', { kind: 'ClusterRole' }), () => client.rbac.listClusterRole()),
     read(client, context(client, 'list', { kind: 'ClusterRoleBinding' }), () => client.rbac.listClusterRoleBinding()),
-    read(client, context(client, 'list', { kind: 'RoleBinding' }), () => client.rbac.listRoleBindingForAllNamespaces({ labelSelector: selector })),
-    ...bindingNamespaces.map((namespace) => read(client, context(client, 'list', { kind: 'RoleBinding', namespace }), () => client.rbac.listNamespacedRoleBinding({ namespace }))),
+    read(client, context(client, 'list', { kind: 'RoleBinding' }), () => client.rbac.listRoleBindingForAllNamespaces(perNamespace ? { labelSelector: selector } : {})),
+    ...(perNamespace ? bindingNamespaces : []).map((namespace) => read(client, context(client, 'list', { kind: 'RoleBinding', namespace }), () => client.rbac.listNamespacedRoleBinding({ namespace }))),
   ]);
 
   const relevant = (object: RbacObject): boolean => wanted.has(objectKey(object)) || (isManaged(object) && Object.entries(userSelector).every(([k, v]) => object.metadata.labels?.[k] === v));

@@ -43,6 +43,7 @@ interface ApplyJson {
   groups: { granted: string[]; ignored: string[] };
   plan: { op: string; kind: string; name: string; namespace?: string }[];
   writes: number;
+  api: { requests: number; writes: number; maxInFlight: number };
 }
 
 describe.skipIf(skipTier || !existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-auth rbac against a real kube-apiserver', () => {
@@ -186,6 +187,8 @@ describe.skipIf(skipTier || !existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-
     const result = JSON.parse(run.stdout) as ApplyJson;
     expect(result.plan).toEqual([]);
     expect(result.writes).toBe(0);
+    expect(result.api.writes).toBe(0);
+    expect(result.api.requests).toBeGreaterThan(0);
     const after = await apiRequest(fx.cp, { path: `/api/v1/namespaces/default/serviceaccounts/${SA}`, auth: fx.cp.adminAuth });
     const meta = (r: typeof before) => (r.json as { metadata: { uid: string; resourceVersion: string } }).metadata;
     expect(meta(after)).toMatchObject({ uid: meta(before).uid, resourceVersion: meta(before).resourceVersion });

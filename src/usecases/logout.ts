@@ -1,15 +1,18 @@
+import { rmSync } from 'node:fs';
 import { readKubeconfig, readMergedKubeconfig, resolveKubeconfigPaths, updateKubeconfigFile } from '../adapters/kubeconfig-file.js';
 import { decodeBase64Pem } from '../adapters/http.js';
 import { checkClusterName } from '../core/cluster-entry.js';
 import { clearOidcTokens, namesIn, readNamed } from '../core/kubeconfig-merge.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { registerSecret } from '../ui/redact.js';
+import { execTokenCache } from './current-login.js';
 import { debug, warn } from '../ui/log.js';
 
 /**
  * `k8s-auth logout <cluster>`: revoke the refresh token where the provider offers revocation,
- * then remove id-token and refresh-token from every oidc user of the cluster's contexts. The
- * cluster, user and context entries stay, so `k8s-auth login` restores them in place.
+ * then remove the tokens of every user of the cluster's contexts: id-token and refresh-token of
+ * an oidc auth-provider user, the token cache entry of an exec-plugin user. The cluster, user
+ * and context entries stay, so `k8s-auth login` restores them in place.
  */
 export interface LogoutRequest {
   cluster: string;
@@ -29,18 +32,16 @@ export interface LogoutOutcome {
   notRevoked: string[];
 }
 
-interface OidcUser {
-  name: string;
-  path: string;
-  config: Record<string, unknown>;
-}
+type ClusterLogin =
+  | { kind: 'oidc'; name: string; path: string; config: Record<string, unknown> }
+  | { kind: 'exec'; name: string; path: string; args: string[] };
 
 function str(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/** The oidc users that contexts of `cluster` refer to, each in the file that defines it. */
-function oidcUsersOf(paths: readonly string[], cluster: string): OidcUser[] {
+/** The users that contexts of `cluster` refer to and that we wrote (oidc auth-provider or our exec plugin). */
+function loginsOf(paths: readonly string[], cluster: string): ClusterLogin[] {
   const merged = readMergedKubeconfig(paths);
   const userNames = new Set<string>();
   for (const path of paths) {
@@ -50,61 +51,101 @@ function oidcUsersOf(paths: readonly string[], cluster: string): OidcUser[] {
       if (context && context['cluster'] === cluster && typeof context['user'] === 'string') userNames.add(context['user']);
     }
   }
-  const users: OidcUser[] = [];
+  const logins: ClusterLogin[] = [];
   for (const name of userNames) {
     const found = merged.find('users', name);
-    const provider = found?.value['auth-provider'] as Record<string, unknown> | undefined;
-    if (!found || !provider || provider['name'] !== 'oidc') continue;
-    const config = (provider['config'] ?? {}) as Record<string, unknown>;
-    users.push({ name, path: found.path, config });
+    if (!found) continue;
+    const provider = found.value['auth-provider'] as Record<string, unknown> | undefined;
+    const exec = found.value['exec'] as Record<string, unknown> | undefined;
+    if (provider && provider['name'] === 'oidc') {
+      logins.push({ kind: 'oidc', name, path: found.path, config: (provider['config'] ?? {}) as Record<string, unknown> });
+    } else if (exec && Array.isArray(exec['args']) && exec['args'].includes('credential')) {
+      logins.push({ kind: 'exec', name, path: found.path, args: exec['args'].filter((a): a is string => typeof a === 'string') });
+    }
   }
-  return users;
+  return logins;
+}
+
+interface RevokeTarget {
+  issuerUrl: string;
+  clientId: string;
+  clientSecret?: string;
+  idpCaData?: string;
+  refreshToken: string;
+}
+
+/** Best effort: says whether the provider revoked it; warns (never throws) otherwise. */
+async function revoke(target: RevokeTarget, userName: string, request: LogoutRequest): Promise<boolean> {
+  try {
+    const { discoverProvider, revokeRefreshToken } = await import('../adapters/oidc-client.js');
+    const caPem = decodeBase64Pem(target.idpCaData);
+    const config = await discoverProvider({
+      issuerUrl: target.issuerUrl,
+      clientId: target.clientId,
+      ...(target.clientSecret ? { clientSecret: target.clientSecret } : {}),
+      caPems: caPem ? [caPem] : [],
+      caFiles: request.caFiles,
+      insecureSkipTlsVerify: request.insecureSkipTlsVerify,
+      timeoutMs: request.httpTimeoutMs,
+    });
+    if (await revokeRefreshToken(config, target.refreshToken)) return true;
+    warn(`${target.issuerUrl} offers no token revocation: the refresh token of ${userName} stays valid at the provider until it expires`);
+  } catch (error) {
+    // the local tokens still go: a provider that is down must not keep you logged in here
+    warn(`could not revoke the refresh token of ${userName}: ${describeError(error)}`);
+  }
+  return false;
 }
 
 export async function logout(request: LogoutRequest): Promise<LogoutOutcome> {
   checkClusterName(request.cluster);
   const paths = resolveKubeconfigPaths(request.kubeconfig, request.env ?? process.env);
-  const users = oidcUsersOf(paths, request.cluster);
-  if (users.length === 0) {
-    throw new CliError(ExitCode.KUBECONFIG, `no OpenID Connect login for cluster '${request.cluster}' in ${paths.join(':')}: nothing to log out of`);
+  const logins = loginsOf(paths, request.cluster);
+  if (logins.length === 0) {
+    throw new CliError(ExitCode.KUBECONFIG, `no k8s-auth login for cluster '${request.cluster}' in ${paths.join(':')}: nothing to log out of`);
   }
-  const outcome: LogoutOutcome = { cluster: request.cluster, users: users.map((u) => u.name), revoked: [], notRevoked: [] };
-  for (const user of users) {
-    const refreshToken = str(user.config['refresh-token']);
-    registerSecret(refreshToken);
-    registerSecret(str(user.config['id-token']));
-    const issuerUrl = str(user.config['idp-issuer-url']);
-    const clientId = str(user.config['client-id']);
-    if (refreshToken && issuerUrl && clientId) {
-      try {
-        const { discoverProvider, revokeRefreshToken } = await import('../adapters/oidc-client.js');
-        const clientSecret = str(user.config['client-secret']);
-        registerSecret(clientSecret);
-        const caPem = decodeBase64Pem(str(user.config['idp-certificate-authority-data']));
-        const config = await discoverProvider({
-          issuerUrl,
-          clientId,
-          ...(clientSecret ? { clientSecret } : {}),
-          caPems: caPem ? [caPem] : [],
-          caFiles: request.caFiles,
-          insecureSkipTlsVerify: request.insecureSkipTlsVerify,
-          timeoutMs: request.httpTimeoutMs,
-        });
-        if (await revokeRefreshToken(config, refreshToken)) outcome.revoked.push(user.name);
-        else {
-          outcome.notRevoked.push(user.name);
-          warn(`${issuerUrl} offers no token revocation: the refresh token of ${user.name} stays valid at the provider until it expires`);
-        }
-      } catch (error) {
-        outcome.notRevoked.push(user.name);
-        // the local tokens still go: a provider that is down must not keep you logged in here
-        warn(`could not revoke the refresh token of ${user.name}: ${describeError(error)}`);
+  const outcome: LogoutOutcome = { cluster: request.cluster, users: logins.map((u) => u.name), revoked: [], notRevoked: [] };
+  const record = (name: string, revoked: boolean) => (revoked ? outcome.revoked : outcome.notRevoked).push(name);
+  for (const login of logins) {
+    if (login.kind === 'oidc') {
+      const refreshToken = str(login.config['refresh-token']);
+      registerSecret(refreshToken);
+      registerSecret(str(login.config['id-token']));
+      const clientSecret = str(login.config['client-secret']);
+      registerSecret(clientSecret);
+      const issuerUrl = str(login.config['idp-issuer-url']);
+      const clientId = str(login.config['client-id']);
+      if (refreshToken && issuerUrl && clientId) {
+        const idpCaData = str(login.config['idp-certificate-authority-data']);
+        record(login.name, await revoke({ issuerUrl, clientId, refreshToken, ...(clientSecret ? { clientSecret } : {}), ...(idpCaData ? { idpCaData } : {}) }, login.name, request));
+      }
+      await updateKubeconfigFile(login.path, (doc) => {
+        const had = clearOidcTokens(doc, login.name);
+        debug(`${login.name} in ${login.path}: ${had ? 'tokens removed' : 'no tokens stored'}`);
+      });
+      continue;
+    }
+    // an exec-plugin user: the tokens live in the token cache entry its arguments name
+    const cache = await execTokenCache(login.args);
+    if (!cache) continue;
+    const { lockTokenCache, readCachedTokens } = await import('../adapters/token-cache.js');
+    const cached = readCachedTokens(cache);
+    if (cached?.refreshToken) {
+      if (cached.connection?.confidentialClient) {
+        warn(`the refresh token of ${login.name} belongs to a confidential client whose secret is not stored: it stays valid at the provider until it expires`);
+        record(login.name, false);
+      } else {
+        const idpCaData = cached.connection?.idpCertificateAuthorityData;
+        record(login.name, await revoke({ issuerUrl: cached.key.issuer, clientId: cached.key.clientId, refreshToken: cached.refreshToken, ...(idpCaData ? { idpCaData } : {}) }, login.name, request));
       }
     }
-    await updateKubeconfigFile(user.path, (doc) => {
-      const had = clearOidcTokens(doc, user.name);
-      debug(`${user.name} in ${user.path}: ${had ? 'tokens removed' : 'no tokens stored'}`);
-    });
+    const release = await lockTokenCache(cache, { timeoutMs: 10_000 });
+    try {
+      rmSync(cache.file, { force: true });
+      debug(`${login.name}: removed ${cache.file}`);
+    } finally {
+      release();
+    }
   }
   return outcome;
 }

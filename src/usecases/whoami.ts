@@ -1,6 +1,6 @@
 import { decodeJwtClaims, isoFromUnix, summarizeClaims } from '../core/id-token-claims.js';
 import { CliError, ExitCode } from '../errors.js';
-import { type CurrentLogin, readCurrentLogin } from './current-login.js';
+import { type CurrentLogin, execTokenCache, readCurrentLogin } from './current-login.js';
 
 /**
  * `k8s-auth whoami [<context>]`: who the kubeconfig signs in as, from the ID token's claims.
@@ -60,24 +60,10 @@ export async function whoami(options: WhoamiOptions = {}): Promise<WhoamiResult>
   };
 }
 
-/**
- * For an exec-plugin user: its arguments name the token cache key (issuer, client, scopes,
- * login hint, cache directory), so the cached ID token is found without the catalog.
- */
+/** For an exec-plugin user: the cached ID token (see execTokenCache). */
 export async function idTokenFromExecCache(login: CurrentLogin): Promise<string | undefined> {
-  const args = login.execArgs ?? [];
-  const { CREDENTIAL_FLAGS } = await import('../core/exec-credential.js');
-  const { normalizeCacheKey, parseScopes } = await import('../core/token-cache-key.js');
-  const { openTokenCache, readCachedTokens } = await import('../adapters/token-cache.js');
-  const flag = (name: string): string | undefined => {
-    const at = args.indexOf(name);
-    return at === -1 ? undefined : args[at + 1];
-  };
-  const issuer = flag(CREDENTIAL_FLAGS.issuer);
-  const clientId = flag(CREDENTIAL_FLAGS.clientId);
-  const scopes = flag(CREDENTIAL_FLAGS.scopes);
-  if (!issuer || !clientId || scopes === undefined) return undefined;
-  const loginHint = flag(CREDENTIAL_FLAGS.loginHint);
-  const key = normalizeCacheKey({ issuer, clientId, scopes: parseScopes(scopes), ...(loginHint ? { loginHint } : {}) });
-  return readCachedTokens(openTokenCache(key, flag(CREDENTIAL_FLAGS.cacheDir)))?.idToken;
+  const cache = await execTokenCache(login.execArgs ?? []);
+  if (!cache) return undefined;
+  const { readCachedTokens } = await import('../adapters/token-cache.js');
+  return readCachedTokens(cache)?.idToken;
 }

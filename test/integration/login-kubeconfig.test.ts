@@ -161,6 +161,16 @@ describe('whoami', () => {
     const text = await startCli(['whoami', 'prod', '--kubeconfig', kubeconfig], cleanEnv()).exited;
     expect(text.stdout).toMatch(/^email: +jane@example\.com$/m);
     expect(text.stdout + text.stderr).not.toContain(idToken);
+
+    // logout removes the cache entry (no refresh token here, so nothing to revoke)
+    const cacheFile = openTokenCache(key, cacheDir).file;
+    expect(existsSync(cacheFile)).toBe(true);
+    const out = await startCli(['logout', 'prod', '--kubeconfig', kubeconfig], cleanEnv()).exited;
+    expect(out.code, out.stderr).toBe(0);
+    expect(existsSync(cacheFile)).toBe(false);
+    const after = await startCli(['whoami', 'prod', '--kubeconfig', kubeconfig], cleanEnv()).exited;
+    expect(after.code).toBe(8);
+    expect(after.stderr).toMatch(/uses the exec plugin and no cached ID token was found: run `k8s-auth login prod`/);
   });
 
   it('says what to do when there is no login', async () => {

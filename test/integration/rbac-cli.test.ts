@@ -1,0 +1,141 @@
+// The `k8s-auth rbac` command as a user runs it (dist build, child process) against the test
+// provider and the Kubernetes API double: text output, exit codes, stdin tokens, the mapping
+// from the environment, and one-line errors that leave the cluster untouched.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startKubeApiDouble, type KubeApiDouble } from '../support/kube-api-double.js';
+import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
+import { cleanEnv, cliEntry, runCli, type CliRun } from '../support/run-cli.js';
+import { repoRoot } from '../support/skip.js';
+
+let provider: TestProvider;
+let double: KubeApiDouble;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+let caFile: string;
+let mappingFile: string;
+
+function runWithStdin(args: readonly string[], stdin: string): Promise<CliRun> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliEntry, ...args], { env, cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: performance.now() - started });
+    });
+    child.stdin.end(stdin);
+  });
+}
+
+describe.skipIf(!existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-auth rbac (CLI) against the API double', () => {
+  const issuerArgs = () => ['--issuer-url', provider.issuer, '--client-id', provider.clientId, '--idp-ca-file', caFile];
+
+  beforeAll(async () => {
+    [provider, double] = await Promise.all([startTestProvider(), startKubeApiDouble()]);
+    dir = await mkdtemp(join(tmpdir(), 'k8s-auth-rbac-cli-'));
+    caFile = join(dir, 'ca.pem');
+    await writeFile(caFile, provider.caPem);
+    mappingFile = join(dir, 'mapping.yaml');
+    await writeFile(mappingFile, 'groups:\n  developers:\n    clusterRole: edit\n    namespaces: [team-a]\n');
+    double.seed('namespaces', { metadata: { name: 'team-a' } });
+    for (const role of ['edit', 'view']) double.seed('clusterroles', { metadata: { name: role }, rules: [] });
+    env = cleanEnv({ HOME: dir, KUBECONFIG: double.kubeconfigPath, K8S_AUTH_RBAC_MAPPING: mappingFile });
+  });
+  afterAll(async () => {
+    await Promise.all([provider?.close(), double?.close()]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    double.clearFaults();
+    double.resetRecords();
+  });
+
+  it('reads the token from stdin, the mapping from K8S_AUTH_RBAC_MAPPING, and prints the plan it applied', async () => {
+    const token = await provider.mintIdToken({ email: 'jane@example.com', groups: ['developers', 'view', 'strangers'] });
+    const run = await runWithStdin(['rbac', 'apply', '--id-token', '-', ...issuerArgs()], `${token}\n`);
+    expect(run.stderr).toBe(`verified jane@example.com (issuer ${provider.issuer}) from stdin\ngroups without a rule (ignored): strangers\n`);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(
+      [
+        'ServiceAccount default/jane-example-com for jane@example.com; groups granted: developers, view; context double',
+        '  + create ServiceAccount default/jane-example-com',
+        '  + create ClusterRoleBinding k8s-auth:default:jane-example-com:view',
+        '  + create RoleBinding team-a/k8s-auth:default:jane-example-com:edit',
+        'done: 3 changes written',
+        '',
+      ].join('\n'),
+    );
+    expect(run.stdout).not.toContain(token);
+
+    const again = await runWithStdin(['rbac', 'apply', '--id-token', '-', ...issuerArgs(), '-q'], token);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toBe('');
+    expect(again.stdout.split('\n')[1]).toBe('up to date: nothing to change');
+    expect(double.writes()).toHaveLength(3); // the first apply's; the second wrote nothing
+  });
+
+  it('refusals print the plan, change nothing and exit 9', async () => {
+    double.seed('serviceaccounts', { metadata: { name: 'taken-example-com', namespace: 'default' } });
+    const tokenFile = join(dir, 'taken');
+    await writeFile(tokenFile, await provider.mintIdToken({ email: 'taken@example.com', sub: 'taken', emailVerified: true, groups: ['view'] }));
+    const run = await runCli(['rbac', 'apply', '--id-token', tokenFile, ...issuerArgs()], env);
+    expect(run.code).toBe(9);
+    expect(run.stdout).toContain('  ! refuse ServiceAccount default/taken-example-com: ServiceAccount default/taken-example-com exists and is not managed by k8s-auth');
+    expect(run.stdout).toContain('1 to create, 1 refused (nothing changed)');
+    expect(run.stderr.trim().split('\n').pop()).toBe(
+      'error: ServiceAccount default/taken-example-com exists and is not managed by k8s-auth: rename or remove it (k8s-auth does not adopt objects); nothing was changed',
+    );
+    expect(double.writes()).toEqual([]);
+  });
+
+  it.each([
+    [['--mapping', 'MAPPING_BAD'], 2, "error: mapping MAPPING_BAD, group 'devs': unknown key 'clusterrole' (known: clusterRole, rules, namespaces)"],
+    [['--issuer-url', 'https://127.0.0.1:1/dex'], 2, 'error: --issuer-url and --client-id go together: pass both, or name a catalog entry with --cluster'],
+    [['--id-token', '/nonexistent/token', '--issuer-url', 'https://127.0.0.1:1/dex', '--client-id', 'x'], 2, /^error: cannot read the ID token file \/nonexistent\/token: /],
+  ] as [string[], number, string | RegExp][])('bad input %j is one line, exit %i, and no API request', async (args, code, message) => {
+    const bad = join(dir, 'bad-mapping.yaml');
+    await writeFile(bad, 'groups:\n  devs:\n    clusterrole: view\n');
+    const tokenFile = join(dir, 'ok-token');
+    await writeFile(tokenFile, await provider.mintIdToken({ email: 'jane@example.com' }));
+    const argv = ['rbac', 'apply', ...(args.includes('--id-token') ? [] : ['--id-token', tokenFile]), ...args.map((a) => (a === 'MAPPING_BAD' ? bad : a))];
+    const run = await runCli(argv, env);
+    expect(run.code).toBe(code);
+    const expected = typeof message === 'string' ? message.replace('MAPPING_BAD', bad) : message;
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    if (typeof expected === 'string') expect(lines[0]).toBe(expected);
+    else expect(lines[0]).toMatch(expected);
+    expect(double.requests).toEqual([]);
+  });
+
+  it('list prints a table-like TSV off a TTY and JSON with -o json', async () => {
+    const tsv = await runCli(['rbac', 'list'], env);
+    expect(tsv.code).toBe(0);
+    expect(tsv.stdout).toContain('default\tjane-example-com\tjane@example.com\tview, edit@team-a\n');
+    const json = await runCli(['rbac', 'list', '-o', 'json'], env);
+    const accounts = JSON.parse(json.stdout) as { serviceAccount: string }[];
+    expect(accounts.map((a) => a.serviceAccount)).toContain('jane-example-com');
+    expect(double.writes()).toEqual([]);
+  });
+
+  it('revoke --dry-run plans, revoke deletes', async () => {
+    const dry = await runCli(['rbac', 'revoke', 'jane@example.com', '--dry-run'], env);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('3 to delete (dry run: nothing changed)');
+    expect(double.writes()).toEqual([]);
+    const run = await runCli(['rbac', 'revoke', 'jane-example-com', '-o', 'json'], env);
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as { writes: number }).writes).toBe(3);
+    expect(double.writes().map((w) => `${w.method} ${w.resource}`)).toEqual(['DELETE clusterrolebindings', 'DELETE rolebindings', 'DELETE serviceaccounts']);
+  });
+});

@@ -87,6 +87,30 @@ describe('credential: exec plugin against a real OIDC provider', () => {
     expect(fx.op.stats.password).toBe(1);
   });
 
+  it.skipIf(!existsSync('/usr/bin/script'))('on a terminal the password prompt does not echo (util-linux script gives a pty)', async () => {
+    fx.writeCache({ idToken: expiredWithoutRefresh });
+    const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const command = [process.execPath, cliEntry, ...fx.credentialArgs('--grant', 'password', '--username', 'ops@example.com')].map(quote).join(' ');
+    const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], { env: fx.env({ KUBERNETES_EXEC_INFO: execInfo(true) }), stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    let typed = false;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      screen += d;
+      if (!typed && screen.includes('Password for ops@example.com: ')) {
+        typed = true;
+        child.stdin.write('ops-password\r');
+      }
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(timer);
+    expect(code, screen).toBe(0);
+    expect(typed).toBe(true);
+    expect(screen).not.toContain('ops-password');
+    const json = screen.slice(screen.indexOf('{"kind"')).trim();
+    expect(decodeClaims((JSON.parse(json) as ExecCredentialOut).status.token)['email']).toBe('ops@example.com');
+  });
+
   it('16 parallel calls with an expired token: one refresh, 16 identical valid tokens', async () => {
     const real = await fx.realTokens();
     const expired = await fx.op.mintIdToken({ email: 'jane@example.com', issuedAt: Math.floor(Date.now() / 1000) - 7200, expiresInSeconds: 3600 });

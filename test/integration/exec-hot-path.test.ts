@@ -142,13 +142,14 @@ export async function resolve(specifier, context, next) {
     const fresh = await run(baseArgs());
     expect(fresh.code, fresh.stderr).toBe(0);
     expect(fresh.loaded.some((u) => u.endsWith('/dist/cli.js'))).toBe(false);
-    // …stale with --skew 120 or K8S_AUTH_SKEW=120: the full path runs (and fails on the missing catalog)
-    for (const extra of [{ args: ['--skew', '120'], env: {} }, { args: [], env: { K8S_AUTH_SKEW: '2m' } }]) {
+    // …stale with --skew 120 or K8S_AUTH_SKEW=2m: the full path runs (no refresh token, no terminal: exit 10)
+    const variants: { args: string[]; env: Record<string, string> }[] = [{ args: ['--skew', '120'], env: {} }, { args: [], env: { K8S_AUTH_SKEW: '2m' } }];
+    for (const extra of variants) {
       const stale = await run([...baseArgs(), ...extra.args], extra.env);
       expect(stale.loaded.some((u) => u.endsWith('/dist/cli.js'))).toBe(true);
-      expect(stale.code).toBe(3);
+      expect(stale.code).toBe(10);
       expect(stale.stdout).toBe('');
-      expect(stale.stderr).toContain('no-such-catalog.yaml');
+      expect(stale.stderr).toContain('expires within the skew margin');
     }
     const verbose = await run([...baseArgs(), '--verbose']);
     expect(verbose.loaded.some((u) => u.endsWith('/dist/cli.js'))).toBe(true);

@@ -53,14 +53,34 @@ export class VaultCatalog implements Catalog {
     try {
       body = await this.client.list(path);
     } catch (error) {
-      // Vault answers 404 to a LIST with no keys under the path
-      if (statusOf(error) === 404) return [];
+      // Vault answers 404 to a LIST with no keys under the path (and a KV v1 mount to any metadata path)
+      if (statusOf(error) === 404) {
+        if ((await this.kvVersion()) === '1') {
+          throw new CliError(ExitCode.CATALOG, `the catalog mount '${mount}' in Vault at ${this.address} is KV version 1; k8s-auth reads KV version 2 (\`vault kv enable-versioning ${mount}\`, or point --vault-mount at a KV v2 mount)`);
+        }
+        return [];
+      }
       throw vaultError(error, `listing ${this.secretPath('')}`, this.address);
     }
     const keys = (body as { data?: { keys?: unknown } } | undefined)?.data?.keys;
     if (!Array.isArray(keys)) throw new CliError(ExitCode.VAULT, `Vault at ${this.address} answered the list of ${this.secretPath('')} without keys: is the mount '${mount}' KV version 2?`);
     // sub-folders end with '/': they are not clusters
     return keys.filter((k): k is string => typeof k === 'string' && !k.endsWith('/')).sort();
+  }
+
+  /**
+   * The mount's KV version as the vault CLI learns it (sys/internal/ui/mounts), or undefined
+   * when Vault won't say. Only asked on the error path.
+   */
+  private async kvVersion(): Promise<string | undefined> {
+    try {
+      const body = (await this.client.read(`sys/internal/ui/mounts/${this.location.mount}`)) as { data?: { type?: unknown; options?: { version?: unknown } | null } };
+      if (body.data?.type !== 'kv') return undefined;
+      const version = body.data.options?.version;
+      return typeof version === 'string' && version !== '' ? version : '1';
+    } catch {
+      return undefined;
+    }
   }
 
   async get(name: string): Promise<ClusterEntry> {
@@ -74,6 +94,10 @@ export class VaultCatalog implements Catalog {
       body = await this.client.read(path);
     } catch (error) {
       if (statusOf(error) === 404) {
+        // a KV version 1 mount also answers 404 at <mount>/data/…: say so rather than "not found"
+        if ((await this.kvVersion()) === '1') {
+          throw new CliError(ExitCode.CATALOG, `cluster '${name}' in ${source}: the mount '${mount}' is KV version 1; k8s-auth reads KV version 2 (\`vault kv enable-versioning ${mount}\`, or point --vault-mount at a KV v2 mount)`, { cause: error });
+        }
         throw new CliError(ExitCode.CATALOG, `cluster '${name}' not found in ${source} (${this.address}): check the name with \`k8s-auth clusters\``, { cause: error });
       }
       throw vaultError(error, `reading cluster '${name}' at ${this.secretPath(name)}`, this.address);

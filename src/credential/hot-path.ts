@@ -14,8 +14,8 @@ import { cacheFilePath, parseScopes, tokenCacheDirectory, type TokenCacheKey } f
  * back to the full CLI, which does the same check again and explains itself.
  */
 
-/** Flags after which the full path must run (it prints help, logs, or forces work). */
-const BAIL_FLAGS = new Set(['-h', '--help', '-v', '--verbose', '--force-refresh']);
+/** Flags after which the full path must run (it prints help, or logs what it does). */
+const BAIL_FLAGS = new Set(['-h', '--help', '-v', '--verbose']);
 
 const WANTED: ReadonlySet<string> = new Set(Object.values(CREDENTIAL_FLAGS));
 
@@ -28,7 +28,6 @@ export function readHotPathFlags(args: readonly string[]): Map<string, string> |
     const eq = arg.indexOf('=');
     const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
     if (!WANTED.has(name)) continue;
-    if (BAIL_FLAGS.has(name)) return undefined;
     const value = eq > 0 && name !== arg ? arg.slice(eq + 1) : args[++i];
     if (value === undefined) return undefined;
     found.set(name, value);

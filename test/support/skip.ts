@@ -1,5 +1,5 @@
 // Plain, visible skips: a suite that cannot run here says so in ONE line on stderr.
-import { existsSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,9 +25,19 @@ function callerSuiteName(): string {
   return 'suite';
 }
 
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface KubectlBinary {
   version: '1.20' | '1.32';
   path: string;
+  /** the file exists and is executable */
   available: boolean;
 }
 
@@ -35,7 +45,7 @@ export interface KubectlBinary {
 export function kubectlPaths(): { v1_20: KubectlBinary; v1_32: KubectlBinary; all: KubectlBinary[] } {
   const make = (version: '1.20' | '1.32'): KubectlBinary => {
     const path = join(repoRoot, '.tools', 'bin', `kubectl-${version}`);
-    return { version, path, available: existsSync(path) };
+    return { version, path, available: isExecutable(path) };
   };
   const v1_20 = make('1.20');
   const v1_32 = make('1.32');

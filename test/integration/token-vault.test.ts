@@ -3,100 +3,66 @@
 // one-line errors for a missing role, a missing mount and a denied token.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { handleK8sCreds, type K8sMount, type K8sRoleOptions } from '../support/vault-double-k8s.js';
 import { startKubeApiDouble, type KubeApiDouble } from '../support/kube-api-double.js';
 import { cleanEnv, runCli } from '../support/run-cli.js';
 import { repoRoot, skipUnless } from '../support/skip.js';
+import { placeholderMint, startVaultDouble, type K8sCredsRequest, type K8sRoleOptions, type VaultDouble } from '../support/vault-double.js';
 
 const built = existsSync(join(repoRoot, 'dist', 'cli.js'));
-
-interface RecordedVaultRequest {
-  method: string;
-  path: string;
-  token: string | undefined;
-  body: Record<string, unknown> | undefined;
-}
-
-/**
- * The Vault double's Kubernetes secrets engine (test/support/vault-double-k8s.ts) behind Vault's
- * HTTP envelope and token check, mounted at `kubernetes/`.
- */
-async function startK8sVault(vaultToken: string): Promise<{ url: string; mount: K8sMount; requests: RecordedVaultRequest[]; server: Server }> {
-  const mount: K8sMount = { type: 'kubernetes', accessor: 'kubernetes_1234', uuid: 'uuid-1234', roles: new Map() };
-  const requests: RecordedVaultRequest[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const body = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
-      const token = req.headers['x-vault-token'] as string | undefined;
-      const path = (req.url ?? '/').split('?')[0] as string;
-      requests.push({ method: req.method ?? 'GET', path, token, body });
-      const send = (status: number, payload: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(payload));
-      };
-      if (token !== vaultToken) return send(403, { errors: ['permission denied'] });
-      const match = /^\/v1\/([^/]+)\/(.*)$/.exec(path);
-      if (!match || match[1] !== 'kubernetes') return send(404, { errors: [`no handler for route "${match?.[1] ?? ''}/${match?.[2] ?? ''}". route entry not found.`] });
-      void handleK8sCreds(mount, 'kubernetes', match[2] as string, req.method ?? 'GET', body).then((reply) => {
-        if ('errors' in reply) return send(reply.status, { errors: reply.errors });
-        if (!('envelope' in reply)) return send(204, {});
-        send(reply.status, { request_id: 'req-1', lease_id: '', renewable: false, lease_duration: 0, wrap_info: null, auth: null, warnings: null, ...reply.envelope });
-      });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, mount, requests, server };
-}
 
 function claimsOf(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
 }
 
 describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first'))('k8s-auth token --via-vault against the Vault double', () => {
-  const vaultToken = 'hvs.test-vault-token-0123456789';
-  let vault: Awaited<ReturnType<typeof startK8sVault>>;
+  let vault: VaultDouble;
   let kube: KubeApiDouble;
   let dir: string;
   let env: NodeJS.ProcessEnv;
-  const setRole = (name: string, options: K8sRoleOptions = {}) => vault.mount.roles.set(name, options);
+  let seen: K8sCredsRequest[];
+  let roleCount = 0;
+  /** A fresh role on the `kubernetes` mount; what Vault parsed from each request lands in `seen`. */
+  const newRole = (prefix: string, options: K8sRoleOptions = {}): string => {
+    roleCount += 1;
+    const name = `${prefix}-${roleCount}`;
+    vault.setK8sRole('kubernetes', name, { ...options, mint: (req) => (seen.push(req), placeholderMint(req)) });
+    return name;
+  };
 
   beforeAll(async () => {
-    vault = await startK8sVault(vaultToken);
+    vault = await startVaultDouble({ tls: true });
     kube = await startKubeApiDouble();
     dir = await mkdtemp(join(tmpdir(), 'k8s-auth-token-vault-'));
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => vault?.server.close(() => resolve()));
+    await vault?.close();
     await kube?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
   beforeEach(() => {
-    vault.requests.length = 0;
-    vault.mount.roles.clear();
+    seen = [];
+    vault.clearRequests();
+    vault.unseal();
     kube.resetRecords();
-    env = cleanEnv({ HOME: dir, KUBECONFIG: kube.kubeconfigPath, VAULT_ADDR: vault.url, VAULT_TOKEN: vaultToken });
+    env = cleanEnv({ HOME: dir, KUBECONFIG: kube.kubeconfigPath, VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token, VAULT_CACERT: vault.caFile });
   });
 
   it('POSTs kubernetes/creds/<role> with namespace, ttl and audiences; prints JSON with the lease; the cluster is never called', async () => {
-    setRole('ci-deployer');
-    const run = await runCli(['token', '--via-vault', 'ci-deployer', '-n', 'ci', '--ttl', '2h', '--audience', 'a', '--audience', 'b', '-o', 'json'], env);
+    const role = newRole('ci-deployer');
+    const run = await runCli(['token', '--via-vault', role, '-n', 'ci', '--ttl', '2h', '--audience', 'a', '--audience', 'b', '-o', 'json'], env);
     expect(run.code).toBe(0);
-    expect(vault.requests).toEqual([{ method: 'POST', path: '/v1/kubernetes/creds/ci-deployer', token: vaultToken, body: { kubernetes_namespace: 'ci', ttl: '7200s', audiences: 'a,b' } }]);
+    expect(vault.requests.map((r) => [r.method, r.path, r.hasToken])).toEqual([['POST', `/v1/kubernetes/creds/${role}`, true]]);
+    expect(seen).toEqual([{ mount: 'kubernetes', role, namespace: 'ci', ttlSeconds: 7200, audiences: ['a', 'b'], clusterRoleBinding: false }]);
     const out = JSON.parse(run.stdout) as Record<string, string>;
     expect(Object.keys(out).sort()).toEqual(['cluster', 'expirationTimestamp', 'leaseId', 'namespace', 'serviceAccount', 'token']);
     expect(out['serviceAccount']).toMatch(/^v-token-ci-deplo-\d+-[a-z0-9]+$/);
     expect(out['namespace']).toBe('ci');
     expect(out['cluster']).toBe('double');
-    expect(out['leaseId']).toMatch(/^kubernetes\/creds\/ci-deployer\/\w{24}$/);
+    expect(out['leaseId']).toMatch(new RegExp(`^kubernetes/creds/${role}/\\w{24}$`));
     const claims = claimsOf(out['token'] as string);
     expect(claims['aud']).toEqual(['a', 'b']);
     expect(Date.parse(out['expirationTimestamp'] as string) / 1000).toBe(claims['exp']);
@@ -106,16 +72,16 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
   });
 
   it('env-only (CI): K8S_AUTH_VIA_VAULT, K8S_AUTH_VAULT_K8S_MOUNT, K8S_AUTH_TTL; bare token on a pipe; no kubeconfig needed', async () => {
-    setRole('ci');
-    const run = await runCli(['token'], { ...env, KUBECONFIG: join(dir, 'absent'), K8S_AUTH_VIA_VAULT: 'ci', K8S_AUTH_VAULT_K8S_MOUNT: 'kubernetes', K8S_AUTH_TTL: '30m', K8S_AUTH_SA_NAMESPACE: 'build' });
+    const role = newRole('ci');
+    const run = await runCli(['token'], { ...env, KUBECONFIG: join(dir, 'absent'), K8S_AUTH_VIA_VAULT: role, K8S_AUTH_VAULT_K8S_MOUNT: 'kubernetes', K8S_AUTH_TTL: '30m', K8S_AUTH_SA_NAMESPACE: 'build' });
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^[\w-]+\.[\w-]+\.\n$/); // the double's unsigned placeholder JWT
-    expect(vault.requests[0]?.body).toEqual({ kubernetes_namespace: 'build', ttl: '1800s' });
+    expect(seen).toEqual([{ mount: 'kubernetes', role, namespace: 'build', ttlSeconds: 1800, audiences: [], clusterRoleBinding: false }]);
   });
 
   it("says so when Vault caps the lifetime at the role's token_max_ttl, with Vault's own warning", async () => {
-    setRole('short', { tokenMaxTtlSeconds: 3600 });
-    const run = await runCli(['token', '--via-vault', 'short', '--ttl', '12h', '-o', 'exec-credential'], env);
+    const role = newRole('short', { tokenMaxTtlSeconds: 3600 });
+    const run = await runCli(['token', '--via-vault', role, '--ttl', '12h', '-o', 'exec-credential'], env);
     expect(run.code).toBe(0);
     const lines = run.stderr.trim().split('\n');
     expect(lines).toContain("warning: Vault: ttl of 12h0m0s is greater than the role's token_max_ttl of 1h0m0s; capping accordingly");
@@ -125,13 +91,13 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
   });
 
   it('writes a kubeconfig for the Vault-minted ServiceAccount', async () => {
-    setRole('ci');
+    const role = newRole('ci');
     const out = join(dir, 'vault.kubeconfig');
-    const run = await runCli(['token', '--via-vault', 'ci', '--ttl', '1h', '-o', 'kubeconfig', '--kubeconfig-out', out], env);
+    const run = await runCli(['token', '--via-vault', role, '--ttl', '1h', '-o', 'kubeconfig', '--kubeconfig-out', out], env);
     expect(run.code).toBe(0);
     expect(statSync(out).mode & 0o777).toBe(0o600);
     const config = parseYaml(readFileSync(out, 'utf8')) as { 'current-context': string; contexts: { context: { namespace: string } }[]; clusters: { cluster: { server: string } }[] };
-    expect(config['current-context']).toMatch(/^v-token-ci-\d+-[a-z0-9]+@double$/);
+    expect(config['current-context']).toMatch(/^v-token-ci-\d+-\d+-[a-z0-9]+@double$/);
     expect(config.contexts[0]?.context.namespace).toBe('default');
     expect(config.clusters[0]?.cluster.server).toBe(kube.url);
   });
@@ -146,30 +112,39 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
   });
 
   it('a wrong mount is one line naming --vault-k8s-mount (exit 4)', async () => {
-    setRole('ci');
-    const run = await runCli(['token', '--via-vault', 'ci', '--vault-k8s-mount', 'k8s-prod', '--ttl', '1h'], env);
+    const role = newRole('ci');
+    const run = await runCli(['token', '--via-vault', role, '--vault-k8s-mount', 'k8s-prod', '--ttl', '1h'], env);
     expect(run.code).toBe(4);
-    expect(run.stderr).toMatch(/^error: Vault at http:\/\/127\.0\.0\.1:\d+ has no Kubernetes secrets engine at k8s-prod\/ \(404: no handler for route "k8s-prod\/creds\/ci"\. route entry not found\.\): pass --vault-k8s-mount with the engine's path\n$/);
+    expect(run.stderr).toMatch(/^error: Vault at https:\/\/127\.0\.0\.1:\d+ has no Kubernetes secrets engine at k8s-prod\/ \(404: no handler for route "k8s-prod\/creds\/ci-\d+"\. route entry not found\.\): pass --vault-k8s-mount with the engine's path\n$/);
   });
 
   it('a namespace the role does not allow is one line naming --namespace (exit 4)', async () => {
-    setRole('ci', { allowedNamespaces: ['ci'] });
-    const run = await runCli(['token', '--via-vault', 'ci', '-n', 'kube-system', '--ttl', '1h'], env);
+    const role = newRole('ci', { allowedNamespaces: ['ci'] });
+    const run = await runCli(['token', '--via-vault', role, '-n', 'kube-system', '--ttl', '1h'], env);
     expect(run.code).toBe(4);
     expect(run.stderr).toBe(
-      "error: Vault refused to mint a token for role 'ci' in namespace kube-system (400: kubernetes_namespace 'kube-system' is not present in role's allowed_kubernetes_namespaces or does not match role's label selector allowed_kubernetes_namespace_selector): pass a --namespace the role allows\n",
+      `error: Vault refused to mint a token for role '${role}' in namespace kube-system (400: kubernetes_namespace 'kube-system' is not present in role's allowed_kubernetes_namespaces or does not match role's label selector allowed_kubernetes_namespace_selector): pass a --namespace the role allows\n`,
     );
   });
 
   it('a Vault token without access is one line, and the Vault token never shows (exit 4)', async () => {
-    setRole('ci');
-    const run = await runCli(['token', '--via-vault', 'ci', '--ttl', '1h', '-v'], { ...env, VAULT_TOKEN: 'hvs.someone-elses-token-42' });
+    const role = newRole('ci');
+    const run = await runCli(['token', '--via-vault', role, '--ttl', '1h', '-v'], { ...env, VAULT_TOKEN: 'hvs.someone-elses-token-42' });
     expect(run.code).toBe(4);
     const errors = run.stderr.split('\n').filter((l) => l.startsWith('error:'));
     expect(errors).toEqual([
-      "error: Vault at " + vault.url + " denied minting a token for role 'ci' (403 permission denied): your Vault token needs 'update' on kubernetes/creds/ci; run `vault login` again or ask a Vault admin",
+      `error: Vault at ${vault.address} denied minting a token for role '${role}' (403 permission denied): your Vault token needs 'update' on kubernetes/creds/${role}; run \`vault login\` again or ask a Vault admin`,
     ]);
     expect(run.stderr).not.toContain('hvs.someone-elses-token-42');
+  });
+
+  it('a sealed Vault is one line (exit 4)', async () => {
+    const role = newRole('ci');
+    vault.seal();
+    const run = await runCli(['token', '--via-vault', role, '--ttl', '1h'], env);
+    expect(run.code).toBe(4);
+    expect(run.stderr).toMatch(/^error: Vault at https:\/\/127\.0\.0\.1:\d+ is sealed or unavailable \(503\) while minting a token for role 'ci-\d+'/);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('--service-account cannot be combined with --via-vault (exit 2, nothing sent)', async () => {

@@ -165,6 +165,54 @@ describe('rbac apply with a verified token', () => {
   });
 });
 
+describe('the default token: the current login', () => {
+  it("verifies the kubeconfig's oidc id-token against the login's own issuer and client id", async () => {
+    const token = await provider.mintIdToken({ email: 'jane@example.com', groups: ['view'] });
+    const loginKubeconfig = join(dir, 'login-kubeconfig');
+    const ca = Buffer.from(provider.caPem).toString('base64');
+    await writeFile(
+      loginKubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: jane',
+        'clusters:',
+        '- name: prod',
+        '  cluster:',
+        '    server: https://127.0.0.1:1',
+        'users:',
+        '- name: jane',
+        '  user:',
+        '    auth-provider:',
+        '      name: oidc',
+        '      config:',
+        `        idp-issuer-url: ${provider.issuer}`,
+        '        client-id: k8s-auth',
+        `        idp-certificate-authority-data: ${ca}`,
+        `        id-token: ${token}`,
+        'contexts:',
+        '- name: jane',
+        '  context:',
+        '    cluster: prod',
+        '    user: jane',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    const { result } = await applyRbac({ kubeconfig: loginKubeconfig, kube: { kubeconfig: double.kubeconfigPath }, mappingFile, env: {}, dryRun: true });
+    expect(result.user).toMatchObject({ username: 'jane@example.com', issuer: provider.issuer, tokenSource: 'kubeconfig context jane' });
+    expect(result.groups.granted).toEqual(['view']);
+    expect(double.writes()).toEqual([]);
+  });
+
+  it('without a token or an issuer, says what to pass', async () => {
+    const error = await rejection(applyRbac({ idToken: await tokenFile(await provider.mintIdToken()), kube: { kubeconfig: double.kubeconfigPath }, env: {} }));
+    expect(error.exitCode).toBe(ExitCode.USAGE);
+    expect(error.message).toBe('nothing says which issuer to verify the ID token against: pass --cluster NAME (catalog entry) or --issuer-url with --client-id');
+    expect(double.requests).toEqual([]);
+  });
+});
+
 describe('tokens that fail verification create nothing', () => {
   const cases: [string, () => Promise<string>, RegExp][] = [
     [

@@ -85,7 +85,7 @@ export function vaultVerdict(o: VaultObservation): CheckResult {
   if (o.kind === 'not-used') return result('vault', 'skip', `the catalog is the file ${o.catalog}; Vault is not used`);
   if (o.kind === 'error') return result('vault', 'fail', o.error.message, vaultFix(o.error));
   const policies = o.policies.length > 0 ? ` (policies: ${o.policies.join(', ')})` : '';
-  const who = o.displayName ? ` ${o.displayName}` : '';
+  const who = o.displayName ? ` '${o.displayName}'` : '';
   if (o.ttlSeconds === 0) return result('vault', 'pass', `Vault ${o.address}: token${who} valid, no expiry${policies}`);
   const left = relativeTime(o.ttlSeconds * 1000, 0).replace(/^in /, '');
   if (o.ttlSeconds < 600) {

@@ -1,124 +1,45 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { type KubeApiDouble, startKubeApiDouble } from '../support/kube-api-double.js';
-import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { b64, catalogEntry, checkOf as check, type DoctorPeers, type DoctorRun, DoctorWorkspace, failing, startDoctorPeers, verdicts } from '../support/doctor-fixture.js';
 import { createCa, issueCert, removeCa, type CertificateAuthority } from '../support/pki.js';
-import { cleanEnv, runCli } from '../support/run-cli.js';
+import { runCli } from '../support/run-cli.js';
 
 /*
  * `k8s-auth doctor` (the built CLI) against real peers: the Dex-shaped oidc-provider over HTTPS,
  * the Kubernetes API double (SelfSubjectAccessReview only, like servers before 1.27) and a small
  * HTTPS server that answers SelfSubjectReview. Each test breaks one piece and expects exactly
  * that check to fail with a fix, and exit code 12; the untouched setup passes every check.
+ * (Vault: doctor-vault.test.ts.)
  */
-interface Check {
-  id: string;
-  verdict: 'pass' | 'warn' | 'fail' | 'skip';
-  detail: string;
-  fix: string | null;
-}
-interface Report {
-  cluster: string | null;
-  ok: boolean;
-  summary: Record<string, number>;
-  checks: Check[];
-}
-
-const b64 = (text: string) => Buffer.from(text).toString('base64');
-let provider: TestProvider;
-let api: KubeApiDouble;
+let peers: DoctorPeers;
 let ssrCa: CertificateAuthority;
 let ssrServer: HttpsServer;
 let ssrUrl = '';
-let idToken = '';
-let dir = '';
-
-type Fields = Record<string, string>;
-
-function catalogEntry(patch: Fields = {}, drop: string[] = []): Fields {
-  const entry: Fields = {
-    server: api.url,
-    'certificate-authority-data': b64(api.ca.certPem),
-    'issuer-url': provider.issuer,
-    'client-id': provider.clientId,
-    'idp-certificate-authority-data': b64(provider.caPem),
-    ...patch,
-  };
-  for (const field of drop) delete entry[field];
-  return entry;
-}
-
-function writeCatalog(entry: Fields): string {
-  const path = join(dir, 'clusters.yaml');
-  writeFileSync(path, stringify({ clusters: { prod: entry } }));
-  return path;
-}
-
-/** A kubeconfig as `k8s-auth login` writes it (auth-provider oidc), mode 0600. */
-function writeKubeconfig(opts: { server?: string; caPem?: string; token?: string; refreshToken?: string | null } = {}): string {
-  const path = join(dir, 'kubeconfig');
-  const config: Record<string, string> = {
-    'idp-issuer-url': provider.issuer,
-    'client-id': provider.clientId,
-    'idp-certificate-authority-data': b64(provider.caPem),
-    'id-token': opts.token ?? idToken,
-  };
-  if (opts.refreshToken !== null) config['refresh-token'] = opts.refreshToken ?? 'a-refresh-token-for-doctor';
-  const doc = {
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'prod', cluster: { server: opts.server ?? api.url, 'certificate-authority-data': b64(opts.caPem ?? api.ca.certPem) } }],
-    users: [{ name: 'prod', user: { 'auth-provider': { name: 'oidc', config } } }],
-    contexts: [{ name: 'prod', context: { cluster: 'prod', user: 'prod' } }],
-    'current-context': 'prod',
-  };
-  writeFileSync(path, stringify(doc), { mode: 0o600 });
-  return path;
-}
-
-async function doctor(extraArgs: string[] = [], cluster: string | null = 'prod'): Promise<{ code: number | null; report: Report; stderr: string }> {
-  const env = cleanEnv({ HOME: dir, KUBECACHEDIR: join(dir, 'cache'), NO_COLOR: '1' });
-  const args = ['doctor', ...(cluster ? [cluster] : []), '--catalog', join(dir, 'clusters.yaml'), '--kubeconfig', join(dir, 'kubeconfig'), '-o', 'json', ...extraArgs];
-  const run = await runCli(args, env);
-  let report: Report;
-  try {
-    report = JSON.parse(run.stdout) as Report;
-  } catch {
-    throw new Error(`doctor printed no JSON (exit ${run.code}): ${run.stdout}\n${run.stderr}`);
-  }
-  return { code: run.code, report, stderr: run.stderr };
-}
-
-const verdicts = (r: Report) => Object.fromEntries(r.checks.map((c) => [c.id, c.verdict]));
-const check = (r: Report, id: string) => r.checks.find((c) => c.id === id) as Check;
+let ws: DoctorWorkspace;
 
 /** Expects exit 12 and `id` as the one failing check, with a fix. */
-function expectOnlyFailure(result: { code: number | null; report: Report; stderr: string }, id: string, fix: RegExp): void {
+function expectOnlyFailure(result: DoctorRun, id: string, fix: RegExp): void {
   const c = check(result.report, id);
   expect(c.verdict, `${id}: ${c.detail}`).toBe('fail');
   expect(c.fix).toMatch(fix);
-  expect(result.report.checks.filter((x) => x.verdict === 'fail').map((x) => x.id)).toEqual([id]);
+  expect(failing(result.report)).toEqual([id]);
   expect(result.code).toBe(12);
   expect(result.report.ok).toBe(false);
   expect(result.stderr).toMatch(new RegExp(`error: \\d checks? failed: .*${id}`));
 }
 
 beforeAll(async () => {
-  provider = await startTestProvider();
-  api = await startKubeApiDouble();
-  idToken = await provider.mintIdToken({ email: 'jane@example.com', groups: ['developers'], expiresInSeconds: 3600 });
-  api.addUser(idToken, 'jane@example.com');
+  peers = await startDoctorPeers();
   // an API server with SelfSubjectReview (1.28+): who the token is
   ssrCa = await createCa('doctor-ssr');
   const cert = await issueCert(ssrCa, { commonName: '127.0.0.1', kind: 'server', sans: ['IP:127.0.0.1'] });
   ssrServer = createHttpsServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
-    const ok = req.headers.authorization === `Bearer ${idToken}`;
+    const ok = req.headers.authorization === `Bearer ${peers.idToken}`;
     const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (!ok) return json(401, { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
     if (req.method === 'POST' && req.url === '/apis/authentication.k8s.io/v1/selfsubjectreviews') {
@@ -132,20 +53,21 @@ beforeAll(async () => {
 
 afterAll(async () => {
   ssrServer?.close();
-  await Promise.all([provider?.close(), api?.close(), ssrCa ? removeCa(ssrCa) : undefined]);
+  await Promise.all([peers?.close(), ssrCa ? removeCa(ssrCa) : undefined]);
 });
 
 beforeEach(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = mkdtempSync(join(tmpdir(), 'k8s-auth-doctor-'));
-  provider.resetFaults();
-  writeCatalog(catalogEntry());
-  writeKubeconfig();
+  peers.provider.resetFaults();
+  ws = new DoctorWorkspace(peers);
+  ws.writeCatalog(catalogEntry(peers));
+  ws.writeKubeconfig();
 });
+
+afterEach(() => ws.remove());
 
 describe('doctor against the test provider and the API double', () => {
   it('passes every check when everything is right (Vault skipped for a file catalog)', async () => {
-    const { code, report, stderr } = await doctor();
+    const { code, report, stderr } = await ws.doctor();
     expect(verdicts(report)).toEqual({
       vault: 'skip',
       catalog: 'pass',
@@ -160,20 +82,19 @@ describe('doctor against the test provider and the API double', () => {
     expect(check(report, 'api-server').detail).toContain('accepted the ID token (SelfSubjectAccessReview, allowed: true');
     expect(check(report, 'tokens').detail).toMatch(/valid until .* \(in (59m|1h)\); refresh token cached/);
     // the API double saw our ID token on the review
-    expect(api.requests.some((r) => r.resource === 'selfsubjectaccessreviews' && r.user === 'jane@example.com')).toBe(true);
+    expect(peers.api.requests.some((r) => r.resource === 'selfsubjectaccessreviews' && r.user === 'jane@example.com')).toBe(true);
   });
 
   it('names the user from a SelfSubjectReview when the server has one', async () => {
-    writeCatalog(catalogEntry({ server: ssrUrl, 'certificate-authority-data': b64(ssrCa.certPem) }));
-    writeKubeconfig({ server: ssrUrl, caPem: ssrCa.certPem });
-    const { code, report } = await doctor();
+    ws.writeCatalog(catalogEntry(peers, { server: ssrUrl, 'certificate-authority-data': b64(ssrCa.certPem) }));
+    ws.writeKubeconfig({ server: ssrUrl, caPem: ssrCa.certPem });
+    const { code, report } = await ws.doctor();
     expect(check(report, 'api-server')).toMatchObject({ verdict: 'pass', detail: `API server ${ssrUrl} knows you as oidc:jane@example.com (groups: oidc:developers, system:authenticated)` });
     expect(code).toBe(0);
   });
 
   it('checks the current context when no cluster is named, and prints text by default', async () => {
-    const env = cleanEnv({ HOME: dir, KUBECACHEDIR: join(dir, 'cache'), NO_COLOR: '1' });
-    const run = await runCli(['doctor', '--catalog', join(dir, 'clusters.yaml'), '--kubeconfig', join(dir, 'kubeconfig')], env);
+    const run = await runCli(['doctor', '--catalog', ws.catalogPath, '--kubeconfig', ws.kubeconfigPath], ws.env());
     expect(run.code).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(9);
@@ -184,26 +105,26 @@ describe('doctor against the test provider and the API double', () => {
   });
 
   it('fails the catalog check for an incomplete entry', async () => {
-    writeCatalog(catalogEntry({}, ['client-id']));
-    const result = await doctor();
+    ws.writeCatalog(catalogEntry(peers, {}, ['client-id']));
+    const result = await ws.doctor();
     expectOnlyFailure(result, 'catalog', /docs\/configuration\.md/);
     expect(check(result.report, 'catalog').detail).toContain("required field 'client-id' is missing");
     expect(verdicts(result.report)).toMatchObject({ provider: 'skip', 'redirect-uri': 'skip' });
   });
 
   it("fails discovery over TLS without the provider's CA", async () => {
-    writeCatalog(catalogEntry({}, ['idp-certificate-authority-data']));
-    const result = await doctor();
+    ws.writeCatalog(catalogEntry(peers, {}, ['idp-certificate-authority-data']));
+    const result = await ws.doctor();
     expectOnlyFailure(result, 'provider', /idp-certificate-authority-data|--certificate-authority/);
     expect(check(result.report, 'provider').detail).toMatch(/TLS certificate not trusted \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\)/);
     // … and --certificate-authority FILE fixes it
-    const fixed = await doctor(['--certificate-authority', provider.caFile]);
+    const fixed = await ws.doctor(['--certificate-authority', peers.provider.caFile]);
     expect(check(fixed.report, 'provider').verdict).toBe('pass');
   });
 
   it('fails discovery whose issuer differs from the entry', async () => {
-    provider.faults.discovery = 'issuer-mismatch';
-    const result = await doctor();
+    peers.provider.faults.discovery = 'issuer-mismatch';
+    const result = await ws.doctor();
     expectOnlyFailure(result, 'provider', /set issuer-url to '.*\/not-dex' exactly/);
   });
 
@@ -212,8 +133,8 @@ describe('doctor against the test provider and the API double', () => {
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     const port = (holder.address() as { port: number }).port;
     try {
-      writeCatalog(catalogEntry({ 'redirect-uri': `http://127.0.0.1:${port}/callback` }));
-      const result = await doctor();
+      ws.writeCatalog(catalogEntry(peers, { 'redirect-uri': `http://127.0.0.1:${port}/callback` }));
+      const result = await ws.doctor();
       expectOnlyFailure(result, 'redirect-uri', /other sign-in/);
       expect(check(result.report, 'redirect-uri').detail).toContain('in use');
     } finally {
@@ -222,54 +143,54 @@ describe('doctor against the test provider and the API double', () => {
   });
 
   it('fails a redirect URI that the sign-in would send differently (no path)', async () => {
-    writeCatalog(catalogEntry({ 'redirect-uri': 'http://127.0.0.1:18765' }));
-    const result = await doctor();
+    ws.writeCatalog(catalogEntry(peers, { 'redirect-uri': 'http://127.0.0.1:18765' }));
+    const result = await ws.doctor();
     expectOnlyFailure(result, 'redirect-uri', /explicit path/);
     expect(check(result.report, 'redirect-uri').detail).toContain('http://127.0.0.1:18765/');
   });
 
   it('fails a kubeconfig that is not YAML', async () => {
-    writeFileSync(join(dir, 'kubeconfig'), 'clusters: [oops\n', { mode: 0o600 });
-    const result = await doctor();
+    writeFileSync(ws.kubeconfigPath, 'clusters: [oops\n', { mode: 0o600 });
+    const result = await ws.doctor();
     expectOnlyFailure(result, 'kubeconfig', /fix or move/);
     expect(verdicts(result.report)).toMatchObject({ tokens: 'skip', 'api-server': 'skip' });
   });
 
   it('fails a kubeconfig without the context (not signed in)', async () => {
-    const result = await doctor(['--context', 'nope']);
+    const result = await ws.doctor(['--context', 'nope']);
     expectOnlyFailure(result, 'kubeconfig', /k8s-auth login prod --context-name nope/);
   });
 
   it('fails a lock left by a process that is gone', async () => {
     const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-    const lock = join(dir, 'kubeconfig.lock');
+    const lock = join(ws.dir, 'kubeconfig.lock');
     writeFileSync(lock, JSON.stringify({ pid: Number(gone.stdout), host: hostname(), createdAt: new Date().toISOString() }));
-    const result = await doctor();
+    const result = await ws.doctor();
     expectOnlyFailure(result, 'locks', new RegExp(`rm ${lock}`));
     expect(readFileSync(lock, 'utf8')).toContain(gone.stdout); // doctor only looks
   });
 
   it('fails an expired ID token without a refresh token', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const expired = await provider.mintIdToken({ email: 'jane@example.com', issuedAt: now - 7200, expiresInSeconds: 3600 });
-    writeKubeconfig({ token: expired, refreshToken: null });
-    const result = await doctor();
+    const expired = await peers.provider.mintIdToken({ email: 'jane@example.com', issuedAt: now - 7200, expiresInSeconds: 3600 });
+    ws.writeKubeconfig({ token: expired, refreshToken: null });
+    const result = await ws.doctor();
     expectOnlyFailure(result, 'tokens', /k8s-auth login prod/);
     // the API server is still reached over TLS, but the credentials cannot be tested
     expect(check(result.report, 'api-server')).toMatchObject({ verdict: 'warn' });
   });
 
   it('fails when the API server rejects the ID token', async () => {
-    const stranger = await provider.mintIdToken({ email: 'ops@example.com', expiresInSeconds: 3600 });
-    writeKubeconfig({ token: stranger });
-    const result = await doctor();
+    const stranger = await peers.provider.mintIdToken({ email: 'ops@example.com', expiresInSeconds: 3600 });
+    ws.writeKubeconfig({ token: stranger });
+    const result = await ws.doctor();
     expectOnlyFailure(result, 'api-server', /--oidc-issuer-url=https:\/\/127\.0\.0\.1:\d+\/dex --oidc-client-id=k8s-auth/);
     expect(check(result.report, 'api-server').detail).toContain('401');
   });
 
   it("fails when the API server's certificate is not from the kubeconfig's CA", async () => {
-    writeKubeconfig({ caPem: provider.caPem });
-    const result = await doctor();
+    ws.writeKubeconfig({ caPem: peers.provider.caPem });
+    const result = await ws.doctor();
     expectOnlyFailure(result, 'api-server', /certificate-authority-data/);
   });
 });

@@ -131,6 +131,11 @@ export async function verifyIdToken(token: string, options: VerifyIdTokenOptions
   } catch (error) {
     throw verificationError(error, options);
   }
+  // jose checks iat only together with maxTokenAge: refuse a token issued in the future here
+  const nowSeconds = (options.currentDate ?? new Date()).getTime() / 1000;
+  if (typeof payload.iat === 'number' && payload.iat > nowSeconds + (options.clockToleranceSeconds ?? 30)) {
+    throw invalid(describeClaim({ claim: 'iat', message: 'iat in the future' }, options, payload));
+  }
   const usernameClaim = options.usernameClaim ?? 'email';
   if (usernameClaim === 'email' && payload['email_verified'] !== true && options.allowUnverifiedEmail !== true) {
     throw invalid(`the ID token's email ${typeof payload['email'] === 'string' ? `${payload['email']} ` : ''}is not verified by the provider (email_verified is ${String(payload['email_verified'] ?? 'missing')}): verify it there, or pass --allow-unverified-email if the provider never sets it`);

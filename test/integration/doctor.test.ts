@@ -1,11 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { b64, catalogEntry, checkOf as check, type DoctorPeers, type DoctorRun, DoctorWorkspace, failing, startDoctorPeers, verdicts } from '../support/doctor-fixture.js';
+import { stringify } from 'yaml';
+import { BASE_SCOPES } from '../../src/core/cluster-entry.js';
+import { buildCredentialArgs, buildExecUser, EXEC_API_V1 } from '../../src/core/exec-credential.js';
+import { serializeCachedTokens } from '../../src/core/token-cache-entry.js';
+import { cacheFilePath } from '../../src/core/token-cache-key.js';
 import { createCa, issueCert, removeCa, type CertificateAuthority } from '../support/pki.js';
 import { runCli } from '../support/run-cli.js';
 
@@ -192,5 +197,52 @@ describe('doctor against the test provider and the API double', () => {
     ws.writeKubeconfig({ caPem: peers.provider.caPem });
     const result = await ws.doctor();
     expectOnlyFailure(result, 'api-server', /certificate-authority-data/);
+  });
+});
+
+describe('doctor with an exec-plugin user (k8s-auth credential)', () => {
+  /** A kubeconfig user as `login --exec` writes it, and the cache file the plugin reads. */
+  function writeExecLogin(cacheText?: (key: { issuer: string; clientId: string; scopes: string[] }) => string): string {
+    const key = { issuer: peers.provider.issuer, clientId: peers.provider.clientId, scopes: [...BASE_SCOPES] };
+    const args = buildCredentialArgs({ cluster: 'prod', ...key });
+    const user = buildExecUser({ apiVersion: EXEC_API_V1, command: 'k8s-auth', args });
+    writeFileSync(
+      ws.kubeconfigPath,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'prod', cluster: { server: peers.api.url, 'certificate-authority-data': b64(peers.api.ca.certPem) } }],
+        users: [{ name: 'jane@example.com@prod', user }],
+        contexts: [{ name: 'prod', context: { cluster: 'prod', user: 'jane@example.com@prod' } }],
+        'current-context': 'prod',
+      }),
+      { mode: 0o600 },
+    );
+    const directory = join(ws.dir, 'cache', 'k8s-auth');
+    mkdirSync(directory, { recursive: true, mode: 0o700 });
+    const file = cacheFilePath(directory, key);
+    const now = new Date().toISOString();
+    const text = cacheText
+      ? cacheText(key)
+      : serializeCachedTokens({ key, idToken: peers.idToken, refreshToken: 'a-cached-refresh-token', expiresAt: new Date(Date.now() + 3600_000).toISOString(), updatedAt: now });
+    writeFileSync(file, text, { mode: 0o600 });
+    return file;
+  }
+
+  it('reads the token cache the exec user names and passes', async () => {
+    const file = writeExecLogin();
+    const { code, report } = await ws.doctor();
+    expect(failing(report)).toEqual([]);
+    expect(check(report, 'tokens').detail).toContain(`in the cache ${file}`);
+    expect(check(report, 'kubeconfig').detail).toContain('exec k8s-auth credential');
+    expect(check(report, 'api-server').verdict).toBe('pass');
+    expect(code).toBe(0);
+  });
+
+  it('fails a cache file that is not ours to read', async () => {
+    const file = writeExecLogin(() => '{"version": 1, "truncated');
+    const result = await ws.doctor();
+    expectOnlyFailure(result, 'tokens', new RegExp(`rm ${file}`));
+    expect(check(result.report, 'tokens').detail).toContain('is not valid JSON');
   });
 });

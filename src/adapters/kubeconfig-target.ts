@@ -121,7 +121,7 @@ async function readDocument(path: string): Promise<Record<string, unknown>> {
       parsed = parse(text);
     }
   } catch (error) {
-    throw new CliError(ExitCode.KUBECONFIG, `cannot read kubeconfig ${path}: ${describeError(error).split('\n')[0]}: fix or regenerate the file`, { cause: error });
+    throw new CliError(ExitCode.KUBECONFIG, `cannot read kubeconfig ${path}: ${(describeError(error).split('\n')[0] ?? '').replace(/[\s:]+$/, '')}: fix or regenerate the file`, { cause: error });
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new CliError(ExitCode.KUBECONFIG, `kubeconfig ${path} is not a mapping: fix or regenerate the file`);

@@ -20,7 +20,7 @@ const EXAMPLES = 'e.g. 12h, 90m, 1h30m, 2d';
 /** Seconds in `text`; throws a one-line USAGE error naming `what` (e.g. "--ttl") when malformed. */
 export function parseDuration(text: string, what = 'duration'): number {
   const input = text.trim().toLowerCase();
-  if (input === '') throw usage(`${what} is empty: give a duration such as ${EXAMPLES}`);
+  if (input === '') throw usage(`${what} is empty: give a duration, ${EXAMPLES}`);
   if (/^\d+$/.test(input)) throw usage(`${what} '${text}' has no unit: write ${input}m, ${input}h or ${input}d (${EXAMPLES})`);
   const parts = input.match(/\d+[a-z]+|[^\d]+|\d+$/g) ?? [];
   let total = 0;

@@ -46,7 +46,7 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv, timeou
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
-    const match = /(https:\/\/\S+\/auth\?\S+)/.exec(stderr);
+    const match = /(https?:\/\/\S+\/auth\?\S+)/.exec(stderr);
     if (match?.[1]) resolveUrl(match[1]);
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

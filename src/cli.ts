@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { commandRegistrations } from './commands/index.js';
+import { NEEDS_ALL_COMMANDS, commandRegistrations } from './commands/index.js';
 import { CliError, ExitCode, describeError } from './errors.js';
 import { configureLog, error as logError, isVerbose } from './ui/log.js';
 import { redact } from './ui/redact.js';
@@ -12,7 +12,20 @@ export interface GlobalOptions {
   quiet: boolean;
 }
 
-export async function buildProgram(argv0 = 'k8s-auth'): Promise<Command> {
+/**
+ * The registrations to load for these arguments: just the named command when the first word
+ * names one, everything for help, completion and anything unrecognised (so commander can list
+ * the commands or suggest the nearest one).
+ */
+export function registrationsFor(args: readonly string[]): typeof commandRegistrations {
+  const word = args.find((arg) => !arg.startsWith('-'));
+  if (word === undefined || NEEDS_ALL_COMMANDS.includes(word)) return commandRegistrations;
+  const selected = commandRegistrations.filter((r) => r.names.includes(word));
+  return selected.length > 0 ? selected : commandRegistrations;
+}
+
+/** `args` are the user's words (argv without node and script); omitted, every command loads. */
+export async function buildProgram(argv0 = 'k8s-auth', args: readonly string[] = []): Promise<Command> {
   // `kubectl k8s-auth …` runs us as kubectl-k8s_auth; help should show what the user typed.
   const name = basename(argv0) === 'kubectl-k8s_auth' ? 'kubectl k8s-auth' : 'k8s-auth';
   const program = new Command(name)
@@ -30,10 +43,9 @@ export async function buildProgram(argv0 = 'k8s-auth'): Promise<Command> {
     const opts = actionCommand.optsWithGlobals<GlobalOptions>();
     configureLog({ verbose: Boolean(opts.verbose), quiet: Boolean(opts.quiet) });
   });
-  for (const load of commandRegistrations) {
-    const { register } = await load();
-    register(program);
-  }
+  const selected = registrationsFor(args);
+  const modules = await Promise.all(selected.map((registration) => registration.load()));
+  for (const { register } of modules) register(program);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
@@ -53,7 +65,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.exit(ExitCode.INTERRUPTED);
   });
   try {
-    const program = await buildProgram(argv[1]);
+    const program = await buildProgram(argv[1], argv.slice(2));
     await program.parseAsync([...argv]);
   } catch (err) {
     if (interrupted) return;

@@ -277,6 +277,9 @@ export function providerError(error: unknown, what: string): CliError {
   const inner = error instanceof Error && error.cause instanceof Error ? sanitizeProviderText(error.cause.message) : undefined;
   const message = error instanceof Error ? sanitizeProviderText(error.message) : String(error);
   const full = inner && !message.includes(inner) ? `${message}: ${inner}` : message;
+  if (/signature verification failed/i.test(full)) {
+    return new CliError(ExitCode.PROVIDER, `the ID token failed verification during ${what}: its signature does not match the provider's published keys (JWKS)`, { cause: error });
+  }
   switch (code) {
     case 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED':
       return new CliError(ExitCode.PROVIDER, `${what} failed: ${full} (does the catalog's issuer-url match the provider's issuer exactly?)`, { cause: error });

@@ -36,6 +36,8 @@ export interface IdTokenFront {
   /** what the token endpoint answers; set per test */
   answer: (form: URLSearchParams) => Promise<TokenAnswer>;
   jwks: JwksMode;
+  /** how the token endpoint's connection behaves: answer, or cut it half-way through the answer */
+  tokenTransport: 'answer' | 'drop-mid-response';
   /** an ID token signed by the real provider's key, for this front's issuer */
   mint(opts?: MintIdTokenOptions): Promise<string>;
   /** a token response with fresh, recognisable access and refresh tokens around `idToken` */
@@ -87,6 +89,7 @@ export async function startIdTokenFront(real: TestProvider): Promise<IdTokenFron
     tokenRequests: [],
     answer: async () => ({ status: 400, body: { error: 'invalid_grant', error_description: 'no answer set for this test' } }),
     jwks: 'real',
+    tokenTransport: 'answer',
     mint: (opts = {}) => real.mintIdToken({ issuer, ...opts }),
     tokens: (idToken) => ({
       id_token: idToken,
@@ -135,6 +138,12 @@ export async function startIdTokenFront(real: TestProvider): Promise<IdTokenFron
       for await (const c of req) chunks.push(c as Buffer);
       const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
       front.tokenRequests.push({ form, authorization: req.headers.authorization });
+      if (front.tokenTransport === 'drop-mid-response') {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '400' });
+        res.write('{"id_token":"eyJhbGciOi');
+        setTimeout(() => req.socket.destroy(), 50);
+        return;
+      }
       const answer = await front.answer(form);
       return send(res, answer.status, answer.body);
     }

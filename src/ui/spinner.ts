@@ -13,7 +13,8 @@ export interface Spinner {
 const silent: Spinner = { succeed() {}, fail() {}, stop() {} };
 
 export async function startSpinner(text: string, quiet = false): Promise<Spinner> {
-  if (quiet || !process.stderr.isTTY || process.env['CI']) return silent;
+  // a terminal that reports 0 columns (e.g. a pty nobody sized) sends ora into an endless clear loop
+  if (quiet || !process.stderr.isTTY || process.env['CI'] || !process.stderr.columns) return silent;
   const { default: ora } = await import('ora');
   const spinner = ora({ text, stream: process.stderr, color: colorEnabled() ? 'cyan' : false }).start();
   return {

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
@@ -13,6 +13,7 @@ import { serializeCachedTokens } from '../../src/core/token-cache-entry.js';
 import { cacheFilePath } from '../../src/core/token-cache-key.js';
 import { createCa, issueCert, removeCa, type CertificateAuthority } from '../support/pki.js';
 import { runCli } from '../support/run-cli.js';
+import { repoRoot } from '../support/skip.js';
 
 /*
  * `k8s-auth doctor` (the built CLI) against real peers: the Dex-shaped oidc-provider over HTTPS,
@@ -107,6 +108,32 @@ describe('doctor against the test provider and the API double', () => {
     expect(lines.slice(1, 8).every((l) => l.startsWith('✓ pass  '))).toBe(true);
     expect(lines[8]).toBe('doctor: 0 failed, 0 warnings, 7 passed, 1 skipped for prod');
     expect(run.stdout).not.toContain('\u001b[');
+  });
+
+  it('on a terminal: colours unless NO_COLOR, and it finishes even on a pty that reports 0 columns', async () => {
+    const cli = `${process.execPath} ${join(repoRoot, 'bin', 'k8s-auth.js')} doctor prod --catalog ${ws.catalogPath} --kubeconfig ${ws.kubeconfigPath}`;
+    // async: the provider and API double answer from this process
+    const onTty = (stty: string, extra: Record<string, string | undefined> = {}) =>
+      new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const child = spawn('script', ['-qec', `stty ${stty}; ${cli}`, '/dev/null'], { env: ws.env({ NO_COLOR: undefined, ...extra }), stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          resolve({ code, stdout });
+        });
+      });
+    const sized = await onTty('cols 100 rows 30');
+    expect(sized.code, sized.stdout).toBe(0);
+    expect(sized.stdout).toContain('\u001b[32m✓ pass\u001b[0m');
+    // a pty that reports 0 columns used to send the spinner (ora) into an endless loop
+    const zero = await onTty('cols 0 rows 0');
+    expect(zero.code, zero.stdout.slice(0, 500)).toBe(0);
+    expect(zero.stdout).toContain('doctor: 0 failed');
+    const plain = await onTty('cols 100 rows 30', { NO_COLOR: '1' });
+    expect(plain.stdout).toContain('✓ pass  catalog');
+    expect(plain.stdout).not.toMatch(/\u001b\[3\dm/);
   });
 
   it('fails the catalog check for an incomplete entry', async () => {

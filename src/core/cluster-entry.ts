@@ -90,7 +90,10 @@ function checkRedirectUri(value: string | undefined, name: string, source: Entry
     fail(name, source, `field 'redirect-uri' is not a URL: '${value}'`);
   }
   // RFC 8252 §7.3: a loopback redirect on plain http, with an explicit port we can listen on.
-  if (url.protocol !== 'http:' || !isLoopbackHost(url.hostname) || url.port === '') {
+  // The provider compares redirect URIs as strings: without an explicit path, 'http://h:p' and
+  // the 'http://h:p/' we would send differ, so ask for the path up front.
+  const hasPath = /^http:\/\/[^/]+\/./.test(value);
+  if (url.protocol !== 'http:' || !isLoopbackHost(url.hostname) || url.port === '' || !hasPath) {
     fail(name, source, `field 'redirect-uri' must be http://127.0.0.1:<port>/<path> (or [::1] / localhost), not '${value}'`);
   }
   return value;

@@ -64,6 +64,8 @@ describe('parseClusterEntry', () => {
     [{ ...minimal, 'idp-certificate-authority-data': Buffer.from('hello').toString('base64') }, 'does not decode to a PEM certificate'],
     [{ ...minimal, 'redirect-uri': 'https://example.com/cb' }, "field 'redirect-uri' must be http://127.0.0.1:<port>"],
     [{ ...minimal, 'redirect-uri': 'http://127.0.0.1/callback' }, "field 'redirect-uri' must be http://127.0.0.1:<port>"],
+    [{ ...minimal, 'redirect-uri': 'http://127.0.0.1:8000' }, "field 'redirect-uri' must be http://127.0.0.1:<port>/<path>"],
+    [{ ...minimal, 'redirect-uri': 'http://127.0.0.1:8000/' }, "field 'redirect-uri' must be http://127.0.0.1:<port>/<path>"],
     [{ ...minimal, issuer_url: 'x' }, "unknown field 'issuer_url'"],
   ])('refuses %j with a one-line CATALOG error', (raw, expected) => {
     const error = failure(raw);

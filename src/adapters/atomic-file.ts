@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -29,6 +29,45 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
     throw error;
   }
   syncDirectory(dir);
+  removeDeadTempFiles(dir, basename(target));
+}
+
+/** A temp file older than this whose writer is gone is garbage (a write takes milliseconds). */
+const DEAD_TEMP_AGE_MS = 60_000;
+
+/**
+ * A writer killed between creating its temp file and the rename (SIGKILL, power loss) leaves
+ * `.<name>.<pid>.<hex>.tmp` behind, holding credentials. Remove those of processes that no longer
+ * exist, once they are old enough that no writer on another host sharing the directory can still
+ * be using one.
+ */
+function removeDeadTempFiles(dir: string, base: string): void {
+  const pattern = new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    if (!pid || pid === process.pid || processExists(pid)) continue;
+    const path = join(dir, name);
+    try {
+      if (Date.now() - statSync(path).mtimeMs > DEAD_TEMP_AGE_MS) unlinkSync(path);
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function resolveTarget(path: string): string {

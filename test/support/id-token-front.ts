@@ -36,6 +36,8 @@ export interface IdTokenFront {
   /** what the token endpoint answers; set per test */
   answer: (form: URLSearchParams) => Promise<TokenAnswer>;
   jwks: JwksMode;
+  /** fields added to (or, with undefined, removed from) the discovery document */
+  metadata: Record<string, unknown>;
   /** how the token endpoint's connection behaves: answer, or cut it half-way through the answer */
   tokenTransport: 'answer' | 'drop-mid-response';
   /** an ID token signed by the real provider's key, for this front's issuer */
@@ -90,6 +92,7 @@ export async function startIdTokenFront(real: TestProvider): Promise<IdTokenFron
     answer: async () => ({ status: 400, body: { error: 'invalid_grant', error_description: 'no answer set for this test' } }),
     jwks: 'real',
     tokenTransport: 'answer',
+    metadata: {},
     mint: (opts = {}) => real.mintIdToken({ issuer, ...opts }),
     tokens: (idToken) => ({
       id_token: idToken,
@@ -115,7 +118,7 @@ export async function startIdTokenFront(real: TestProvider): Promise<IdTokenFron
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'https://127.0.0.1').pathname;
     if (path === '/dex/.well-known/openid-configuration') {
-      return send(res, 200, {
+      const document: Record<string, unknown> = {
         issuer,
         authorization_endpoint: `${issuer}/auth`,
         token_endpoint: `${issuer}/token`,
@@ -128,7 +131,10 @@ export async function startIdTokenFront(real: TestProvider): Promise<IdTokenFron
         token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
         scopes_supported: ['openid', 'email', 'profile', 'groups', 'offline_access'],
         claims_supported: ['sub', 'email', 'email_verified', 'groups', 'name'],
-      });
+        ...front.metadata,
+      };
+      for (const [k, v] of Object.entries(document)) if (v === undefined) delete document[k];
+      return send(res, 200, document);
     }
     if (path === '/dex/keys') {
       return send(res, 200, front.jwks === 'real' ? realJwks : front.jwks === 'other-key' ? otherJwks : { keys: [] });

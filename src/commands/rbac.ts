@@ -28,6 +28,7 @@ interface ApplyFlags extends KubeFlags {
   allowUnverifiedEmail?: boolean;
   usernameClaim?: string;
   groupsClaim?: string;
+  usernamePrefix?: string;
 }
 
 function kubeOptions(command: Command): Command {
@@ -85,7 +86,12 @@ function addApplyOptions(command: Command): Command {
     .addOption(new Option('--github-org <org>', "GitHub organisation whose teams count by bare name (overrides the mapping's githubOrg)"))
     .addOption(new Option('--allow-unverified-email', 'accept a token whose email_verified is not true'))
     .addOption(new Option('--username-claim <claim>', 'claim naming the user (default: the catalog entry, else email)'))
-    .addOption(new Option('--groups-claim <claim>', 'claim holding the groups (default: the catalog entry, else groups)'));
+    .addOption(new Option('--groups-claim <claim>', 'claim holding the groups (default: the catalog entry, else groups)'))
+    .addOption(
+      new Option('--username-prefix <prefix>', "the API server's --oidc-username-prefix, so the token RoleBinding names the user as it does (overrides the mapping's usernamePrefix; '' or '-' for none)").env(
+        'K8S_AUTH_RBAC_USERNAME_PREFIX',
+      ),
+    );
 }
 
 async function runApply(flags: ApplyFlags, dryRun: boolean): Promise<void> {
@@ -103,6 +109,7 @@ async function runApply(flags: ApplyFlags, dryRun: boolean): Promise<void> {
     ...opt('githubOrg'),
     ...opt('usernameClaim'),
     ...opt('groupsClaim'),
+    ...opt('usernamePrefix'),
     ...(flags.mapping !== undefined ? { mappingFile: flags.mapping } : {}),
     ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
     ...(flags.context ? { context: flags.context } : {}),

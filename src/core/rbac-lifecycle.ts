@@ -4,7 +4,8 @@ import { actionPhase, planRbac, refOf, type PlanAction, type RbacPlan } from './
 
 /**
  * Plans for `rbac sync` (managed ClusterRoles follow the mapping) and `rbac revoke` (a user's
- * ServiceAccount and bindings go, with managed roles nobody references any more). Pure, like
+ * ServiceAccount, bindings and self-service token Role go, with managed ClusterRoles nobody
+ * references any more). Pure, like
  * planRbac, which they build on.
  */
 function sortActions(actions: PlanAction[]): PlanAction[] {
@@ -44,6 +45,8 @@ export interface RevokeInput {
   managedBindings: readonly RbacObject[];
   /** Every managed ClusterRole. */
   managedRoles: readonly RbacObject[];
+  /** Managed Roles (the self-service token Role), the user's among them. */
+  managedNamespacedRoles?: readonly RbacObject[];
 }
 
 export function planRevoke(input: RevokeInput): RbacPlan {
@@ -51,12 +54,13 @@ export function planRevoke(input: RevokeInput): RbacPlan {
   if (input.serviceAccount && !isManaged(input.serviceAccount)) {
     return { actions: [{ op: 'refuse', ref: refOf(input.serviceAccount), reason: `${describeObject(input.serviceAccount)} is not managed by k8s-auth: remove it yourself if you mean to` }], warnings: [] };
   }
-  const observed = [...(input.serviceAccount ? [input.serviceAccount] : []), ...input.managedBindings];
+  const observed = [...(input.serviceAccount ? [input.serviceAccount] : []), ...input.managedBindings, ...(input.managedNamespacedRoles ?? [])];
   const plan = planRbac({
     desired: [],
     observed,
     prune: [
       { kind: 'ServiceAccount', labels },
+      { kind: 'Role', labels },
       { kind: 'ClusterRoleBinding', labels },
       { kind: 'RoleBinding', labels },
     ],

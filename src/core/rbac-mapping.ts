@@ -27,6 +27,14 @@ export interface GroupRule {
 export interface RbacMapping {
   serviceAccountNamespace: string;
   githubOrg?: string;
+  /**
+   * What kube-apiserver puts before the username claim (its --oidc-username-prefix), so the
+   * self-service token RoleBinding names the user as the API server sees them. Absent: none
+   * (the API server's default for the email claim); '-' means none too, as for the flag.
+   */
+  usernamePrefix?: string;
+  /** Let each user mint tokens for their own ServiceAccount (absent: true). */
+  selfServiceTokens?: boolean;
   groups: Record<string, GroupRule>;
 }
 
@@ -35,7 +43,7 @@ export const BUILTIN_GROUP_ROLES: readonly string[] = ['cluster-admin', 'admin',
 export const DEFAULT_SERVICE_ACCOUNT_NAMESPACE = 'default';
 export const MANAGED_ROLE_PREFIX = 'k8s-auth-';
 
-const TOP_KEYS = ['serviceAccountNamespace', 'githubOrg', 'groups'] as const;
+const TOP_KEYS = ['serviceAccountNamespace', 'githubOrg', 'usernamePrefix', 'selfServiceTokens', 'groups'] as const;
 const GROUP_KEYS = ['clusterRole', 'rules', 'namespaces'] as const;
 const RULE_KEYS = ['apiGroups', 'resources', 'verbs', 'resourceNames', 'nonResourceURLs'] as const;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -143,6 +151,15 @@ export function validateRbacMapping(raw: unknown, source: string): RbacMapping {
     if (typeof raw['githubOrg'] !== 'string' || raw['githubOrg'].trim() === '') fail(source, '', "'githubOrg' must be a GitHub organisation name");
     mapping.githubOrg = raw['githubOrg'].trim();
   }
+  if (raw['usernamePrefix'] !== undefined) {
+    const prefix = raw['usernamePrefix'];
+    if (typeof prefix !== 'string') fail(source, '', "'usernamePrefix' must be a string: the API server's --oidc-username-prefix (\"\" or \"-\" for none)");
+    mapping.usernamePrefix = prefix;
+  }
+  if (raw['selfServiceTokens'] !== undefined) {
+    if (typeof raw['selfServiceTokens'] !== 'boolean') fail(source, '', "'selfServiceTokens' must be true or false");
+    mapping.selfServiceTokens = raw['selfServiceTokens'];
+  }
   const groups = raw['groups'] ?? {};
   if (!isRecord(groups)) fail(source, '', "'groups' must be a mapping of group name to rule");
   const roleOwners = new Map<string, string>();
@@ -157,6 +174,25 @@ export function validateRbacMapping(raw: unknown, source: string): RbacMapping {
     mapping.groups[group] = rule;
   }
   return mapping;
+}
+
+/**
+ * The name kube-apiserver gives a user authenticated by OIDC: the username claim's value after
+ * its --oidc-username-prefix, where '-' means no prefix.
+ */
+export function kubernetesUsername(username: string, usernamePrefix: string | undefined): string {
+  const prefix = usernamePrefix === undefined || usernamePrefix === '-' ? '' : usernamePrefix;
+  return `${prefix}${username}`;
+}
+
+/**
+ * kube-apiserver prefixes usernames from any claim but `email` with `<issuer>#` unless told
+ * otherwise; k8s-auth cannot see the API server's flags, so an unset prefix with such a claim
+ * is worth a warning (the token RoleBinding would name a user nobody authenticates as).
+ */
+export function usernamePrefixWarning(usernameClaim: string, usernamePrefix: string | undefined, issuer: string): string | undefined {
+  if (usernamePrefix !== undefined || usernameClaim === 'email') return undefined;
+  return `the username claim is '${usernameClaim}', which kube-apiserver prefixes with '${issuer}#' unless its --oidc-username-prefix says otherwise; the token RoleBinding names the user without a prefix: set usernamePrefix in the mapping (or --username-prefix) to the API server's value`;
 }
 
 /** The ClusterRole k8s-auth manages for a group's custom rules, e.g. `k8s-auth-developers`. */

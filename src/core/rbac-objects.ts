@@ -1,14 +1,15 @@
 import type { RbacIdentity } from './rbac-identity.js';
-import { managedRoleName, type PolicyRule, type RbacMapping, type ResolvedGroup } from './rbac-mapping.js';
+import { kubernetesUsername, managedRoleName, type PolicyRule, type RbacMapping, type ResolvedGroup } from './rbac-mapping.js';
 import { serviceAccountNameFor } from './service-account-name.js';
 
 /**
  * The Kubernetes objects k8s-auth wants for a user, as plain data (no client library types):
- * one ServiceAccount, a managed ClusterRole per custom-rules group, and one binding per
- * (role, namespace). Labels say who manages an object and whose it is; annotations record the
+ * one ServiceAccount, a managed ClusterRole per custom-rules group, one binding per
+ * (role, namespace), and a Role + RoleBinding that let the user (as the API server authenticates
+ * them) mint tokens for that ServiceAccount and no other. Labels say who manages an object and whose it is; annotations record the
  * issuer and subject it was made for, so a later apply from another identity is refused.
  */
-export type RbacKind = 'ServiceAccount' | 'ClusterRole' | 'ClusterRoleBinding' | 'RoleBinding';
+export type RbacKind = 'ServiceAccount' | 'ClusterRole' | 'Role' | 'ClusterRoleBinding' | 'RoleBinding';
 
 export interface ObjectMeta {
   name: string;
@@ -52,6 +53,10 @@ export const SUBJECT_ANNOTATION = 'k8s-auth.io/subject';
 export const USERNAME_ANNOTATION = 'k8s-auth.io/username';
 export const GROUPS_ANNOTATION = 'k8s-auth.io/groups';
 export const GROUP_ANNOTATION = 'k8s-auth.io/group';
+export const PURPOSE_LABEL = 'k8s-auth.io/purpose';
+export const SELF_SERVICE_TOKEN_PURPOSE = 'self-service-token';
+/** Role and RoleBinding `k8s-auth-token:<sa>` (a ':' no group's managed ClusterRole name has). */
+export const SELF_SERVICE_TOKEN_PREFIX = 'k8s-auth-token:';
 export const RBAC_API_GROUP = 'rbac.authorization.k8s.io';
 
 export function isManaged(object: { metadata: ObjectMeta }): boolean {
@@ -86,12 +91,49 @@ export function managedClusterRole(group: string, rules: PolicyRule[]): RbacObje
   };
 }
 
+function whoAnnotations(identity: RbacIdentity): Record<string, string> {
+  return { [ISSUER_ANNOTATION]: identity.issuer, [SUBJECT_ANNOTATION]: identity.subject, [USERNAME_ANNOTATION]: identity.username };
+}
+
+export function selfServiceTokenName(serviceAccountName: string): string {
+  return `${SELF_SERVICE_TOKEN_PREFIX}${serviceAccountName}`;
+}
+
+export function isSelfServiceTokenObject(object: { metadata: ObjectMeta }): boolean {
+  return object.metadata.labels?.[PURPOSE_LABEL] === SELF_SERVICE_TOKEN_PURPOSE;
+}
+
+/**
+ * The Role (create serviceaccounts/token on the user's own ServiceAccount only) and the
+ * RoleBinding that grants it to the user as kube-apiserver names them (username claim after
+ * the mapping's usernamePrefix), so `k8s-auth login` + `k8s-auth token` works without an admin.
+ */
+export function selfServiceTokenObjects(identity: RbacIdentity, mapping: RbacMapping): RbacObject[] {
+  const sa = identity.serviceAccountName;
+  const ns = mapping.serviceAccountNamespace;
+  const name = selfServiceTokenName(sa);
+  const labels = { ...userLabels(sa, ns), [PURPOSE_LABEL]: SELF_SERVICE_TOKEN_PURPOSE };
+  return [
+    {
+      kind: 'Role',
+      metadata: { name, namespace: ns, labels: { ...labels }, annotations: whoAnnotations(identity) },
+      rules: [{ apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'], resourceNames: [sa] }],
+    },
+    {
+      kind: 'RoleBinding',
+      metadata: { name, namespace: ns, labels: { ...labels }, annotations: whoAnnotations(identity) },
+      roleRef: { apiGroup: RBAC_API_GROUP, kind: 'Role', name },
+      subjects: [{ kind: 'User', apiGroup: RBAC_API_GROUP, name: kubernetesUsername(identity.username, mapping.usernamePrefix) }],
+    },
+  ];
+}
+
 /** Everything one verified identity should have under the mapping. */
 export function desiredObjectsFor(identity: RbacIdentity, mapping: RbacMapping, matched: readonly ResolvedGroup[]): RbacObject[] {
   const sa = identity.serviceAccountName;
   const ns = mapping.serviceAccountNamespace;
   const labels = userLabels(sa, ns);
-  const who = { [ISSUER_ANNOTATION]: identity.issuer, [SUBJECT_ANNOTATION]: identity.subject, [USERNAME_ANNOTATION]: identity.username };
+  const who = whoAnnotations(identity);
   const objects: RbacObject[] = [{ kind: 'ServiceAccount', metadata: { name: sa, namespace: ns, labels: { ...labels }, annotations: { ...who } } }];
 
   for (const group of matched) {
@@ -123,6 +165,7 @@ export function desiredObjectsFor(identity: RbacIdentity, mapping: RbacMapping, 
       subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
     });
   }
+  if (mapping.selfServiceTokens !== false) objects.push(...selfServiceTokenObjects(identity, mapping));
   return objects;
 }
 

@@ -55,7 +55,9 @@ export interface RbacPlan {
   warnings: string[];
 }
 
-const KIND_ORDER: Record<RbacKind, number> = { ServiceAccount: 0, ClusterRole: 1, ClusterRoleBinding: 2, RoleBinding: 3 };
+const KIND_ORDER: Record<RbacKind, number> = { ServiceAccount: 0, ClusterRole: 1, Role: 2, ClusterRoleBinding: 3, RoleBinding: 4 };
+/** Writes that depend on nothing of each other share a step: roles of both kinds, bindings of both kinds. */
+const KIND_STEP: Record<RbacKind, number> = { ServiceAccount: 0, ClusterRole: 1, Role: 1, ClusterRoleBinding: 2, RoleBinding: 2 };
 
 export function refOf(object: RbacObject): ObjectRef {
   const ref: ObjectRef = { kind: object.kind, name: object.metadata.name };
@@ -112,7 +114,7 @@ export function managedChanges(desired: RbacObject, observed: RbacObject): strin
   for (const [key, value] of Object.entries(desired.metadata.annotations ?? {})) {
     if (observed.metadata.annotations?.[key] !== value) changes.push(`annotation ${key}`);
   }
-  if (desired.kind === 'ClusterRole' && !sameRules(desired.rules, observed.rules)) changes.push('rules');
+  if ((desired.kind === 'ClusterRole' || desired.kind === 'Role') && !sameRules(desired.rules, observed.rules)) changes.push('rules');
   if (desired.subjects !== undefined && !sameSubjects(desired.subjects, observed.subjects)) changes.push('subjects');
   return changes;
 }
@@ -168,12 +170,11 @@ function compareRefs(a: ObjectRef, b: ObjectRef): number {
 }
 
 /** The order writes run in: refusals first (nothing runs if any), then creates/updates
- * ServiceAccount → ClusterRoles → bindings, then deletes bindings → ClusterRoles → ServiceAccount. */
+ * ServiceAccount → roles → bindings, then deletes bindings → roles → ServiceAccount. */
 export function actionPhase(action: PlanAction): number {
   if (action.op === 'refuse') return 0;
-  if (action.op === 'delete') return 10 + (3 - Math.min(KIND_ORDER[action.ref.kind], 2));
-  // ClusterRoleBindings and RoleBindings depend on nothing of each other: one phase
-  return 1 + Math.min(KIND_ORDER[action.ref.kind], 2);
+  if (action.op === 'delete') return 10 + (3 - KIND_STEP[action.ref.kind]);
+  return 1 + KIND_STEP[action.ref.kind];
 }
 
 export function planRbac(input: PlanInput): RbacPlan {
@@ -215,7 +216,7 @@ export function planRbac(input: PlanInput): RbacPlan {
 
   if (input.existingClusterRoles) {
     const known = new Set([...input.existingClusterRoles, ...input.desired.filter((d) => d.kind === 'ClusterRole').map((d) => d.metadata.name)]);
-    const missing = new Set(input.desired.filter((d) => d.roleRef && !known.has(d.roleRef.name)).map((d) => d.roleRef?.name ?? ''));
+    const missing = new Set(input.desired.filter((d) => d.roleRef?.kind === 'ClusterRole' && !known.has(d.roleRef.name)).map((d) => d.roleRef?.name ?? ''));
     for (const role of [...missing].sort()) warnings.push(`ClusterRole ${role} does not exist: bindings to it grant nothing until someone creates it`);
   }
 

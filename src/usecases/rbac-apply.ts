@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { KubeClient, LoadKubeClientOptions } from '../adapters/kube-client.js';
-import { emptyMapping, parseRbacMapping, resolveGroups, type RbacMapping } from '../core/rbac-mapping.js';
-import { desiredObjectsFor, objectKey, userLabels } from '../core/rbac-objects.js';
+import { emptyMapping, kubernetesUsername, parseRbacMapping, resolveGroups, usernamePrefixWarning, type RbacMapping } from '../core/rbac-mapping.js';
+import { desiredObjectsFor, objectKey, selfServiceTokenName, userLabels } from '../core/rbac-objects.js';
 import { planRbac, planRefusals, type RbacPlan } from '../core/rbac-plan.js';
 import { planEntries, type PlanEntry } from '../core/rbac-report.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
@@ -16,6 +16,7 @@ import { resolveVerifiedIdentity, type IdentitySourceOptions } from './rbac-iden
  * contacted, so a bad token creates nothing.
  */
 export const MAPPING_ENV = 'K8S_AUTH_RBAC_MAPPING';
+export const USERNAME_PREFIX_ENV = 'K8S_AUTH_RBAC_USERNAME_PREFIX';
 
 export interface MappingSource {
   mapping: RbacMapping;
@@ -38,6 +39,8 @@ export function loadMapping(file: string | undefined, env: Record<string, string
 
 export interface ApplyOptions extends IdentitySourceOptions {
   mappingFile?: string;
+  /** Overrides the mapping's usernamePrefix (--username-prefix / K8S_AUTH_RBAC_USERNAME_PREFIX). */
+  usernamePrefix?: string;
   dryRun?: boolean;
   /** API calls go here (the admin's own kubeconfig context). */
   kube?: LoadKubeClientOptions;
@@ -50,6 +53,8 @@ export interface ApplyResult {
   user: { username: string; issuer: string; subject: string; tokenSource: string };
   serviceAccount: { name: string; namespace: string };
   groups: { granted: string[]; ignored: string[] };
+  /** Who may mint tokens for the ServiceAccount (the RoleBinding's User), or null when off. */
+  selfServiceTokens: { user: string; role: string } | null;
   mapping: string | null;
   dryRun: boolean;
   plan: PlanEntry[];
@@ -63,7 +68,9 @@ export interface ApplyResult {
 }
 
 export async function applyRbac(options: ApplyOptions): Promise<{ result: ApplyResult; plan: RbacPlan }> {
-  const { mapping, path } = loadMapping(options.mappingFile, options.env);
+  const loaded = loadMapping(options.mappingFile, options.env);
+  const path = loaded.path;
+  const mapping: RbacMapping = options.usernamePrefix === undefined ? loaded.mapping : { ...loaded.mapping, usernamePrefix: options.usernamePrefix };
   const githubOrg = options.githubOrg ?? mapping.githubOrg;
   // Loading the Kubernetes client (a heavy import, plus reading the kubeconfig) overlaps with
   // the token's verification; it sends nothing to the API server until the token passed.
@@ -76,21 +83,28 @@ export async function applyRbac(options: ApplyOptions): Promise<{ result: ApplyR
 
   const client = await clientLoad;
   const labels = userLabels(identity.serviceAccountName, mapping.serviceAccountNamespace);
-  const state = await readUserState(client, desired, labels);
+  const tokenRole = { kind: 'Role' as const, name: selfServiceTokenName(identity.serviceAccountName), namespace: mapping.serviceAccountNamespace };
+  // the token Role is read by name even when selfServiceTokens is off, so turning it off prunes it
+  const state = await readUserState(client, desired, labels, [tokenRole]);
   const plan = planRbac({
     desired,
     observed: state.observed,
     prune: [
+      { kind: 'Role', labels },
       { kind: 'ClusterRoleBinding', labels },
       { kind: 'RoleBinding', labels },
     ],
     existingClusterRoles: state.existingClusterRoles,
   });
+  const selfService = mapping.selfServiceTokens !== false;
+  const prefixWarning = selfService ? usernamePrefixWarning(identity.usernameClaim, mapping.usernamePrefix, identity.issuer) : undefined;
+  if (prefixWarning !== undefined) plan.warnings.push(prefixWarning);
 
   const result: ApplyResult = {
     user: { username: identity.username, issuer: identity.issuer, subject: identity.subject, tokenSource: identity.tokenSource },
     serviceAccount: { name: identity.serviceAccountName, namespace: mapping.serviceAccountNamespace },
     groups: { granted: matched.map((g) => g.group), ignored },
+    selfServiceTokens: selfService ? { user: kubernetesUsername(identity.username, mapping.usernamePrefix), role: `${tokenRole.namespace}/${tokenRole.name}` } : null,
     mapping: path ?? null,
     dryRun: options.dryRun === true,
     plan: planEntries(plan),

@@ -1,4 +1,4 @@
-import type { V1ClusterRole, V1ClusterRoleBinding, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
+import type { V1ClusterRole, V1ClusterRoleBinding, V1Role, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
 import { kubeApiError, statusOf, withKubeRetry, type KubeClient, type KubeErrorContext } from '../adapters/kube-client.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, describeObject, isManaged, labelSelector, objectKey, type RbacKind, type RbacObject } from '../core/rbac-objects.js';
 import { managedChanges, mergeForUpdate, refusalReason, type ObjectRef, type PlanAction, type RbacPlan, actionPhase } from '../core/rbac-plan.js';
@@ -11,11 +11,12 @@ import { debug } from '../ui/log.js';
  * bounded number of times, so a concurrent writer never loses its changes and we never clobber
  * with a stale copy.
  */
-type RawObject = V1ServiceAccount | V1ClusterRole | V1ClusterRoleBinding | V1RoleBinding;
+type RawObject = V1ServiceAccount | V1ClusterRole | V1Role | V1ClusterRoleBinding | V1RoleBinding;
 
 const RESOURCE: Record<RbacKind, string> = {
   ServiceAccount: 'serviceaccounts',
   ClusterRole: 'clusterroles',
+  Role: 'roles',
   ClusterRoleBinding: 'clusterrolebindings',
   RoleBinding: 'rolebindings',
 };
@@ -63,6 +64,8 @@ export async function readObject(client: KubeClient, ref: ObjectRef): Promise<Rb
           return client.core.readNamespacedServiceAccount({ name: ref.name, namespace: ref.namespace ?? 'default' });
         case 'ClusterRole':
           return client.rbac.readClusterRole({ name: ref.name });
+        case 'Role':
+          return client.rbac.readNamespacedRole({ name: ref.name, namespace: ref.namespace ?? 'default' });
         case 'ClusterRoleBinding':
           return client.rbac.readClusterRoleBinding({ name: ref.name });
         case 'RoleBinding':
@@ -82,20 +85,25 @@ export interface UserState {
 }
 
 /**
- * What exists for one user: their ServiceAccount, every binding labelled as theirs, and any
- * object with the name of a desired one (so foreign objects are seen and refused).
+ * What exists for one user: their ServiceAccount and Role, every binding labelled as theirs, and
+ * any object with the name of a desired one (so foreign objects are seen and refused).
+ * `alsoRead`: objects read by name even when not desired (a Role that should be pruned).
  */
-export async function readUserState(client: KubeClient, desired: readonly RbacObject[], userSelector: Record<string, string>): Promise<UserState> {
+export async function readUserState(client: KubeClient, desired: readonly RbacObject[], userSelector: Record<string, string>, alsoRead: readonly ObjectRef[] = []): Promise<UserState> {
   const selector = labelSelector(userSelector);
   const wanted = new Set(desired.map(objectKey));
   const sa = desired.find((d) => d.kind === 'ServiceAccount');
+  const byName = new Map<string, ObjectRef>();
+  for (const d of desired) if (d.kind === 'Role') byName.set(objectKey(d), { kind: 'Role', name: d.metadata.name, namespace: d.metadata.namespace ?? 'default' });
+  for (const ref of alsoRead) byName.set(objectKey({ kind: ref.kind, metadata: ref }), ref);
   const bindingNamespaces = [...new Set(desired.filter((d) => d.kind === 'RoleBinding').map((d) => d.metadata.namespace ?? 'default'))];
 
   // RoleBindings: the user's (by label) plus any of a desired name, listed per namespace for a
   // few namespaces, or all in one cluster-wide list when there are many (one request, not N)
   const perNamespace = bindingNamespaces.length <= PER_NAMESPACE_LISTS;
-  const [account, clusterRoles, clusterRoleBindings, userRoleBindings, ...namespaceRoleBindings] = await Promise.all([
+  const [account, named, clusterRoles, clusterRoleBindings, userRoleBindings, ...namespaceRoleBindings] = await Promise.all([
     sa ? readObject(client, { kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace ?? 'default' }) : Promise.resolve(undefined),
+    Promise.all([...byName.values()].map((ref) => readObject(client, ref))),
     read(client, context(client, 'list', { kind: 'ClusterRole' }), () => client.rbac.listClusterRole()),
     read(client, context(client, 'list', { kind: 'ClusterRoleBinding' }), () => client.rbac.listClusterRoleBinding()),
     read(client, context(client, 'list', { kind: 'RoleBinding' }), () => client.rbac.listRoleBindingForAllNamespaces(perNamespace ? { labelSelector: selector } : {})),
@@ -108,6 +116,7 @@ export async function readUserState(client: KubeClient, desired: readonly RbacOb
     if (relevant(object)) observed.set(objectKey(object), object);
   };
   if (account) add(account);
+  for (const object of named) if (object) add(object);
   for (const item of clusterRoles.items) add(toRbacObject('ClusterRole', item));
   for (const item of clusterRoleBindings.items) add(toRbacObject('ClusterRoleBinding', item));
   for (const item of userRoleBindings.items) add(toRbacObject('RoleBinding', item));
@@ -118,21 +127,25 @@ export async function readUserState(client: KubeClient, desired: readonly RbacOb
 export interface ManagedState {
   serviceAccounts: RbacObject[];
   clusterRoles: RbacObject[];
+  /** Managed Roles; read only when asked for (revoke), else empty. */
+  roles: RbacObject[];
   clusterRoleBindings: RbacObject[];
   roleBindings: RbacObject[];
 }
 
-/** Every object labelled managed-by k8s-auth, cluster-wide. */
-export async function readManagedState(client: KubeClient): Promise<ManagedState> {
-  const [serviceAccounts, clusterRoles, clusterRoleBindings, roleBindings] = await Promise.all([
+/** Every object labelled managed-by k8s-auth, cluster-wide (Roles too with `roles: true`). */
+export async function readManagedState(client: KubeClient, options: { roles?: boolean } = {}): Promise<ManagedState> {
+  const [serviceAccounts, clusterRoles, clusterRoleBindings, roleBindings, roles] = await Promise.all([
     read(client, context(client, 'list', { kind: 'ServiceAccount' }), () => client.core.listServiceAccountForAllNamespaces({ labelSelector: MANAGED_SELECTOR })),
     read(client, context(client, 'list', { kind: 'ClusterRole' }), () => client.rbac.listClusterRole({ labelSelector: MANAGED_SELECTOR })),
     read(client, context(client, 'list', { kind: 'ClusterRoleBinding' }), () => client.rbac.listClusterRoleBinding({ labelSelector: MANAGED_SELECTOR })),
     read(client, context(client, 'list', { kind: 'RoleBinding' }), () => client.rbac.listRoleBindingForAllNamespaces({ labelSelector: MANAGED_SELECTOR })),
+    options.roles === true ? read(client, context(client, 'list', { kind: 'Role' }), () => client.rbac.listRoleForAllNamespaces({ labelSelector: MANAGED_SELECTOR })) : Promise.resolve({ items: [] as V1Role[] }),
   ]);
   return {
     serviceAccounts: serviceAccounts.items.map((i) => toRbacObject('ServiceAccount', i)),
     clusterRoles: clusterRoles.items.map((i) => toRbacObject('ClusterRole', i)),
+    roles: roles.items.map((i) => toRbacObject('Role', i)),
     clusterRoleBindings: clusterRoleBindings.items.map((i) => toRbacObject('ClusterRoleBinding', i)),
     roleBindings: roleBindings.items.map((i) => toRbacObject('RoleBinding', i)),
   };
@@ -162,6 +175,12 @@ async function write(client: KubeClient, verb: 'create' | 'update' | 'delete', o
         return client.rbac.replaceClusterRole({ name: ref.name, body: body as V1ClusterRole });
       case 'delete ClusterRole':
         return client.rbac.deleteClusterRole({ name: ref.name });
+      case 'create Role':
+        return client.rbac.createNamespacedRole({ namespace, body: body as V1Role });
+      case 'update Role':
+        return client.rbac.replaceNamespacedRole({ name: ref.name, namespace, body: body as V1Role });
+      case 'delete Role':
+        return client.rbac.deleteNamespacedRole({ name: ref.name, namespace });
       case 'create ClusterRoleBinding':
         return client.rbac.createClusterRoleBinding({ body: body as V1ClusterRoleBinding });
       case 'update ClusterRoleBinding':

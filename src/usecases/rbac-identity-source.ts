@@ -38,6 +38,8 @@ export interface IdentitySourceOptions {
 export interface VerifiedIdentity extends RbacIdentity {
   /** Where the token came from, for messages: a file, stdin, or the kubeconfig context. */
   tokenSource: string;
+  /** The claim that named the user (the API server's --oidc-username-claim should be the same). */
+  usernameClaim: string;
 }
 
 async function readAllStdin(): Promise<string> {
@@ -144,5 +146,5 @@ export async function resolveVerifiedIdentity(options: IdentitySourceOptions): P
     groupsClaim: options.groupsClaim ?? verifier.groupsClaim,
     ...(options.githubOrg !== undefined ? { githubOrg: options.githubOrg } : {}),
   });
-  return { ...identity, tokenSource };
+  return { ...identity, tokenSource, usernameClaim };
 }

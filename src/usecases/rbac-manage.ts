@@ -8,6 +8,7 @@ import {
   SUBJECT_ANNOTATION,
   USERNAME_ANNOTATION,
   desiredManagedRoles,
+  isSelfServiceTokenObject,
   objectKey,
 } from '../core/rbac-objects.js';
 import { planRefusals, type RbacPlan } from '../core/rbac-plan.js';
@@ -28,6 +29,8 @@ export interface ManagedAccount {
   username: string | null;
   issuer: string | null;
   subject: string | null;
+  /** The Kubernetes user the self-service token RoleBinding lets mint tokens, or null. */
+  tokenUser: string | null;
   bindings: { kind: 'ClusterRoleBinding' | 'RoleBinding'; name: string; namespace?: string; role: string; groups: string[] }[];
 }
 
@@ -44,6 +47,7 @@ export async function listManaged(options: { client?: KubeClient; kube?: LoadKub
       username: a[USERNAME_ANNOTATION] ?? null,
       issuer: a[ISSUER_ANNOTATION] ?? null,
       subject: a[SUBJECT_ANNOTATION] ?? null,
+      tokenUser: null,
       bindings: [],
     });
   }
@@ -54,8 +58,13 @@ export async function listManaged(options: { client?: KubeClient; kube?: LoadKub
     if (!name || !ns) continue;
     const key = keyOf(ns, name);
     // a binding whose ServiceAccount is gone still shows, so it can be revoked
-    const account = accounts.get(key) ?? { serviceAccount: name, namespace: ns, username: null, issuer: null, subject: null, bindings: [] };
+    const account = accounts.get(key) ?? { serviceAccount: name, namespace: ns, username: null, issuer: null, subject: null, tokenUser: null, bindings: [] };
     accounts.set(key, account);
+    if (isSelfServiceTokenObject(binding)) {
+      // not a role the ServiceAccount holds: the user's right to mint its tokens
+      account.tokenUser = binding.subjects?.[0]?.name ?? null;
+      continue;
+    }
     const entry: ManagedAccount['bindings'][number] = {
       kind: binding.kind as 'ClusterRoleBinding' | 'RoleBinding',
       name: binding.metadata.name,
@@ -89,7 +98,7 @@ export interface ChangeResult {
 export async function revokeRbac(options: RevokeOptions): Promise<{ result: ChangeResult & { serviceAccount: { name: string; namespace: string } }; plan: RbacPlan }> {
   const name = serviceAccountNameFor(options.target);
   const client = await clientFor(options);
-  const state = await readManagedState(client);
+  const state = await readManagedState(client, { roles: true });
   let namespace = options.namespace;
   if (namespace === undefined) {
     // find the user's namespace from what k8s-auth manages
@@ -111,6 +120,7 @@ export async function revokeRbac(options: RevokeOptions): Promise<{ result: Chan
     serviceAccount,
     managedBindings: [...state.clusterRoleBindings, ...state.roleBindings],
     managedRoles: state.clusterRoles,
+    managedNamespacedRoles: state.roles,
   });
   const result = { plan: planEntries(plan), writes: 0, dryRun: options.dryRun === true, context: client.contextName, serviceAccount: { name, namespace } };
   if (plan.actions.length === 0) throw new CliError(ExitCode.KUBERNETES, `k8s-auth manages no ServiceAccount ${namespace}/${name} and no bindings for it: check the name with \`k8s-auth rbac list\``);

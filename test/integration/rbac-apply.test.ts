@@ -93,16 +93,24 @@ describe('rbac apply with a verified token', () => {
     expect(first.result.plan.map((p) => `${p.op} ${p.kind} ${p.namespace ?? '-'} ${p.name}`)).toEqual([
       'create ServiceAccount default ops-example-com',
       'create ClusterRole - k8s-auth-developers',
+      'create Role default k8s-auth-token:ops-example-com',
       'create ClusterRoleBinding - k8s-auth:default:ops-example-com:admin',
+      'create RoleBinding default k8s-auth-token:ops-example-com',
       'create RoleBinding team-a k8s-auth:default:ops-example-com:k8s-auth-developers',
     ]);
-    expect(first.result.writes).toBe(4);
-    expect(double.writes().map((w) => `${w.method} ${w.resource}`)).toEqual([
-      'POST serviceaccounts',
-      'POST clusterroles',
+    expect(first.result.writes).toBe(6);
+    expect(double.writes().map((w) => `${w.method} ${w.resource}`).sort()).toEqual([
       'POST clusterrolebindings',
+      'POST clusterroles',
       'POST rolebindings',
+      'POST rolebindings',
+      'POST roles',
+      'POST serviceaccounts',
     ]);
+    // the ServiceAccount first, roles before any binding
+    const order = double.writes().map((w) => w.resource);
+    expect(order[0]).toBe('serviceaccounts');
+    expect(Math.max(order.indexOf('clusterroles'), order.indexOf('roles'))).toBeLessThan(Math.min(order.indexOf('clusterrolebindings'), order.indexOf('rolebindings')));
 
     const sa = double.get('serviceaccounts', 'ops-example-com', 'default');
     expect(sa?.metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'k8s-auth', 'k8s-auth.io/service-account': 'ops-example-com' });
@@ -297,29 +305,29 @@ describe('API faults', () => {
     const started = Date.now();
     const { result } = await applyRbac(await options(token));
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    expect(result.writes).toBe(2);
+    expect(result.writes).toBe(4);
     expect(double.requests.filter((r) => r.resource === 'serviceaccounts' && r.method === 'POST').map((r) => r.status)).toEqual([429, 201]);
     expect(double.requests.filter((r) => r.resource === 'clusterroles' && r.verb === 'list').map((r) => r.status)).toEqual([500, 200]);
   });
 
   it('a 500 on a write is not retried and is one line', async () => {
-    double.addFault({ kind: 'error', status: 500, verb: 'create', resource: 'rolebindings' });
+    double.addFault({ kind: 'error', status: 500, verb: 'create', resource: 'rolebindings', namespace: 'team-a' });
     const token = await provider.mintIdToken({ email: 'five@example.com', sub: 'five-sub', emailVerified: true, groups: ['developers'] });
     const error = await rejection(applyRbac(await options(token)));
     expect(error.exitCode).toBe(ExitCode.KUBERNETES);
     expect(error.message).toMatch(/^the API server failed to create rolebindings k8s-auth:default:five-example-com:k8s-auth-developers in namespace team-a \(500 InternalError/);
-    expect(double.requests.filter((r) => r.resource === 'rolebindings' && r.method === 'POST')).toHaveLength(1);
+    expect(double.requests.filter((r) => r.resource === 'rolebindings' && r.namespace === 'team-a' && r.method === 'POST')).toHaveLength(1);
   });
 
   it('a slow API server is waited for within the timeout', async () => {
     double.addFault({ kind: 'slow', delayMs: 300, verb: 'get', resource: 'serviceaccounts', times: 1 });
     const token = await provider.mintIdToken({ email: 'slow@example.com', sub: 'slow-sub', emailVerified: true, groups: ['view'] });
     const { result } = await applyRbac(await options(token, { dryRun: true }));
-    expect(result.plan.length).toBe(2);
+    expect(result.plan.length).toBe(4);
     // a read that times out once is retried...
     double.addFault({ kind: 'slow', delayMs: 1500, verb: 'get', resource: 'serviceaccounts', times: 1 });
     const impatient = { kubeconfig: double.kubeconfigPath, timeoutMs: 400 };
-    expect((await applyRbac(await options(token, { dryRun: true, kube: impatient }))).result.plan.length).toBe(2);
+    expect((await applyRbac(await options(token, { dryRun: true, kube: impatient }))).result.plan.length).toBe(4);
     // ...a bounded number of times
     double.resetRecords();
     double.addFault({ kind: 'slow', delayMs: 1500, verb: 'get', resource: 'serviceaccounts' });

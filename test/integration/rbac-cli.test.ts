@@ -69,9 +69,11 @@ describe.skipIf(!existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-auth rbac (C
       [
         'ServiceAccount default/jane-example-com for jane@example.com; groups granted: developers, view; context double',
         '  + create ServiceAccount default/jane-example-com',
+        '  + create Role default/k8s-auth-token:jane-example-com',
         '  + create ClusterRoleBinding k8s-auth:default:jane-example-com:view',
+        '  + create RoleBinding default/k8s-auth-token:jane-example-com',
         '  + create RoleBinding team-a/k8s-auth:default:jane-example-com:edit',
-        'done: 3 changes written',
+        'done: 5 changes written',
         '',
       ].join('\n'),
     );
@@ -81,7 +83,7 @@ describe.skipIf(!existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-auth rbac (C
     expect(again.code).toBe(0);
     expect(again.stderr).toBe('');
     expect(again.stdout.split('\n')[1]).toBe('up to date: nothing to change');
-    expect(double.writes()).toHaveLength(3); // the first apply's; the second wrote nothing
+    expect(double.writes()).toHaveLength(5); // the first apply's; the second wrote nothing
   });
 
   it('refusals print the plan, change nothing and exit 9', async () => {
@@ -91,7 +93,7 @@ describe.skipIf(!existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-auth rbac (C
     const run = await runCli(['rbac', 'apply', '--id-token', tokenFile, ...issuerArgs()], env);
     expect(run.code).toBe(9);
     expect(run.stdout).toContain('  ! refuse ServiceAccount default/taken-example-com: ServiceAccount default/taken-example-com exists and is not managed by k8s-auth');
-    expect(run.stdout).toContain('1 to create, 1 refused (nothing changed)');
+    expect(run.stdout).toContain('3 to create, 1 refused (nothing changed)');
     expect(run.stderr.trim().split('\n').pop()).toBe(
       'error: ServiceAccount default/taken-example-com exists and is not managed by k8s-auth: rename or remove it (k8s-auth does not adopt objects); nothing was changed',
     );
@@ -131,11 +133,11 @@ describe.skipIf(!existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-auth rbac (C
   it('revoke --dry-run plans, revoke deletes', async () => {
     const dry = await runCli(['rbac', 'revoke', 'jane@example.com', '--dry-run'], env);
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain('3 to delete (dry run: nothing changed)');
+    expect(dry.stdout).toContain('5 to delete (dry run: nothing changed)');
     expect(double.writes()).toEqual([]);
     const run = await runCli(['rbac', 'revoke', 'jane-example-com', '-o', 'json'], env);
     expect(run.code).toBe(0);
-    expect((JSON.parse(run.stdout) as { writes: number }).writes).toBe(3);
-    expect(double.writes().map((w) => `${w.method} ${w.resource}`)).toEqual(['DELETE clusterrolebindings', 'DELETE rolebindings', 'DELETE serviceaccounts']);
+    expect((JSON.parse(run.stdout) as { writes: number }).writes).toBe(5);
+    expect(double.writes().map((w) => `${w.method} ${w.resource}`)).toEqual(['DELETE clusterrolebindings', 'DELETE rolebindings', 'DELETE rolebindings', 'DELETE roles', 'DELETE serviceaccounts']);
   });
 });

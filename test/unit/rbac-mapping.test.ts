@@ -48,7 +48,7 @@ describe('parseRbacMapping', () => {
   });
 
   it.each([
-    ['serviceAccountNamesapce: x\n', "mapping m.yaml: unknown key 'serviceAccountNamesapce' (known: serviceAccountNamespace, githubOrg, groups)"],
+    ['serviceAccountNamesapce: x\n', "mapping m.yaml: unknown key 'serviceAccountNamesapce' (known: serviceAccountNamespace, githubOrg, usernamePrefix, selfServiceTokens, groups)"],
     ['groups:\n  devs:\n    clusterrole: view\n', "mapping m.yaml, group 'devs': unknown key 'clusterrole' (known: clusterRole, rules, namespaces)"],
     ['groups:\n  devs:\n    rules:\n      - resources: [pods]\n        verbs: [get]\n        verb: [list]\n', "mapping m.yaml, group 'devs' rule 1: unknown key 'verb' (known: apiGroups, resources, verbs, resourceNames, nonResourceURLs)"],
   ])('names the unknown key: %s', (text, message) => {

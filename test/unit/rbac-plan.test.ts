@@ -48,9 +48,12 @@ describe('desiredObjectsFor', () => {
       'RoleBinding team-a k8s-auth:users:jane-example-com:k8s-auth-developers',
       'RoleBinding team-b k8s-auth:users:jane-example-com:k8s-auth-developers',
       'ClusterRoleBinding - k8s-auth:users:jane-example-com:view',
+      // the self-service token Role and RoleBinding (test/unit/rbac-self-service-token.test.ts)
+      'Role users k8s-auth-token:jane-example-com',
+      'RoleBinding users k8s-auth-token:jane-example-com',
     ]);
     for (const o of desired) expect(o.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('k8s-auth');
-    const crb = desired.at(-1)!;
+    const crb = desired.find((o) => o.kind === 'ClusterRoleBinding')!;
     expect(crb.metadata.labels?.['k8s-auth.io/service-account']).toBe('jane-example-com');
     expect(crb.metadata.annotations).toMatchObject({ 'k8s-auth.io/issuer': 'https://idp/dex', 'k8s-auth.io/subject': 'jane-sub', 'k8s-auth.io/groups': 'view' });
     expect(crb.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' });
@@ -72,11 +75,13 @@ describe('planRbac', () => {
     expect(plan.actions.map((a) => `${a.op} ${a.ref.kind}`)).toEqual([
       'create ServiceAccount',
       'create ClusterRole',
+      'create Role',
       'create ClusterRoleBinding',
       'create RoleBinding',
       'create RoleBinding',
+      'create RoleBinding',
     ]);
-    expect(planWrites(plan)).toBe(5);
+    expect(planWrites(plan)).toBe(7);
   });
 
   it('second apply with the same token and mapping writes nothing', () => {
@@ -173,6 +178,7 @@ groups:
       'delete ClusterRoleBinding',
       'delete RoleBinding',
       'delete RoleBinding',
+      'delete RoleBinding',
       'delete ClusterRole',
       'delete ServiceAccount',
     ]);
@@ -225,6 +231,7 @@ describe('planSync and planRevoke', () => {
       'delete ClusterRoleBinding -',
       'delete RoleBinding team-a',
       'delete RoleBinding team-b',
+      'delete RoleBinding users',
       'delete ServiceAccount users',
     ]);
 

@@ -150,11 +150,13 @@ describe.skipIf(skipTier || !existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-
       'create ServiceAccount',
       'create ClusterRole',
       'create ClusterRole',
+      'create Role', // default/k8s-auth-token:jane-example-com (test/cluster/self-service-token.test.ts)
       'create ClusterRoleBinding',
       'create RoleBinding',
       'create RoleBinding',
+      'create RoleBinding',
     ]);
-    expect(result.writes).toBe(6);
+    expect(result.writes).toBe(8);
 
     for (const check of GRANTED) expect({ check, allowed: await saMay(check) }).toEqual({ check, allowed: true });
     for (const check of DENIED) expect({ check, allowed: await saMay(check) }).toEqual({ check, allowed: false });

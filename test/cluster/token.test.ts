@@ -169,18 +169,13 @@ describe.skipIf(skipTier || !existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-
   describe('after an OIDC login: the caller’s own ServiceAccount', () => {
     let kubeconfig: string;
     beforeAll(async () => {
-      // what `k8s-auth rbac apply` sets up for jane: her ServiceAccount, and the right to mint for it only
-      await create(fx, '/api/v1/namespaces/default/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'jane-example-com' } });
-      await create(fx, `${rbac}/namespaces/default/roles`, {
-        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'jane-token' },
-        rules: [{ apiGroups: [''], resources: ['serviceaccounts/token'], resourceNames: ['jane-example-com'], verbs: ['create'] }],
-      });
-      await create(fx, `${rbac}/namespaces/default/rolebindings`, {
-        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'jane-token' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'jane-token' },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'jane@example.com' }],
-      });
       const idToken = await fx.provider.mintIdToken({ email: 'jane@example.com', groups: ['developers'], expiresInSeconds: 900 });
+      // the admin's `k8s-auth rbac apply` makes jane's ServiceAccount and lets her (and only her) mint for it
+      const tokenFile = join(dir, 'jane.id-token');
+      const caFile = join(dir, 'idp-ca.pem');
+      await Promise.all([writeFile(tokenFile, idToken, { mode: 0o600 }), writeFile(caFile, fx.provider.caPem)]);
+      const apply = await runCli(['rbac', 'apply', '--id-token', tokenFile, '--issuer-url', fx.provider.issuer, '--client-id', fx.provider.clientId, '--idp-ca-file', caFile], adminEnv);
+      expect(apply.code).toBe(0);
       kubeconfig = join(dir, 'jane.kubeconfig');
       await writeFile(
         kubeconfig,

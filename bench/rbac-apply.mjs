@@ -13,7 +13,8 @@
 // Each run is a different user with its own 100 groups (so the first apply really creates its
 // managed ClusterRoles): 50 groups with custom rules (a managed ClusterRole and a
 // ClusterRoleBinding each) and 50 binding `view` in one namespace each (a RoleBinding each):
-// 151 objects with the ServiceAccount. Request counts come from the CLI's own `-o json` report.
+// 153 objects with the ServiceAccount and its self-service token Role and RoleBinding. Request
+// counts come from the CLI's own `-o json` report.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

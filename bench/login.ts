@@ -1,8 +1,11 @@
 // Benchmark: how fast `k8s-auth login` gets the person to the browser, and how fast it finishes
 // once the browser comes back. Run after `npm run build`:
 //
-//   npx tsx bench/login.ts [--runs N] [--catalog vault|file] [--cpu-prof-dir DIR]
+//   npx tsx bench/login.ts [--runs N] [--catalog vault|file] [--think-ms MS] [--cli FILE] [--cpu-prof-dir DIR]
 //   (env K8S_AUTH_BENCH_RUNS=N; default 15 runs, plus 2 warm-up runs not counted)
+//   --think-ms: wait this long before requesting the callback, like a person at the provider's
+//     page (default 0; 5000 lets idle keep-alive connections to the provider close first)
+//   --cli: another build's entry point (default bin/k8s-auth.js), to compare builds
 //
 // Peers, all on 127.0.0.1 and in this process: the Dex-like test provider over HTTPS
 // (test/support/oidc-provider.ts) and the Vault double (test/support/vault-double.ts) holding
@@ -27,7 +30,7 @@ import { cleanEnv } from '../test/support/run-cli.js';
 import { repoRoot } from '../test/support/skip.js';
 import { createHttpSignIn } from './lib/provider-sign-in.js';
 import { round1, summarize, type Summary } from './lib/stats.js';
-import { epochOffsetMs, spawnTimed, timeToExit, waitForLine } from './lib/timing.js';
+import { epochOffsetMs, spawnTimed, timeToExit, waitForLine, type TimedChild } from './lib/timing.js';
 import { startVaultCatalog, type CatalogEntryFields } from './lib/vault-catalog.js';
 
 const TARGETS = { startToBrowserMs: 300, callbackToExitMs: 150 } as const;
@@ -51,9 +54,13 @@ if (!Number.isInteger(RUNS) || RUNS < 3 || RUNS > 200) fail(`--runs must be a wh
 const catalogKind = option('--catalog') ?? 'vault';
 if (catalogKind !== 'vault' && catalogKind !== 'file') fail(`--catalog must be vault or file, not '${catalogKind}'`);
 const cpuProfDir = option('--cpu-prof-dir');
-const cli = join(repoRoot, 'bin', 'k8s-auth.js');
+const thinkRaw = option('--think-ms') ?? '0';
+const THINK_MS = Number(thinkRaw);
+if (!Number.isFinite(THINK_MS) || THINK_MS < 0 || THINK_MS > 60_000) fail(`--think-ms must be 0 to 60000, not '${thinkRaw}'`);
+const cli = option('--cli') ?? join(repoRoot, 'bin', 'k8s-auth.js');
 const stub = join(repoRoot, 'bench', 'browser-stub.sh');
 if (!existsSync(join(repoRoot, 'dist', 'cli.js'))) fail('dist/ is not built: run `npm run build` first');
+if (!existsSync(cli)) fail(`${cli} does not exist`);
 
 const dir = mkdtempSync(join(tmpdir(), 'k8s-auth-bench-login-'));
 const provider = await startTestProvider();
@@ -95,12 +102,22 @@ async function loginOnce(i: number): Promise<LoginSample> {
   const readsBefore = vaultReads();
   const epoch = epochOffsetMs();
   const run = spawnTimed(process.execPath, args, { env, cwd: repoRoot, timeoutMs: 90_000 });
+  try {
+    return await finishLogin(run, marker, kubeconfig, epoch, readsBefore);
+  } catch (error) {
+    run.child.kill('SIGKILL'); // nothing outlives a failed run
+    throw error;
+  }
+}
+
+async function finishLogin(run: TimedChild, marker: string, kubeconfig: string, epoch: number, readsBefore: number): Promise<LoginSample> {
   const exitedEarly = run.exited.then((r) => `the CLI exited (${String(r.code ?? r.signal)}) first: ${r.stderr.trim()}`);
   const line = await waitForLine(marker, 30_000, exitedEarly);
   const space = line.indexOf(' ');
   const browserAtEpochMs = Number(BigInt(line.slice(0, space)) / 1000n) / 1000;
   const startToBrowserMs = browserAtEpochMs - (epoch + run.startedAt);
   const callback = await signIn.signIn(line.slice(space + 1), JANE);
+  if (THINK_MS > 0) await new Promise((resolve) => setTimeout(resolve, THINK_MS));
 
   const t0 = performance.now();
   const response = await fetch(callback, { signal: AbortSignal.timeout(30_000) });
@@ -151,6 +168,7 @@ try {
     bench: 'login',
     runs: RUNS,
     catalog: catalogKind,
+    ...(THINK_MS > 0 ? { thinkMs: THINK_MS } : {}),
     baselineMs: baselineSummary.median,
     stubOverheadMs: stub.median,
     startToBrowserMs: pick(startToBrowser),

@@ -20,10 +20,11 @@ export function epochOffsetMs(): number {
 export async function waitForLine(path: string, timeoutMs: number, gaveUp?: Promise<unknown>, pollMs = 5): Promise<string> {
   let stop: unknown;
   let stopped = false;
-  void gaveUp?.then((value) => {
+  const settle = (value: unknown): void => {
     stopped = true;
     stop = value;
-  });
+  };
+  void gaveUp?.then(settle, settle);
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const text = await readFile(path, 'utf8').catch(() => '');

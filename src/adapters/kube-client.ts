@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { AuthorizationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { CliError, ExitCode, describeError } from '../errors.js';
-import { debug } from '../ui/log.js';
+import { debug, warn } from '../ui/log.js';
 import { createKubeHttpLibrary, type KubeHttpLibraryOptions, type RequestStats } from './kube-http.js';
 
 /**
@@ -84,6 +84,8 @@ export async function loadKubeClient(options: LoadKubeClientOptions = {}): Promi
     throw new CliError(ExitCode.KUBECONFIG, `context '${contextName}' names user '${context.user}', which is not in ${paths.join(delimiter)}: fix the kubeconfig`);
   }
   debug(`Kubernetes API: context ${contextName}, cluster ${cluster.name} at ${cluster.server}`);
+  // kubectl obeys insecure-skip-tls-verify silently; we obey it too, but say so
+  if (cluster.skipTLSVerify) warn(`TLS verification is OFF for the Kubernetes API server at ${cluster.server} (insecure-skip-tls-verify in the kubeconfig); anyone on the path can read and alter this traffic`);
 
   const httpOptions: KubeHttpLibraryOptions = { server: cluster.server };
   if (options.timeoutMs !== undefined) httpOptions.timeoutMs = options.timeoutMs;

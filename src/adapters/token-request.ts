@@ -2,7 +2,7 @@ import * as https from 'node:https';
 import type { ClusterConnection } from '../core/token-output.js';
 import { rfc3339 } from '../core/token-output.js';
 import { CliError, ExitCode } from '../errors.js';
-import { debug } from '../ui/log.js';
+import { debug, warn } from '../ui/log.js';
 import { registerSecret } from '../ui/redact.js';
 import { KubeTransportError } from './kube-http.js';
 import { readKubeconfigTarget, type KubeconfigSelection, type KubeconfigTarget, type StaticCredentials } from './kubeconfig-target.js';
@@ -57,6 +57,7 @@ export function tokenMinterFor(target: KubeconfigTarget, options: OpenTokenMinte
   const base = { contextName: target.contextName, clusterName: target.clusterName, connection: target.connection };
   const credentials: StaticCredentials | undefined = target.credentials ?? (bearer ? { kind: 'token', token: bearer } : undefined);
   if (credentials) {
+    if (target.connection.insecureSkipTlsVerify) warn(`TLS verification is OFF for the Kubernetes API server at ${target.connection.server} (insecure-skip-tls-verify in the kubeconfig); anyone on the path can read and alter this traffic, the minted token included`);
     debug(`TokenRequest through context ${target.contextName} (cluster ${target.clusterName} at ${target.connection.server}), direct HTTPS${target.credentials ? '' : ' with the fresh ID token'}`);
     return { ...base, via: 'direct', request: (input) => withRetries(() => requestDirect(target, credentials, input, timeoutMs), target, input) };
   }

@@ -273,3 +273,22 @@ describe('Ctrl-C (SIGINT) in the middle of a login', () => {
     expect(diffTrees(before, snapshotTree(dir.path)).filter((l) => !l.includes('opened-'))).toEqual([]);
   });
 });
+
+describe('the callback port', () => {
+  // -q: without it the progress line "Signing in to prod at …" comes first (the port is taken after discovery)
+  it('--listen-port on a port already in use: exit 2, one line naming the port, no file changed', async () => {
+    const { createServer } = await import('node:net');
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', () => resolve()));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const before = snapshotTree(dir.path);
+      const run = await spawnCli(['login', 'prod', '--catalog', catalog, '--kubeconfig', kubeconfig, '--no-browser', '--listen-port', String(port), '--timeout', '5', '-q'], cleanEnv({ HOME: dir.path })).exited;
+      expect(run.code).toBe(2);
+      expectOneLineError(run.stderr, { message: new RegExp(`cannot listen for the sign-in callback on 127\\.0\\.0\\.1:${port}: the port is in use`) });
+      expect(diffTrees(before, snapshotTree(dir.path)).filter((l) => !l.includes('opened-'))).toEqual([]);
+    } finally {
+      busy.close();
+    }
+  });
+});

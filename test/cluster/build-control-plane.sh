@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and kube-controller-manager v1.20 from Debian bookworm's `kubernetes`
-# source package (the upstream tree with vendor/), offline with Debian's Go 1.19, and caches
-# the binaries under ${K8S_AUTH_TEST_CACHE:-$HOME/.cache/k8s-auth-test}/v1.20.2/bin/.
+# Builds kube-apiserver, kube-controller-manager and kubectl v1.20 from Debian bookworm's
+# `kubernetes` source package (the upstream tree with vendor/), offline with Debian's Go 1.19,
+# and caches the binaries under ${K8S_AUTH_TEST_CACHE:-$HOME/.cache/k8s-auth-test}/v1.20.2/bin/.
+# kubectl is built too because Debian's packaged kubectl 1.20 keeps the crashing reflect2 1.0.1
+# and segfaults when it writes refreshed OIDC tokens back to the kubeconfig; the tests compare.
 # Exits at once when they are already cached. The build log goes to a file.
 set -euo pipefail
 
@@ -12,7 +14,7 @@ source "$here/private-apt.sh"
 cache=${K8S_AUTH_TEST_CACHE:-$HOME/.cache/k8s-auth-test}
 root=$cache/v1.20.2
 bin=$root/bin
-bins=(kube-apiserver kube-controller-manager)
+bins=(kube-apiserver kube-controller-manager kubectl)
 
 have_bins() {
   local b
@@ -42,7 +44,7 @@ reflect2_src=/usr/share/gocode/src/github.com/modern-go/reflect2
 started=$(date +%s)
 log=$root/build.log
 : >"$log"
-echo "building kube-apiserver and kube-controller-manager (log: $log)"
+echo "building kube-apiserver, kube-controller-manager and kubectl (log: $log)"
 
 mirror=$(debian_mirror_uri)
 apt_dir=$cache/apt-bookworm-src
@@ -70,7 +72,7 @@ cp -r "$reflect2_src" "$src/vendor/github.com/modern-go/reflect2"
   cd "$src"
   export PATH="$go_root/bin:$PATH"
   export GOFLAGS=-mod=vendor GOPROXY=off CGO_ENABLED=0
-  make WHAT="cmd/kube-apiserver cmd/kube-controller-manager"
+  make WHAT="cmd/kube-apiserver cmd/kube-controller-manager cmd/kubectl"
 ) >>"$log" 2>&1 || { tail -30 "$log" >&2; echo "build failed (full log: $log)" >&2; exit 1; }
 
 mkdir -p "$bin"

@@ -14,7 +14,7 @@ import { chromiumAvailable, launchChromium } from '../support/browser.js';
 import { base64, cleanEnv, signInWithBrowser, startCli, tempDir, writeCatalog, type TempDir } from '../support/login-harness.js';
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { createCa, issueCert, removeCa, type CertificateAuthority } from '../support/pki.js';
-import { kubectlPaths, skipUnless } from '../support/skip.js';
+import { kubectlPaths, skipUnless, sourceBuiltKubectl120 } from '../support/skip.js';
 
 const run = promisify(execFile);
 const kubectl = kubectlPaths();
@@ -101,9 +101,10 @@ describe.skipIf(skipAll)('kubectl uses and refreshes the login', () => {
     dir?.remove();
   });
 
-  for (const binary of kubectl.all) {
-    const skip = skipUnless(binary.available, `${binary.path} is absent (run scripts/fetch-kubectl.sh)`, `kubectl ${binary.version}`);
-    it.skipIf(skip)(`kubectl ${binary.version} sends the ID token, then refreshes it through the refresh token`, async (ctx) => {
+  for (const binary of [...kubectl.all, sourceBuiltKubectl120()]) {
+    const install = binary.version === '1.20-source' ? 'test/cluster/build-control-plane.sh' : 'scripts/fetch-kubectl.sh';
+    const skip = skipUnless(binary.available, `${binary.path} is absent (run ${install})`, `kubectl ${binary.version}`);
+    it.skipIf(skip)(`kubectl ${binary.version} sends the ID token, then refreshes it through the refresh token`, async () => {
       const kubeconfig = dir.file(`kubeconfig-${binary.version}`);
       const cli = startCli(['login', 'demo', '--catalog', catalog, '--kubeconfig', kubeconfig, '--no-browser'], cleanEnv());
       await signInWithBrowser(browser, await cli.url, { login: 'jane@example.com', password: 'jane-password' });
@@ -135,10 +136,11 @@ describe.skipIf(skipAll)('kubectl uses and refreshes the login', () => {
         const stderr = String((error as { stderr?: unknown }).stderr ?? '');
         // Debian's kubectl 1.20 binary vendors reflect2 1.0.1, which faults under the Go 1.19 it
         // was built with when client-go writes the refreshed tokens back (clientcmd.WriteToFile).
+        // The same source built with reflect2 1.0.2 (the '1.20-source' binary) must not crash.
+        // docs/troubleshooting.md tells bookworm users to prefer `login --exec` for this reason.
         if (binary.version === '1.20' && /mapiterinit/.test(stderr) && /oidc\.\(\*oidcAuthProvider\)\.idToken/.test(stderr)) {
           expect(refreshes()).toBe(refreshesBefore + 1); // it did refresh with our token and CA data
-          process.stderr.write(`SKIPPED kubectl ${binary.version} write-back: this Debian build crashes persisting refreshed tokens (vendored reflect2 1.0.1 under Go 1.19), not a k8s-auth fault\n`);
-          ctx.skip();
+          process.stderr.write(`NOTE kubectl 1.20 (Debian package): refreshed with our refresh token, then crashed writing it back (its vendored reflect2 1.0.1 under Go 1.19); the source-built 1.20 test covers the write-back\n`);
           return;
         }
         throw error;

@@ -146,7 +146,9 @@ export function register(program: Command): void {
     rbac
       .command('apply')
       .summary("create or update a user's ServiceAccount and bindings from their ID token")
-      .description('Verify the ID token, then write the minimal creates, updates and deletes that make the cluster match the mapping. A second run with the same token and mapping writes nothing.'),
+      .description(
+        "Verify the ID token, then write the minimal creates, updates and deletes that make the cluster match the mapping. A second run with the same token and mapping writes nothing. Unless the mapping says selfServiceTokens: false, the user (named as the API server names them: --username-prefix plus the username claim) may then mint tokens for this ServiceAccount with `k8s-auth token`.",
+      ),
   )
     .addOption(new Option('--dry-run', 'print the plan and change nothing (same as `rbac plan`)'))
     .action(async (flags: ApplyFlags) => runApply(flags, flags.dryRun === true));

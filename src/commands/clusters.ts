@@ -17,7 +17,8 @@ export function register(program: Command): void {
     .action(async (flags: ClustersFlags) => {
       const { catalogFromOptions } = await import('../config/catalog-options.js');
       const catalog = catalogFromOptions(flags);
-      const names = await catalog.list();
+      const { withSpinner } = await import('../ui/spinner.js');
+      const names = await withSpinner(`listing ${catalog.describe()}…`, () => catalog.list());
       if (flags.output === 'json' || flags.output === 'yaml') {
         const { printData } = await import('../ui/output.js');
         printData(flags.output, { source: catalog.describe(), clusters: names });

@@ -99,7 +99,9 @@ async function runApply(flags: ApplyFlags, dryRun: boolean): Promise<void> {
   const { applyRbac } = await import('../usecases/rbac-apply.js');
   const { info, warn } = await import('../ui/log.js');
   const opt = <K extends keyof ApplyFlags>(key: K) => (flags[key] !== undefined ? { [key]: flags[key] } : {});
-  const { result, plan } = await applyRbac({
+  const { withSpinner } = await import('../ui/spinner.js');
+  const kube = await kubeFrom(flags);
+  const { result, plan } = await withSpinner(dryRun ? 'planning RBAC changes…' : 'applying RBAC changes…', () => applyRbac({
     ...opt('idToken'),
     ...opt('cluster'),
     ...opt('issuerUrl'),
@@ -121,9 +123,9 @@ async function runApply(flags: ApplyFlags, dryRun: boolean): Promise<void> {
       ...(flags.httpTimeout !== undefined ? { httpTimeout: flags.httpTimeout } : {}),
     },
     httpTimeoutMs: httpTimeoutMs(flags.httpTimeout),
-    kube: await kubeFrom(flags),
+    kube,
     dryRun,
-  });
+  }));
   info(`verified ${result.user.username} (issuer ${result.user.issuer}) from ${result.user.tokenSource}`);
   if (result.groups.ignored.length > 0) info(`groups without a rule (ignored): ${result.groups.ignored.join(', ')}`);
   for (const w of result.warnings) warn(w);

@@ -75,7 +75,8 @@ async function runToken(flags: TokenFlags, command: Command): Promise<void> {
   const timeoutMs = httpTimeoutMs(flags.httpTimeout);
 
   const { mintToken } = await import('../usecases/mint-token.js');
-  const result = await mintToken({
+  const { withSpinner } = await import('../ui/spinner.js');
+  const result = await withSpinner('requesting a ServiceAccount token…', () => mintToken({
     ttlSeconds,
     ...(flags.serviceAccount === undefined ? {} : { serviceAccount: flags.serviceAccount }),
     namespace: flags.namespace,
@@ -86,7 +87,7 @@ async function runToken(flags: TokenFlags, command: Command): Promise<void> {
     ...(flags.viaVault === undefined ? {} : { viaVault: { role: flags.viaVault, mount: flags.vaultK8sMount } }),
     needConnection: format === 'kubeconfig',
     timeoutMs,
-  });
+  }));
 
   const { info, warn } = await import('../ui/log.js');
   for (const warning of result.warnings) warn(`Vault: ${warning}`);

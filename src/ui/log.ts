@@ -18,6 +18,10 @@ export function isVerbose(): boolean {
   return state.verbose;
 }
 
+export function isQuiet(): boolean {
+  return state.quiet;
+}
+
 export function colorEnabled(stream: NodeJS.WriteStream = process.stderr): boolean {
   if (process.env['NO_COLOR'] !== undefined && process.env['NO_COLOR'] !== '') return false;
   if (process.env['FORCE_COLOR'] === '0') return false;

@@ -1,4 +1,4 @@
-import { colorEnabled } from './log.js';
+import { colorEnabled, isQuiet } from './log.js';
 
 /**
  * A spinner on stderr for steps that wait on the network, only on a TTY (never in CI logs or
@@ -22,4 +22,17 @@ export async function startSpinner(text: string, quiet = false): Promise<Spinner
     fail: (t) => void spinner.fail(t),
     stop: () => void spinner.stop(),
   };
+}
+
+/**
+ * Runs `work` with a spinner on a TTY (nothing otherwise); the spinner is gone before anything
+ * else is printed, whether `work` succeeds or throws.
+ */
+export async function withSpinner<T>(text: string, work: () => Promise<T>): Promise<T> {
+  const spinner = await startSpinner(text, isQuiet());
+  try {
+    return await work();
+  } finally {
+    spinner.stop();
+  }
 }

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import nodeVault from 'node-vault';
+import { isLoopbackHost } from '../core/cluster-entry.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { DEFAULT_HTTP_TIMEOUT_MS } from './http.js';
 import { debug, warn } from '../ui/log.js';
@@ -87,6 +88,10 @@ export function vaultClientFromSettings(settings: VaultSettings, options: VaultC
     }
     // added to the system roots, never replacing them
     requestOptions.ca = [...rootCertificates, pem];
+  }
+  const { protocol, hostname } = new URL(settings.address);
+  if (protocol === 'http:' && !isLoopbackHost(hostname)) {
+    warn(`Vault at ${settings.address} is plain http (VAULT_ADDR): your Vault token crosses the network unencrypted; use https`);
   }
   if (settings.skipVerify) {
     warn(`TLS verification is OFF for Vault at ${settings.address} (VAULT_SKIP_VERIFY); anyone on the path can read your Vault token`);

@@ -60,6 +60,22 @@ describe('Vault TLS', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(nonEmptyLines(run.stderr)).toEqual([expect.stringMatching(/^warning: TLS verification is OFF for Vault at .* \(VAULT_SKIP_VERIFY\)/)]);
   });
+  it('a plain-http VAULT_ADDR to another host warns that the Vault token travels unencrypted (client built in-process, no request sent)', async () => {
+    const { vaultClientFromSettings } = await import('../../src/adapters/vault-client.js');
+    const written: string[] = [];
+    const original = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      vaultClientFromSettings({ address: 'http://vault.example:8200', token: 'hvs.not-sent-anywhere', tokenSource: 'VAULT_TOKEN', skipVerify: false });
+      vaultClientFromSettings({ address: 'http://127.0.0.1:8200', token: 'hvs.not-sent-anywhere', tokenSource: 'VAULT_TOKEN', skipVerify: false });
+    } finally {
+      process.stderr.write = original;
+    }
+    expect(written.join('')).toMatch(/^warning: Vault at http:\/\/vault\.example:8200 is plain http \(VAULT_ADDR\): your Vault token crosses the network unencrypted; use https\n$/);
+  });
   it('VAULT_SKIP_VERIFY=false does not skip (node-vault alone would treat any value as "skip")', async () => {
     const run = await spawnCli(['clusters'], env({ VAULT_SKIP_VERIFY: 'false' })).exited;
     expect(run.code).toBe(4);

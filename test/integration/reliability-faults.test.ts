@@ -124,6 +124,7 @@ async function runFault(c: FaultCase): Promise<void> {
   expect(run.code, run.stderr).toBe(c.code);
   expectOneLineError(run.stderr, { message: c.message });
   expect(run.ms).toBeLessThan(c.withinMs);
+  process.stderr.write(`reliability-faults: ${c.name}: exit ${run.code} in ${Math.round(run.ms)} ms${c.requests ? `, ${c.requests()} request(s) seen` : ''}\n`);
   if (c.requests && c.expectRequests !== undefined) {
     const seen = c.requests();
     if (Array.isArray(c.expectRequests)) {

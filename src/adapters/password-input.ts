@@ -52,9 +52,10 @@ function readFirstLine(stdin: NodeJS.ReadStream): Promise<string> {
 
 function promptHidden(stdin: NodeJS.ReadStream, prompt: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    process.stderr.write(prompt);
     let value = '';
+    // echo off BEFORE the prompt shows: anything typed as soon as it appears must not be echoed
     stdin.setRawMode(true);
+    process.stderr.write(prompt);
     stdin.setEncoding('utf8');
     const finish = (result: string | Error) => {
       stdin.setRawMode(false);

@@ -174,11 +174,14 @@ describe('doctor against the test provider and the API double', () => {
     }
   });
 
-  it('fails a redirect URI that the sign-in would send differently (no path)', async () => {
+  it('fails a catalog redirect URI without a path (the provider would compare a different string)', async () => {
     ws.writeCatalog(catalogEntry(peers, { 'redirect-uri': 'http://127.0.0.1:18765' }));
     const result = await ws.doctor();
-    expectOnlyFailure(result, 'redirect-uri', /explicit path/);
-    expect(check(result.report, 'redirect-uri').detail).toContain('http://127.0.0.1:18765/');
+    const c = check(result.report, 'catalog');
+    expect(c.verdict, c.detail).toBe('fail');
+    expect(c.detail).toContain("field 'redirect-uri' must be http://127.0.0.1:<port>/<path>");
+    expect(failing(result.report)).toEqual(['catalog']);
+    expect(result.code).toBe(12);
   });
 
   it('fails a kubeconfig that is not YAML', async () => {

@@ -5,6 +5,8 @@ import { kubectlPaths, repoRoot, skipUnless } from '../support/skip.js';
 describe('support: skip helper', () => {
   it('prints one SKIPPED line naming the calling test file when the condition fails, nothing otherwise', () => {
     const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const requireAll = process.env['K8S_AUTH_REQUIRE_ALL'];
+    delete process.env['K8S_AUTH_REQUIRE_ALL'];
     try {
       expect(skipUnless(true, 'never printed')).toBe(false);
       expect(write).not.toHaveBeenCalled();
@@ -16,6 +18,21 @@ describe('support: skip helper', () => {
       ]);
     } finally {
       write.mockRestore();
+      if (requireAll !== undefined) process.env['K8S_AUTH_REQUIRE_ALL'] = requireAll;
+    }
+  });
+
+  it('under K8S_AUTH_REQUIRE_ALL=1 never skips: the suite runs and fails on the missing peer', () => {
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const requireAll = process.env['K8S_AUTH_REQUIRE_ALL'];
+    process.env['K8S_AUTH_REQUIRE_ALL'] = '1';
+    try {
+      expect(skipUnless(false, 'no widget here', 'my suite')).toBe(false);
+      expect(write.mock.calls.map((c) => String(c[0]))).toEqual(['REQUIRED my suite: no widget here (K8S_AUTH_REQUIRE_ALL=1, so it runs and fails)\n']);
+    } finally {
+      write.mockRestore();
+      if (requireAll === undefined) delete process.env['K8S_AUTH_REQUIRE_ALL'];
+      else process.env['K8S_AUTH_REQUIRE_ALL'] = requireAll;
     }
   });
 

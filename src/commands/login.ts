@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .addOption(new Option('--certificate-authority <file>', "CA certificate (PEM) for the identity provider, added to the system's (repeatable)").argParser(collect))
     .addOption(new Option('--insecure-skip-tls-verify', "don't verify the identity provider's TLS certificate (unsafe; warns)"))
     .addOption(new Option('--http-timeout <seconds>', 'timeout of each HTTP request').env('K8S_AUTH_HTTP_TIMEOUT'))
-    .addOption(new Option('-o, --output <format>', 'text (default) or json').choices(['text', 'json']))
+    .addOption(new Option('-o, --output <format>', 'text (default), json or yaml').choices(['text', 'json', 'yaml']))
     .action(async (clusters: string[], flags: LoginFlags, cmd: Command) => {
       await runLogin(clusters, { ...flags, quiet: Boolean(cmd.optsWithGlobals<{ quiet?: boolean }>().quiet) });
     });
@@ -95,9 +95,10 @@ async function runLogin(clusters: string[], flags: LoginFlags): Promise<void> {
     ...(mode.exec ? { exec: mode.exec } : {}),
   });
 
-  if (flags.output === 'json') {
+  if (flags.output === 'json' || flags.output === 'yaml') {
     const data = outcomes.map(({ cluster, context, user, issuer, subject, email, groups, expiry }) => ({ cluster, context, user, issuer, subject, email, groups, expiry }));
-    process.stdout.write(`${JSON.stringify(data.length === 1 ? data[0] : data, null, 2)}\n`);
+    const { printData } = await import('../ui/output.js');
+    printData(flags.output, data.length === 1 ? data[0] : data);
     return;
   }
   for (const o of outcomes) {

@@ -115,6 +115,18 @@ describe.skipIf(skip)('login through a real browser sign-in', () => {
     expect(whoResult.stdout).not.toContain(String(oidcConfig['id-token']));
   });
 
+  it('prints the same result fields as YAML with -o yaml', async () => {
+    const kubeconfig = dir.file('kubeconfig-yaml');
+    const cli = startCli(['login', 'staging', '--catalog', catalog, '--kubeconfig', kubeconfig, '--no-browser', '-o', 'yaml'], cleanEnv());
+    await signInWithBrowser(browser, (await cli.url), jane);
+    const result = await cli.exited;
+    expect(result.code, result.stderr).toBe(0);
+    const outcome = parse(result.stdout) as Record<string, unknown>;
+    expect(outcome).toMatchObject({ cluster: 'staging', context: 'staging', user: 'jane@example.com@staging', issuer: provider.issuer, groups: ['developers'] });
+    expect(Object.keys(outcome).sort()).toEqual(['cluster', 'context', 'email', 'expiry', 'groups', 'issuer', 'subject', 'user']);
+    expect(result.stdout).not.toMatch(/eyJ[\w-]{10,}\./);
+  });
+
   it('logout revokes the refresh token and removes the tokens, keeping the entries', async () => {
     const kubeconfig = dir.file('kubeconfig-logout');
     const cli = startCli(['login', 'prod', '--catalog', catalog, '--kubeconfig', kubeconfig, '--no-browser'], cleanEnv());

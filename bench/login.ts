@@ -6,6 +6,8 @@
 //   --think-ms: wait this long before requesting the callback, like a person at the provider's
 //     page (default 0; 5000 lets idle keep-alive connections to the provider close first)
 //   --cli: another build's entry point (default bin/k8s-auth.js), to compare builds
+//   --existing-contexts N: start every run from a kubeconfig that already holds N other
+//     clusters/users/contexts, as a person's ~/.kube/config does (default 0: a new file)
 //
 // Peers, all on 127.0.0.1 and in this process: the Dex-like test provider over HTTPS
 // (test/support/oidc-provider.ts) and the Vault double (test/support/vault-double.ts) holding
@@ -57,6 +59,9 @@ const cpuProfDir = option('--cpu-prof-dir');
 const thinkRaw = option('--think-ms') ?? '0';
 const THINK_MS = Number(thinkRaw);
 if (!Number.isFinite(THINK_MS) || THINK_MS < 0 || THINK_MS > 60_000) fail(`--think-ms must be 0 to 60000, not '${thinkRaw}'`);
+const existingRaw = option('--existing-contexts') ?? '0';
+const EXISTING = Number(existingRaw);
+if (!Number.isInteger(EXISTING) || EXISTING < 0 || EXISTING > 500) fail(`--existing-contexts must be 0 to 500, not '${existingRaw}'`);
 const cli = option('--cli') ?? join(repoRoot, 'bin', 'k8s-auth.js');
 const stub = join(repoRoot, 'bench', 'browser-stub.sh');
 if (!existsSync(join(repoRoot, 'dist', 'cli.js'))) fail('dist/ is not built: run `npm run build` first');
@@ -88,6 +93,21 @@ if (catalogKind === 'vault') {
 }
 // HOME in the temp dir; nothing from the developer's shell (proxies, BROWSER, DISPLAY, KUBECONFIG)
 const env = cleanEnv({ HOME: dir, BROWSER: undefined, DISPLAY: undefined, WAYLAND_DISPLAY: undefined, XDG_CONFIG_HOME: undefined, ...catalogEnv });
+/** A kubeconfig with `n` unrelated clusters, users (client certificates) and contexts. */
+function existingKubeconfig(n: number): string {
+  const names = Array.from({ length: n }, (_, i) => `other-${i}`);
+  const data = Buffer.from("A".repeat(1200)).toString('base64');
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: names.map((name, i) => ({ name, cluster: { server: `https://10.0.0.${i + 1}:6443`, 'certificate-authority-data': data } })),
+    users: names.map((name) => ({ name, user: { 'client-certificate-data': data, 'client-key-data': data } })),
+    contexts: names.map((name) => ({ name, context: { cluster: name, user: name, namespace: 'default' } })),
+    'current-context': names[0] ?? '',
+    preferences: {},
+  });
+}
+const existingText = EXISTING > 0 ? existingKubeconfig(EXISTING) : undefined;
 const nodeArgs = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
 
 interface LoginSample {
@@ -98,6 +118,7 @@ interface LoginSample {
 async function loginOnce(i: number): Promise<LoginSample> {
   const marker = join(dir, `browser-${i}`);
   const kubeconfig = join(dir, `kubeconfig-${i}`);
+  if (existingText !== undefined) writeFileSync(kubeconfig, existingText, { mode: 0o600 });
   const args = [...nodeArgs, cli, 'login', CLUSTER, ...catalogArgs, '--kubeconfig', kubeconfig, '--browser-command', `${stub} ${marker}`, '--timeout', '60'];
   const readsBefore = vaultReads();
   const epoch = epochOffsetMs();
@@ -169,6 +190,7 @@ try {
     runs: RUNS,
     catalog: catalogKind,
     ...(THINK_MS > 0 ? { thinkMs: THINK_MS } : {}),
+    ...(EXISTING > 0 ? { existingContexts: EXISTING } : {}),
     baselineMs: baselineSummary.median,
     stubOverheadMs: stub.median,
     startToBrowserMs: pick(startToBrowser),

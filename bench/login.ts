@@ -1,7 +1,8 @@
 // Benchmark: how fast `k8s-auth login` gets the person to the browser, and how fast it finishes
 // once the browser comes back. Run after `npm run build`:
 //
-//   npx tsx bench/login.ts [--runs N] [--catalog vault|file] [--think-ms MS] [--cli FILE] [--cpu-prof-dir DIR]
+//   npx tsx bench/login.ts [--runs N] [--catalog vault|file] [--think-ms MS] [--existing-contexts N]
+//                          [--cli FILE] [--cpu-prof-dir DIR]
 //   (env K8S_AUTH_BENCH_RUNS=N; default 15 runs, plus 2 warm-up runs not counted)
 //   --think-ms: wait this long before requesting the callback, like a person at the provider's
 //     page (default 0; 5000 lets idle keep-alive connections to the provider close first)
@@ -11,11 +12,11 @@
 //
 // Peers, all on 127.0.0.1 and in this process: the Dex-like test provider over HTTPS
 // (test/support/oidc-provider.ts) and the Vault double (test/support/vault-double.ts) holding
-// the catalog entry in KV v2; the CLI gets VAULT_ADDR/VAULT_TOKEN. Per run:
+// the catalog entry in KV v2 over HTTPS; the CLI gets VAULT_ADDR/VAULT_TOKEN/VAULT_CACERT. Per run:
 //  (a) startToBrowserMs: from just before spawning `node bin/k8s-auth.js login …` until the
 //      browser command runs. The browser is bench/browser-stub.sh, which writes `date +%s%N`
-//      and the URL to a marker file; its own cost (sh + fork of date, about 2 ms) is measured
-//      here too, from this process, and reported as stubOverheadMs (included in (a)).
+//      and the URL to a marker file; its own cost (spawn, sh, fork of date: about 4 ms on the
+//      2-core test machine) is measured here too and reported as stubOverheadMs (included in (a)).
 //  (b) callbackToExitMs: the provider's sign-in is completed over HTTP without a browser (GET the
 //      URL, POST the login form, follow redirects up to the loopback callback, not requesting
 //      it); then from sending the callback request until the CLI process has exited.

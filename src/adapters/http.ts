@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import { EnvHttpProxyAgent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
 import { CliError, ExitCode, type ExitCodeValue, describeError } from '../errors.js';
 import { debug, warn } from '../ui/log.js';
@@ -47,7 +47,10 @@ export function createFetch(options: HttpClientOptions = {}): FetchFunction {
   const extra = [...(options.caPems ?? []), ...readCaFiles(options.caFiles ?? [])];
   const insecure = options.insecureSkipTlsVerify === true;
   if (insecure) warn(`TLS verification is OFF for the ${options.peer ?? 'server'} (you asked for it); anyone on the path can read and alter this traffic`);
-  const tls = { ca: extra.length > 0 ? [...rootCertificates, ...extra] : undefined, rejectUnauthorized: !insecure };
+  // One TLS context per client: given a `ca` list, every new connection would parse all the
+  // system roots again (~20 ms), e.g. the token exchange after the user took a while to sign in.
+  const secureContext = extra.length > 0 ? createSecureContext({ ca: [...rootCertificates, ...extra] }) : undefined;
+  const tls = { ...(secureContext ? { secureContext } : {}), rejectUnauthorized: !insecure };
   const timeoutMs = options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
   const dispatcher = new EnvHttpProxyAgent({
     connect: tls,

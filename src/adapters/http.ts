@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates } from 'node:tls';
-import { EnvHttpProxyAgent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
+import type { RequestInit as UndiciRequestInit } from 'undici';
+import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
+import { fetch as undiciFetch } from 'undici/lib/web/fetch/index.js';
 import { CliError, ExitCode, type ExitCodeValue, describeError } from '../errors.js';
 import { debug, warn } from '../ui/log.js';
 

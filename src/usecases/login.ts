@@ -6,7 +6,7 @@ import { groupsFrom, isoFromUnix } from '../core/id-token-claims.js';
 import { oidcAuthProviderUser, setCluster, setContext, setCurrentContext, setUser } from '../core/kubeconfig-merge.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { Catalog } from './catalog.js';
-import { execUserFor, storeForExec, type ExecLoginOptions } from './login-exec.js';
+import type { ExecLoginOptions } from './login-exec.js';
 import type { SignInSettings } from './sign-in.js';
 import { debug } from '../ui/log.js';
 
@@ -143,14 +143,16 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
       const contextName = request.contextName ?? entry.name;
       const setCurrentHere = request.setCurrent && outcomes.length === 0 && paths.length === 1;
       // the cache first: a kubeconfig naming the plugin must never point at an empty cache
-      const cacheFile = request.exec ? await storeForExec(entry, result, request.exec) : undefined;
+      // loaded only for --exec: the token cache and grant modules are not needed otherwise
+      const execLogin = request.exec ? await import('./login-exec.js') : undefined;
+      const cacheFile = request.exec && execLogin ? await execLogin.storeForExec(entry, result, request.exec) : undefined;
       const written = await updateKubeconfig(paths, { cluster: entry.name, user: userName, context: contextName }, (doc) => {
         setCluster(doc, entry.name, { server: entry.server, ...(entry.certificateAuthorityData ? { caData: entry.certificateAuthorityData } : {}) });
         setUser(
           doc,
           userName,
-          request.exec
-            ? execUserFor(entry, request.exec)
+          request.exec && execLogin
+            ? execLogin.execUserFor(entry, request.exec)
             : oidcAuthProviderUser({
                 issuerUrl: entry.issuerUrl,
                 clientId: entry.clientId,

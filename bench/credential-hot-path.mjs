@@ -27,7 +27,7 @@ function fail(message) {
   process.exit(1);
 }
 
-if (!existsSync(join(root, 'dist', 'credential', 'hot-path.js'))) fail('dist/ is not built: run `npm run build` first');
+if (!existsSync(join(root, 'dist', 'cjs', 'credential', 'hot-path.js'))) fail('dist/ is not built: run `npm run build` first');
 
 const { serializeCachedTokens } = await import(join(root, 'dist', 'core', 'token-cache-entry.js'));
 const { cacheFilePath } = await import(join(root, 'dist', 'core', 'token-cache-key.js'));

@@ -1,7 +1,8 @@
 // The exec hot path: a fresh cached token is answered with node builtins only (no commander,
-// openid-client, undici, yaml, Vault or Kubernetes library, no catalog, no network). Checked
-// statically (the import graph of dist/credential/hot-path.js) and at run time (a module
-// resolve hook records every module the CLI process loads).
+// openid-client, undici, yaml, Vault or Kubernetes library, no catalog, no network), by the
+// CommonJS build in dist/cjs so the ES module loader never starts. Checked statically (the
+// require graph of dist/cjs/credential/hot-path.js) and at run time (hooks record every
+// CommonJS module compiled and every ES module resolved in the CLI process).
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,12 +16,11 @@ import { cacheFilePath, type TokenCacheKey } from '../../src/core/token-cache-ke
 import { cleanEnv, cliEntry } from '../support/run-cli.js';
 import { repoRoot, skipUnless } from '../support/skip.js';
 
-const hotPathJs = join(repoRoot, 'dist', 'credential', 'hot-path.js');
+const hotPathJs = join(repoRoot, 'dist', 'cjs', 'credential', 'hot-path.js');
 
-/** Static imports and dynamic `import(` of a compiled ESM file. */
+/** `require("…")` calls and any dynamic `import(` of a compiled CommonJS file. */
 function importsOf(source: string): { specifiers: string[]; dynamic: boolean } {
-  const specifiers = [...source.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s+['"]([^'"]+)['"]/gm)].map((m) => m[1] as string);
-  specifiers.push(...[...source.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm)].map((m) => m[1] as string));
+  const specifiers = [...source.matchAll(/\brequire\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] as string);
   return { specifiers, dynamic: /\bimport\s*\(/.test(source) };
 }
 
@@ -40,6 +40,7 @@ describe.skipIf(skipUnless(existsSync(hotPathJs), 'dist/ is not built (run npm r
   let dir: string;
   let cacheDir: string;
   let hook: string;
+  let requireHook: string;
   // nothing listens here: any network call would fail the run
   const key: TokenCacheKey = { issuer: 'https://127.0.0.1:9/dex', clientId: 'k8s-auth', scopes: ['openid', 'email', 'groups', 'offline_access'] };
   const baseArgs = () => ['credential', 'dev', '--issuer', key.issuer, '--client-id', key.clientId, '--scopes', key.scopes.join(' '), '--token-cache-dir', cacheDir, '--catalog', join(dir, 'no-such-catalog.yaml')];
@@ -57,7 +58,18 @@ export async function resolve(specifier, context, next) {
 }
 `);
     hook = join(dir, 'register.mjs');
+    requireHook = join(dir, 'require-hook.cjs');
     await writeFile(hook, `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${hooks}`)});\n`);
+    // CommonJS modules (the entry and the hot path) never pass the ES resolve hook: log them as
+    // they are compiled
+    await writeFile(requireHook, `const Module = require('node:module');
+const { appendFileSync } = require('node:fs');
+const compile = Module.prototype._compile;
+Module.prototype._compile = function (content, filename) {
+  appendFileSync(process.env.HOOK_LOG, 'file://' + filename + '\\n');
+  return compile.apply(this, arguments);
+};
+`);
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -73,7 +85,7 @@ export async function resolve(specifier, context, next) {
     const log = join(dir, `loaded-${Math.random().toString(16).slice(2)}.txt`);
     await writeFile(log, '');
     const env = cleanEnv({ HOME: join(dir, 'home'), HOOK_LOG: log, ...extraEnv });
-    const child = spawn(process.execPath, ['--import', hook, cliEntry, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--require', requireHook, '--import', hook, cliEntry, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -100,7 +112,7 @@ export async function resolve(specifier, context, next) {
     await visit(hotPathJs);
     expect(external).toEqual([]);
     const files = [...seen].map((f) => relative(join(repoRoot, 'dist'), f)).sort();
-    expect(files).toEqual(['core/exec-credential.js', 'core/token-cache-entry.js', 'core/token-cache-freshness.js', 'core/token-cache-key.js', 'credential/hot-path.js']);
+    expect(files).toEqual(['cjs/core/exec-credential.js', 'cjs/core/token-cache-entry.js', 'cjs/core/token-cache-freshness.js', 'cjs/core/token-cache-key.js', 'cjs/credential/hot-path.js']);
   });
 
   it('answers a fresh cached token without loading the CLI, any library, or the catalog', async () => {
@@ -118,12 +130,14 @@ export async function resolve(specifier, context, next) {
     const ours = [...new Set(result.loaded)].filter((u) => u.startsWith('file:') && !u.startsWith(`file://${dir}`)).map((u) => relative(repoRoot, new URL(u).pathname)).sort();
     expect(ours).toEqual([
       'bin/k8s-auth.js',
-      'dist/core/exec-credential.js',
-      'dist/core/token-cache-entry.js',
-      'dist/core/token-cache-freshness.js',
-      'dist/core/token-cache-key.js',
-      'dist/credential/hot-path.js',
+      'dist/cjs/core/exec-credential.js',
+      'dist/cjs/core/token-cache-entry.js',
+      'dist/cjs/core/token-cache-freshness.js',
+      'dist/cjs/core/token-cache-key.js',
+      'dist/cjs/credential/hot-path.js',
     ]);
+    // the ES module loader never started: nothing was resolved through it
+    expect(result.loaded.filter((u) => u.startsWith('file:') && u.endsWith('.mjs') === false && u.includes('/dist/') && !u.includes('/dist/cjs/'))).toEqual([]);
     expect(result.loaded.every((u) => u.startsWith('node:') || u.startsWith('file:'))).toBe(true);
   });
 

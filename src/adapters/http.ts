@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { createSecureContext, rootCertificates } from 'node:tls';
 import type { RequestInit as UndiciRequestInit } from 'undici';
 import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
 import { fetch as undiciFetch } from 'undici/lib/web/fetch/index.js';
+import { secureContextWithExtraCas } from './tls-context.js';
 import { CliError, ExitCode, type ExitCodeValue, describeError } from '../errors.js';
 import { debug, warn } from '../ui/log.js';
 
@@ -45,13 +45,31 @@ export function decodeBase64Pem(data: string | undefined): string | undefined {
   return Buffer.from(data, 'base64').toString('utf8');
 }
 
+/** The proxy variables undici's EnvHttpProxyAgent reads (NO_PROXY only narrows them). */
+export function proxyVariablesSet(env: NodeJS.ProcessEnv = process.env): boolean {
+  return ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'].some((name) => Boolean(env[name]));
+}
+
+let proxySupport: Promise<unknown> | undefined;
+
+/**
+ * undici's ProxyAgent opens its tunnel with `Dispatcher.prototype.connect`, which only the
+ * package index installs; importing the agent file alone (for start-up time) leaves it out and
+ * every proxied request fails with "connect is not a function". Load the index, once, only when
+ * a proxy is configured.
+ */
+function loadProxySupport(): Promise<unknown> {
+  proxySupport ??= import('undici');
+  return proxySupport;
+}
+
 export function createFetch(options: HttpClientOptions = {}): FetchFunction {
   const extra = [...(options.caPems ?? []), ...readCaFiles(options.caFiles ?? [])];
   const insecure = options.insecureSkipTlsVerify === true;
   if (insecure) warn(`TLS verification is OFF for the ${options.peer ?? 'server'} (you asked for it); anyone on the path can read and alter this traffic`);
   // One TLS context per client: given a `ca` list, every new connection would parse all the
   // system roots again (~20 ms), e.g. the token exchange after the user took a while to sign in.
-  const secureContext = extra.length > 0 ? createSecureContext({ ca: [...rootCertificates, ...extra] }) : undefined;
+  const secureContext = extra.length > 0 ? secureContextWithExtraCas(extra) : undefined;
   const tls = { ...(secureContext ? { secureContext } : {}), rejectUnauthorized: !insecure };
   const timeoutMs = options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
   const dispatcher = new EnvHttpProxyAgent({
@@ -63,8 +81,10 @@ export function createFetch(options: HttpClientOptions = {}): FetchFunction {
   });
   const peer = options.peer ?? 'server';
   const exitCode = options.exitCode ?? ExitCode.INTERNAL;
+  const proxied = proxyVariablesSet();
 
   return async (input, init) => {
+    if (proxied) await loadProxySupport();
     const url = typeof input === 'string' ? input : input.toString();
     const signal = init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
     debug(`${init?.method ?? 'GET'} ${stripQuery(url)}`);

@@ -1,9 +1,10 @@
+import type { SecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
 import nodeVault from 'node-vault';
 import { isLoopbackHost } from '../core/cluster-entry.js';
+import { secureContextWithExtraCas } from './tls-context.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { DEFAULT_HTTP_TIMEOUT_MS } from './http.js';
 import { debug, warn } from '../ui/log.js';
@@ -86,8 +87,8 @@ export function vaultClientFromSettings(settings: VaultSettings, options: VaultC
     } catch (error) {
       throw new CliError(ExitCode.USAGE, `cannot read VAULT_CACERT ${settings.caCertPath}: ${describeError(error)}`);
     }
-    // added to the system roots, never replacing them
-    requestOptions.ca = [...rootCertificates, pem];
+    // added to the system roots, never replacing them; one context for every connection
+    (requestOptions as { agentOptions?: { secureContext: SecureContext } }).agentOptions = { secureContext: secureContextWithExtraCas([pem]) };
   }
   const { protocol, hostname } = new URL(settings.address);
   if (protocol === 'http:' && !isLoopbackHost(hostname)) {

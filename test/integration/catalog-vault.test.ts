@@ -15,16 +15,9 @@ import { base64, cleanEnv, signInWithBrowser, startCli, tempDir, type TempDir } 
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { skipUnless } from '../support/skip.js';
 import { startVaultDouble, type VaultDouble } from '../support/vault-double.js';
+import { cliErrorOfAsync } from '../support/cli-error.js';
 
-async function failure(fn: () => Promise<unknown>): Promise<CliError> {
-  try {
-    await fn();
-  } catch (error) {
-    if (error instanceof CliError) return error;
-    throw error;
-  }
-  throw new Error('expected a CliError');
-}
+const failure = cliErrorOfAsync;
 
 describe('catalog in Vault (KV v2, node-vault)', () => {
   let vault: VaultDouble;

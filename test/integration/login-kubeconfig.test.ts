@@ -15,16 +15,9 @@ import { keyForEntry } from '../../src/usecases/credential.js';
 import { CliError, ExitCode } from '../../src/errors.js';
 import { readCurrentLogin } from '../../src/usecases/current-login.js';
 import { cleanEnv, startCli, tempDir, writeCatalog, type TempDir } from '../support/login-harness.js';
+import { cliErrorOfAsync } from '../support/cli-error.js';
 
-async function failure(fn: () => Promise<unknown> | unknown): Promise<CliError> {
-  try {
-    await fn();
-  } catch (error) {
-    if (error instanceof CliError) return error;
-    throw error;
-  }
-  throw new Error('expected a CliError');
-}
+const failure = cliErrorOfAsync;
 
 describe('kubeconfig files', () => {
   let dir: TempDir;

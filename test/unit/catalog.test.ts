@@ -3,18 +3,11 @@ import { catalogFileEntry, catalogFileNames, parseCatalogFile } from '../../src/
 import { chooseCatalog, defaultCatalogPath, httpTimeoutMs } from '../../src/config/catalog-options.js';
 import { parseVaultBool } from '../../src/adapters/vault-client.js';
 import { CliError, ExitCode } from '../../src/errors.js';
+import { cliErrorOf } from '../support/cli-error.js';
 
 const PEM = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
 
-function failure(fn: () => unknown): CliError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof CliError) return error;
-    throw error;
-  }
-  throw new Error('expected a CliError');
-}
+const failure = cliErrorOf;
 
 describe('catalog file parsing', () => {
   const source = '/home/me/.config/k8s-auth/clusters.yaml';

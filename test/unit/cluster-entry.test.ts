@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseClusterEntry, scopesFor, splitScopes } from '../../src/core/cluster-entry.js';
 import { CliError, ExitCode } from '../../src/errors.js';
+import { cliErrorOf } from '../support/cli-error.js';
 
 const PEM_B64 = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
 const SOURCE = 'Vault secret/k8s-auth/clusters/prod';
 
-function failure(raw: unknown): CliError {
-  try {
-    parseClusterEntry('prod', raw, SOURCE);
-  } catch (error) {
-    if (error instanceof CliError) return error;
-    throw error;
-  }
-  throw new Error('expected a CliError');
-}
+const failure = (raw: unknown): CliError => cliErrorOf(() => parseClusterEntry('prod', raw, SOURCE));
 
 const minimal = { server: 'https://k8s.example.com:6443', 'issuer-url': 'https://dex.example.com/dex/', 'client-id': 'k8s-auth' };
 

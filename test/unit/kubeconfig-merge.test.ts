@@ -16,6 +16,7 @@ import {
 } from '../../src/core/kubeconfig-merge.js';
 import { chooseCurrentContextTarget, chooseWriteTarget, kubeconfigPathsFrom } from '../../src/core/kubeconfig-paths.js';
 import { CliError, ExitCode } from '../../src/errors.js';
+import { cliErrorOf } from '../support/cli-error.js';
 
 const EXISTING = `# managed by hand: keep me
 apiVersion: v1
@@ -50,15 +51,7 @@ function load(text: string) {
   return doc;
 }
 
-function failure(fn: () => unknown): CliError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof CliError) return error;
-    throw error;
-  }
-  throw new Error('expected a CliError');
-}
+const failure = cliErrorOf;
 
 describe('kubeconfig merge', () => {
   it('updates our entries in place and keeps everything else, comments included', () => {

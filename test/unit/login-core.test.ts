@@ -6,16 +6,9 @@ import type { ClusterEntry } from '../../src/core/cluster-entry.js';
 import { groupBySignIn, usernameFor } from '../../src/usecases/login.js';
 import { renderCallbackPage } from '../../src/ui/callback-page.js';
 import { CliError, ExitCode } from '../../src/errors.js';
+import { cliErrorOf } from '../support/cli-error.js';
 
-function failure(fn: () => unknown): CliError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof CliError) return error;
-    throw error;
-  }
-  throw new Error('expected a CliError');
-}
+const failure = cliErrorOf;
 
 describe('loopback redirect plan', () => {
   it('defaults to 127.0.0.1, any free port, /callback; --listen-port fixes the port', () => {

@@ -2,12 +2,15 @@ import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { HttpLibrary, RequestContext, ResponseContext } from '@kubernetes/client-node';
+import { HttpProxyAgent, HttpsProxyAgent } from 'hpagent';
+import { proxyForUrl, type ProxyEnv } from '../core/proxy-env.js';
 
 /**
  * The HTTP layer under @kubernetes/client-node. Its default one has no timeout and builds a new
  * TLS agent for every request (a handshake per call); this one adds a whole-request timeout,
- * reuses keep-alive connections per TLS identity, and bounds the requests in flight so a large
- * apply never floods the API server.
+ * reuses keep-alive connections per TLS identity, bounds the requests in flight so a large
+ * apply never floods the API server, and honours HTTPS_PROXY / HTTP_PROXY / NO_PROXY (client-node
+ * itself only knows the kubeconfig's proxy-url) by the same rules as every other peer.
  */
 export interface RequestStats {
   requests: number;
@@ -21,6 +24,8 @@ export interface KubeHttpLibraryOptions {
   server: string;
   timeoutMs?: number;
   maxInFlight?: number;
+  /** Where the proxy variables come from; default process.env. */
+  env?: ProxyEnv;
 }
 
 type ClientNode = typeof import('@kubernetes/client-node');
@@ -41,7 +46,9 @@ export function createKubeHttpLibrary(k8s: ClientNode, options: KubeHttpLibraryO
   const limit = Math.max(1, options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
   const stats: RequestStats = { requests: 0, writes: 0, maxInFlight: 0, inFlight: 0 };
   const waiting: (() => void)[] = [];
-  const agents = new Map<string, https.Agent>();
+  const agents = new Map<string, http.Agent>();
+  // tunnelled through CONNECT like kubectl, with the same TLS options end to end
+  const proxy = proxyForUrl(new URL(options.server), options.env ?? process.env);
 
   const acquire = async (method: string): Promise<void> => {
     if (stats.inFlight >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
@@ -55,25 +62,34 @@ export function createKubeHttpLibrary(k8s: ClientNode, options: KubeHttpLibraryO
     waiting.shift()?.();
   };
 
-  /** client-node hands us a fresh https.Agent per request; swap it for a shared keep-alive one. */
+  /**
+   * client-node hands us a fresh https.Agent per request; swap it for a shared keep-alive one
+   * (through the environment's proxy when one applies). Its own proxy-url agents are left alone:
+   * the kubeconfig's proxy-url wins over the environment, as in kubectl.
+   */
   const reuse = (agent: http.Agent | undefined): http.Agent | undefined => {
-    if (!agent || agent.constructor !== https.Agent) return agent; // proxy agents: leave alone
+    if (!agent || agent.constructor !== https.Agent) return agent;
     const tls = (agent as https.Agent).options;
     const key = createHash('sha256')
       .update(JSON.stringify([tls.ca, tls.cert, tls.key, tls.pfx, tls.passphrase, tls.rejectUnauthorized, tls.servername]))
       .digest('hex');
     let shared = agents.get(key);
     if (!shared) {
-      shared = new https.Agent({ ...tls, keepAlive: true, maxSockets: limit });
+      const agentOptions = { ...tls, keepAlive: true, maxSockets: limit };
+      shared = proxy === undefined ? new https.Agent(agentOptions) : new HttpsProxyAgent({ ...agentOptions, proxy });
       agents.set(key, shared);
     }
     return shared;
   };
+  const plainProxyAgent = proxy === undefined ? undefined : new HttpProxyAgent({ keepAlive: true, maxSockets: limit, proxy });
 
   const send = async (request: RequestContext): Promise<ResponseContext> => {
     await acquire(String(request.getHttpMethod()));
     try {
-      return await sendOnce(k8s, request, reuse(request.getAgent()), timeoutMs);
+      const agent = request.getAgent();
+      // a plain-http server (loopback, insecure-skip-tls-verify) gets a plain http.Agent
+      const plain = plainProxyAgent !== undefined && agent?.constructor === http.Agent;
+      return await sendOnce(k8s, request, plain ? plainProxyAgent : reuse(agent), timeoutMs);
     } finally {
       release();
     }

@@ -3,6 +3,7 @@ import type { RequestInit as UndiciRequestInit } from 'undici';
 import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
 import { fetch as undiciFetch } from 'undici/lib/web/fetch/index.js';
 import { secureContextWithExtraCas } from './tls-context.js';
+import { proxyForUrl, proxyRefusalMessage, proxyTunnelStatus, proxyUnreachable, proxyUnreachableMessage } from '../core/proxy-env.js';
 import { CliError, ExitCode, type ExitCodeValue, describeError } from '../errors.js';
 import { debug, warn } from '../ui/log.js';
 
@@ -108,6 +109,14 @@ export function stripQuery(url: string): string {
 export function transportError(error: unknown, peer: string, url: string, timeoutMs: number, exitCode: ExitCodeValue): CliError {
   if (error instanceof CliError) return error;
   const where = stripQuery(url);
+  // a proxy's refusal is not the peer's: name the proxy (never its credentials)
+  const proxy = proxyFor(url);
+  if (proxy !== undefined) {
+    const status = proxyTunnelStatus(error);
+    if (status !== undefined) return new CliError(exitCode, proxyRefusalMessage(status, proxy, peer, where), { cause: error });
+    const unreachable = proxyUnreachable(error, proxy);
+    if (unreachable !== undefined) return new CliError(exitCode, proxyUnreachableMessage(unreachable, proxy, peer, where), { cause: error });
+  }
   const name = error instanceof Error ? error.name : '';
   if (name === 'TimeoutError' || name === 'AbortError') {
     return new CliError(exitCode, `${peer} at ${where} did not answer within ${Math.round(timeoutMs / 1000)}s: check the address and your network, or raise --http-timeout`, { cause: error });
@@ -123,4 +132,12 @@ export function transportError(error: unknown, peer: string, url: string, timeou
     return new CliError(exitCode, `${peer} at ${where} dropped the connection (${code}): try again; if it persists, check the server`, { cause: error });
   }
   return new CliError(exitCode, `cannot reach ${peer} at ${where}: ${describeError(cause ?? error)}`, { cause: error });
+}
+
+function proxyFor(url: string): string | undefined {
+  try {
+    return proxyForUrl(new URL(url), process.env);
+  } catch {
+    return undefined;
+  }
 }

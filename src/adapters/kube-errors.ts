@@ -1,5 +1,6 @@
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug } from '../ui/log.js';
+import { proxyTunnelStatus } from '../core/proxy-env.js';
 import { transportError } from './http.js';
 
 /**
@@ -166,6 +167,9 @@ function isRetryable(error: unknown, idempotent: boolean): boolean {
     return idempotent && error.code >= 500;
   }
   if (error instanceof CliError) return false;
+  // a proxy that refused the tunnel or wants credentials answers the same next time
+  const tunnel = proxyTunnelStatus(error);
+  if (tunnel === 403 || tunnel === 407) return false;
   return idempotent; // transport failure on a read
 }
 

@@ -1,4 +1,5 @@
 import * as https from 'node:https';
+import { proxyForUrl, proxyTunnelStatus } from '../core/proxy-env.js';
 import type { ClusterConnection } from '../core/token-output.js';
 import { rfc3339 } from '../core/token-output.js';
 import { CliError, ExitCode } from '../errors.js';
@@ -92,10 +93,6 @@ class HttpStatusError extends Error {
   }
 }
 
-function proxyConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
-  return ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => Boolean(env[name]));
-}
-
 async function requestDirect(target: KubeconfigTarget, credentials: StaticCredentials, input: TokenRequestInput, timeoutMs: number): Promise<GrantedToken> {
   const url = new URL(target.connection.server.replace(/\/+$/, '') + tokenRequestPath(input.namespace, input.serviceAccount));
   const body = JSON.stringify(tokenRequestBody(input));
@@ -109,7 +106,7 @@ async function requestDirect(target: KubeconfigTarget, credentials: StaticCreden
     tls.key = credentials.keyPem;
   }
   debug(`POST ${url.origin}${url.pathname}`);
-  const response = proxyConfigured() ? await sendThroughProxy(url, headers, body, tls, timeoutMs) : await send(url, headers, body, tls, timeoutMs);
+  const response = proxyForUrl(url, process.env) !== undefined ? await sendThroughProxy(url, headers, body, tls, timeoutMs) : await send(url, headers, body, tls, timeoutMs);
   debug(`${response.status} from ${url.origin}${url.pathname}`);
   if (response.status < 200 || response.status > 299) throw new HttpStatusError(response.status, response.body, response.headers);
   return grantedFrom(parseJson(response.body));
@@ -155,13 +152,15 @@ async function sendThroughProxy(url: URL, headers: Record<string, string>, body:
   const { EnvHttpProxyAgent, request } = await import('undici');
   const connect = { ca: tls.ca as string | undefined, cert: tls.cert as string | undefined, key: tls.key as string | undefined, rejectUnauthorized: tls.rejectUnauthorized, servername: tls.servername };
   const dispatcher = new EnvHttpProxyAgent({ connect, requestTls: connect, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const res = await request(url, { method: 'POST', headers, body, dispatcher, signal: AbortSignal.timeout(timeoutMs) });
+    const res = await request(url, { method: 'POST', headers, body, dispatcher, signal });
     const out: Record<string, string> = {};
     for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
     return { status: res.statusCode, headers: out, body: await res.body.text() };
   } catch (error) {
-    const name = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError') ? 'TimeoutError' : 'KubeTransportError';
+    // undici names a refused proxy tunnel AbortError too: only the timer makes this a timeout
+    const name = signal.aborted ? 'TimeoutError' : 'KubeTransportError';
     throw new KubeTransportError(name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `request to ${url.origin} failed`, { cause: error, name });
   } finally {
     await dispatcher.close();
@@ -199,7 +198,8 @@ async function withRetries(call: () => Promise<GrantedToken>, target: Kubeconfig
     return await call();
   } catch (first) {
     const errors = await import('./kube-errors.js');
-    const retryable = errors.isApiException(first) ? first.code === 429 || first.code >= 500 : first instanceof KubeTransportError && first.name !== 'TimeoutError';
+    const tunnel = proxyTunnelStatus(first);
+    const retryable = errors.isApiException(first) ? first.code === 429 || first.code >= 500 : first instanceof KubeTransportError && first.name !== 'TimeoutError' && tunnel !== 403 && tunnel !== 407;
     if (!retryable) throw tokenRequestError(errors, first, target.clusterName, input, target.connection.server);
     const delay = Math.min(10_000, errors.retryAfterMs(first) ?? 200);
     debug(`TokenRequest failed (${errors.isApiException(first) ? first.code : (first as Error).message}); retrying in ${delay} ms`);

@@ -2,8 +2,10 @@ import type { SecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { isIP } from 'node:net';
 import nodeVault from 'node-vault';
 import { isLoopbackHost } from '../core/cluster-entry.js';
+import { proxyForUrl, proxyRefusalMessage, proxyUnreachable, proxyUnreachableMessage } from '../core/proxy-env.js';
 import { secureContextWithExtraCas } from './tls-context.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { DEFAULT_HTTP_TIMEOUT_MS } from './http.js';
@@ -98,6 +100,7 @@ export function vaultClientFromSettings(settings: VaultSettings, options: VaultC
     warn(`TLS verification is OFF for Vault at ${settings.address} (VAULT_SKIP_VERIFY); anyone on the path can read your Vault token`);
     requestOptions.strictSSL = false;
   }
+  if (protocol === 'https:' && isIP(hostname.replace(/^\[|\]$/g, '')) !== 0 && proxyForVault(settings.address) !== undefined) silenceIpServernameWarning();
   debug(`Vault ${settings.address}${settings.namespace ? ` namespace ${settings.namespace}` : ''}, token from ${settings.tokenSource}`);
   const config: nodeVault.VaultOptions = {
     endpoint: settings.address,
@@ -110,6 +113,41 @@ export function vaultClientFromSettings(settings: VaultSettings, options: VaultC
   } as nodeVault.VaultOptions;
   if (settings.namespace) config.namespace = settings.namespace;
   return nodeVault(config);
+}
+
+let ipServernameWarningSilenced = false;
+
+/**
+ * axios (under node-vault) honours HTTPS_PROXY itself, tunnelling with https-proxy-agent, which
+ * passes the host as the TLS server name even when it is an IP address; Node then prints a
+ * DeprecationWarning (DEP0123) on stderr. The certificate is still checked against that IP:
+ * drop that one warning, nothing else.
+ */
+function silenceIpServernameWarning(): void {
+  if (ipServernameWarningSilenced) return;
+  ipServernameWarningSilenced = true;
+  const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const options = rest[0];
+    const code = typeof options === 'object' && options !== null ? (options as { code?: unknown }).code : rest[1];
+    if (code === 'DEP0123') return;
+    emitWarning(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
+
+/** A body Vault itself wrote: JSON with an `errors` list. A proxy's own answer is not. */
+function isVaultBody(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && Array.isArray((body as { errors?: unknown }).errors);
+}
+
+/** The proxy axios uses for Vault: the same variables; NO_PROXY as for every other peer. */
+function proxyForVault(address: string | undefined): string | undefined {
+  if (!address) return undefined;
+  try {
+    return proxyForUrl(new URL(address), process.env);
+  } catch {
+    return undefined;
+  }
 }
 
 interface ResponseLike {
@@ -135,7 +173,12 @@ export function vaultError(error: unknown, what: string, address?: string): CliE
   const e = (error ?? {}) as ResponseLike;
   const where = address ? ` at ${address}` : '';
   const status = e.response?.statusCode;
+  const proxy = proxyForVault(address);
   if (typeof status === 'number') {
+    // axios's tunnel hands a proxy's refusal of the CONNECT back as if Vault had answered it
+    if (proxy !== undefined && address && (status === 407 || !isVaultBody(e.response?.body))) {
+      return new CliError(ExitCode.VAULT, proxyRefusalMessage(status, proxy, 'Vault', address), { cause: error });
+    }
     const detail = firstVaultError(e.response?.body);
     if (status === 403) {
       return new CliError(ExitCode.VAULT, `Vault${where} denied ${what} (403 ${detail ?? 'permission denied'}): run \`vault login\` again or ask for read access to this path`, { cause: error });
@@ -147,6 +190,8 @@ export function vaultError(error: unknown, what: string, address?: string): CliE
     return new CliError(ExitCode.VAULT, `Vault${where} answered ${status} to ${what}${detail ? `: ${detail}` : ''}`, { cause: error });
   }
   const code = e.code ?? '';
+  const unreachable = proxy !== undefined && address ? proxyUnreachable(error, proxy) : undefined;
+  if (unreachable !== undefined && proxy !== undefined && address) return new CliError(ExitCode.VAULT, proxyUnreachableMessage(unreachable, proxy, 'Vault', address), { cause: error });
   if (code === 'ECONNREFUSED') return new CliError(ExitCode.VAULT, `Vault${where} refused the connection while ${what}: is VAULT_ADDR right and is Vault running?`, { cause: error });
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new CliError(ExitCode.VAULT, `cannot resolve the host of Vault${where}: check VAULT_ADDR`, { cause: error });
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED') {

@@ -8,8 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, tempDir, type TempDir } from '../support/login-harness.js';
-import { diffTrees, expectOneLineError, snapshotTree, spawnCli, type OneLineExpectation } from '../support/reliability-harness.js';
-import { skipUnless } from '../support/skip.js';
+import { diffTrees, expectOneLineError, snapshotTree, spawnCli, withoutFileOverride, type OneLineExpectation } from '../support/reliability-harness.js';
 
 let dir: TempDir;
 const f = (name: string): string => dir.file(name);
@@ -161,17 +160,17 @@ function runCases(cases: Case[]): void {
 
 describe('kubeconfig inputs', () => {
   runCases(KUBECONFIG_CASES);
-  const root = process.getuid?.() === 0;
-  it.skipIf(skipUnless(!root, 'tests run as root here, and root reads a chmod 000 file anyway: the unreadable case is covered by a path under a plain file (ENOTDIR) above', 'reliability-local-inputs: chmod 000 kubeconfig'))(
-    'a kubeconfig unreadable by mode (chmod 000): exit 8',
-    async () => {
-      const path = f('kc-unreadable.yaml');
-      writeFileSync(path, FIXTURES['kc-good.yaml'] as string, { mode: 0o000 });
-      const run = await spawnCli(login(path), cleanEnv({ HOME: f('home') })).exited;
-      expect(run.code).toBe(8);
-      expectOneLineError(run.stderr, { message: /permission denied/ });
-    },
-  );
+  // as root, the CLI runs without CAP_DAC_OVERRIDE (setpriv), so the mode is enforced
+  it('a kubeconfig unreadable by mode (chmod 000): exit 8, one line, file untouched', async () => {
+    const path = f('kc-unreadable.yaml');
+    writeFileSync(path, FIXTURES['kc-good.yaml'] as string, { mode: 0o000 });
+    const before = snapshotTree(dir.path);
+    const run = await spawnCli(login(path), cleanEnv({ HOME: f('home') }), 30_000, undefined, withoutFileOverride()).exited;
+    expect(run.code, run.stderr).toBe(8);
+    expectOneLineError(run.stderr, { message: /cannot read kubeconfig .*kc-unreadable\.yaml \(permission denied\)/ });
+    expect(run.stdout).toBe('');
+    expect(diffTrees(before, snapshotTree(dir.path))).toEqual([]);
+  });
 });
 describe('catalog inputs', () => runCases(CATALOG_CASES));
 describe('flags and arguments', () => runCases(USAGE_CASES));

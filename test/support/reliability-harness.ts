@@ -139,9 +139,19 @@ export interface SpawnedCli {
 }
 
 /** The built CLI in the background (bounded by `timeoutMs`, then SIGKILL). */
-export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000, stdin?: string): SpawnedCli {
+/**
+ * Root reads any file whatever its mode (CAP_DAC_OVERRIDE). To see what a user sees on a
+ * chmod 000 file, run the CLI with those two capabilities dropped from its bounding set (uid
+ * stays 0, so the checkout stays readable wherever it is). Empty when not root.
+ */
+export function withoutFileOverride(): string[] {
+  return process.getuid?.() === 0 ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : [];
+}
+
+export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000, stdin?: string, launcher: readonly string[] = []): SpawnedCli {
   const started = performance.now();
-  const child = spawn(process.execPath, [cliEntry, ...args], { env, cwd: repoRoot, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const [command, ...prefix] = [...launcher, process.execPath];
+  const child = spawn(command as string, [...prefix, cliEntry, ...args], { env, cwd: repoRoot, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   if (stdin !== undefined) child.stdin?.end(stdin);
   let stdout = '';
   let stderr = '';

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Unpacks Debian's kubectl binaries for the tests (never installs them, never touches
-# /usr/bin/kubectl):
+# Unpacks Debian's kubectl binaries for the tests (never installs them, never touches the
+# machine's own kubectl):
 #   .tools/kubectl-1.20/  bookworm's kubernetes-client (1.20)  -> .tools/bin/kubectl-1.20
 #   .tools/kubectl-1.32/  trixie's kubectl (1.32)              -> .tools/bin/kubectl-1.32
 # The .debs are cached in ${K8S_AUTH_TEST_CACHE:-$HOME/.cache/k8s-auth-test}/debs/.

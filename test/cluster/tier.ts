@@ -20,7 +20,7 @@ export interface KubectlUnderTest {
   path: string;
 }
 
-/** Debian kubectl binaries unpacked by scripts/fetch-kubectl.sh (never /usr/bin/kubectl). */
+/** Debian kubectl binaries unpacked by scripts/fetch-kubectl.sh (never the machine's own kubectl). */
 export const KUBECTLS: readonly KubectlUnderTest[] = (['1.20', '1.32'] as const).map((version) => ({
   version,
   path: join(repoRoot, '.tools', 'bin', `kubectl-${version}`),

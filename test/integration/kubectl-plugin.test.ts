@@ -11,8 +11,8 @@ import { kubectlPaths, repoRoot, skipUnless } from '../support/skip.js';
  * k8s-auth as a kubectl plugin: `kubectl k8s-auth …` makes kubectl look for an executable
  * named kubectl-k8s_auth on PATH (dashes become underscores). npm installs the package's
  * `kubectl-k8s_auth` bin entry as a symlink to bin/k8s-auth.js; this test puts the same symlink
- * in a temp dir on PATH and runs the real Debian kubectl binaries from .tools (never
- * /usr/bin/kubectl).
+ * in a temp dir on PATH and runs the real Debian kubectl binaries from .tools (never the
+ * machine's own kubectl).
  */
 const kubectls = kubectlPaths().all.filter((k) => k.available);
 const dir = mkdtempSync(join(tmpdir(), 'k8s-auth-kubectl-plugin-'));

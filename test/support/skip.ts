@@ -47,7 +47,7 @@ export interface KubectlBinary {
   available: boolean;
 }
 
-/** Debian kubectl binaries unpacked by scripts/fetch-kubectl.sh (never /usr/bin/kubectl). */
+/** Debian kubectl binaries unpacked by scripts/fetch-kubectl.sh (never the machine's own kubectl). */
 export function kubectlPaths(): { v1_20: KubectlBinary; v1_32: KubectlBinary; all: KubectlBinary[] } {
   const make = (version: '1.20' | '1.32'): KubectlBinary => {
     const path = join(repoRoot, '.tools', 'bin', `kubectl-${version}`);

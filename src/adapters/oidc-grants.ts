@@ -137,8 +137,12 @@ export async function deviceCodeGrant(config: client.Configuration, options: Dev
     response = await client.pollDeviceAuthorizationGrant(config, start, undefined, { signal: AbortSignal.timeout(limitMs) });
   } catch (error) {
     const name = error instanceof Error ? error.name : '';
-    if (name === 'TimeoutError' || name === 'AbortError' || (error instanceof client.ResponseBodyError && error.error === 'expired_token')) {
+    if (name === 'TimeoutError' || name === 'AbortError') {
       throw new CliError(ExitCode.LOGIN_TIMEOUT, `the device code was not approved within ${Math.round(limitMs / 1000)}s`, { hint: 'run the command again and enter the new code', cause: error });
+    }
+    // the provider's own clock, which can run out before ours (RFC 8628 §3.5)
+    if (error instanceof client.ResponseBodyError && error.error === 'expired_token') {
+      throw new CliError(ExitCode.LOGIN_TIMEOUT, `the device code expired at the identity provider before it was approved (${oauthReason(error)})`, { hint: 'run the command again and enter the new code', cause: error });
     }
     if (error instanceof client.ResponseBodyError && error.error === 'access_denied') {
       throw new CliError(ExitCode.LOGIN_DENIED, `the sign-in was denied at the identity provider (${oauthReason(error)})`, { cause: error });

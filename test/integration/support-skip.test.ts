@@ -36,7 +36,7 @@ describe('support: skip helper', () => {
     }
   });
 
-  it('points at the unpacked Debian kubectl binaries under .tools/bin, never the machine's own', () => {
+  it('points at the unpacked Debian kubectl binaries under .tools/bin, never the system kubectl', () => {
     const k = kubectlPaths();
     expect(k.v1_20.path).toBe(join(repoRoot, '.tools', 'bin', 'kubectl-1.20'));
     expect(k.v1_32.path).toBe(join(repoRoot, '.tools', 'bin', 'kubectl-1.32'));

@@ -17,6 +17,8 @@ import { fetchTrusting } from './tls-fetch.js';
 export interface TokenRequestRecord {
   form: URLSearchParams;
   authorization: string | undefined;
+  /** performance.now() when the request arrived */
+  at: number;
 }
 
 export interface TokenAnswer {
@@ -36,6 +38,11 @@ export interface IdTokenFront {
   /** what the token endpoint answers; set per test */
   answer: (form: URLSearchParams) => Promise<TokenAnswer>;
   jwks: JwksMode;
+  /**
+   * What the device authorization endpoint (`/dex/device/code`) answers; set per test. The
+   * endpoint is advertised only when the test adds `device_authorization_endpoint` to metadata.
+   */
+  deviceAnswer: (form: URLSearchParams) => TokenAnswer;
   /** fields added to (or, with undefined, removed from) the discovery document */
   metadata: Record<string, unknown>;
   /** how the token endpoint's connection behaves: answer, or cut it half-way through the answer */
@@ -91,6 +98,7 @@ export async function startIdTokenFront(real: TestProvider): Promise<IdTokenFron
     tokenRequests: [],
     answer: async () => ({ status: 400, body: { error: 'invalid_grant', error_description: 'no answer set for this test' } }),
     jwks: 'real',
+    deviceAnswer: () => ({ status: 400, body: { error: 'invalid_request', error_description: 'no device answer set for this test' } }),
     tokenTransport: 'answer',
     metadata: {},
     mint: (opts = {}) => real.mintIdToken({ issuer, ...opts }),
@@ -143,7 +151,7 @@ export async function startIdTokenFront(real: TestProvider): Promise<IdTokenFron
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-      front.tokenRequests.push({ form, authorization: req.headers.authorization });
+      front.tokenRequests.push({ form, authorization: req.headers.authorization, at: performance.now() });
       if (front.tokenTransport === 'drop-mid-response') {
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': '400' });
         res.write('{"id_token":"eyJhbGciOi');
@@ -151,6 +159,12 @@ export async function startIdTokenFront(real: TestProvider): Promise<IdTokenFron
         return;
       }
       const answer = await front.answer(form);
+      return send(res, answer.status, answer.body);
+    }
+    if (path === '/dex/device/code' && req.method === 'POST') {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const answer = front.deviceAnswer(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
       return send(res, answer.status, answer.body);
     }
     send(res, 404, { error: 'not_found' });

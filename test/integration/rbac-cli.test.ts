@@ -130,6 +130,33 @@ describe.skipIf(!existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-auth rbac (C
     expect(double.writes()).toEqual([]);
   });
 
+  it('list prints an aligned table with headers on a TTY (a pty from script(1))', async () => {
+    const command = [process.execPath, cliEntry, 'rbac', 'list'].join(' ');
+    const run = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+      const child = spawn('script', ['-qec', `stty cols 120 rows 30; ${command}`, '/dev/null'], { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout: stdout.replaceAll('\r', '') });
+      });
+    });
+    expect(run.code, run.stdout).toBe(0);
+    const lines = run.stdout.split('\n').filter((l) => l.trim() !== '');
+    const header = lines.find((l) => l.startsWith('NAMESPACE'));
+    const row = lines.find((l) => l.includes('jane-example-com'));
+    expect(header).toMatch(/^NAMESPACE {3,}SERVICEACCOUNT {3,}USER {3,}ROLES$/);
+    expect(row).toMatch(/^default {3,}jane-example-com {3,}jane@example\.com {3,}view, edit@team-a$/);
+    // columns line up under their headers, and nothing is tab-separated
+    for (const [title, cell] of [['SERVICEACCOUNT', 'jane-example-com'], ['USER', 'jane@example.com'], ['ROLES', 'view, edit@team-a']]) {
+      expect(row?.indexOf(cell as string)).toBe(header?.indexOf(title as string));
+    }
+    expect(run.stdout).not.toContain('\t');
+    expect(double.writes()).toEqual([]);
+  });
+
   it('revoke --dry-run plans, revoke deletes', async () => {
     const dry = await runCli(['rbac', 'revoke', 'jane@example.com', '--dry-run'], env);
     expect(dry.code).toBe(0);

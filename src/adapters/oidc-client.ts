@@ -113,7 +113,10 @@ export interface SignInOptions {
   openBrowser: (url: string) => Promise<void>;
   /** Whole sign-in budget (--timeout). */
   timeoutMs: number;
-  /** Who signed in, for the browser page (default: email, else sub). */
+  /**
+   * Who signed in, for the browser page (default: email, else sub); throws (a CliError) when the
+   * claims cannot be used, so the page shows that failure instead of a success.
+   */
   describeUser?: (claims: Record<string, unknown>) => string;
   /** Clusters named on the browser page. */
   clusters?: readonly string[];
@@ -196,19 +199,28 @@ export async function authorizationCodeSignIn(config: ProviderConfiguration, opt
       settle.reject(new CliError(ExitCode.LOGIN_DENIED, `the identity provider refused the sign-in (${detail}): check that your account may use this cluster, then log in again`));
       return { status: 200, html: renderCallbackPage({ kind: 'error', title: 'Sign-in refused', detail: `The identity provider answered: ${detail}.` }), final: true };
     }
+    let result: SignInResult;
     try {
       const current = new URL(redirectUri);
       current.search = request.query.toString();
       const tokens = await oidc.authorizationCodeGrant(config, current, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
-      const result = signInResultFrom(tokens);
-      settle.resolve(result);
-      const who = (options.describeUser ?? defaultDescribeUser)(result.claims);
-      return { status: 200, html: renderCallbackPage({ kind: 'success', who, clusters: [...(options.clusters ?? [])] }), final: true };
+      result = signInResultFrom(tokens);
     } catch (error) {
       const failure = providerError(error, 'the authorization code exchange');
       settle.reject(failure);
       return { status: 502, html: renderCallbackPage({ kind: 'error', title: 'Sign-in failed', detail: failure.message }), final: true };
     }
+    // the page must not say "signed in" for a token the command is about to refuse
+    let who: string;
+    try {
+      who = (options.describeUser ?? defaultDescribeUser)(result.claims);
+    } catch (error) {
+      const failure = error instanceof CliError ? error : new CliError(ExitCode.PROVIDER, `the ID token cannot be used: ${describeError(error)}`, { cause: error });
+      settle.reject(failure);
+      return { status: 200, html: renderCallbackPage({ kind: 'error', title: 'Signed in, but not usable here', detail: failure.message }), final: true };
+    }
+    settle.resolve(result);
+    return { status: 200, html: renderCallbackPage({ kind: 'success', who, clusters: [...(options.clusters ?? [])] }), final: true };
   };
 
   const server = await startLoopbackServer(plan, handle);

@@ -4,6 +4,7 @@ import { decodeBase64Pem } from '../adapters/http.js';
 import { type ClusterEntry, checkClusterName, scopesFor } from '../core/cluster-entry.js';
 import { groupsFrom, isoFromUnix } from '../core/id-token-claims.js';
 import { oidcAuthProviderUser, setCluster, setContext, setCurrentContext, setUser } from '../core/kubeconfig-merge.js';
+import { isHintedUser, wrongUserMessage } from '../core/signed-in-user.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { Catalog } from './catalog.js';
 import type { ExecLoginOptions } from './login-exec.js';
@@ -114,7 +115,6 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
 
   const outcomes: LoginOutcome[] = [];
   for (const [index, group] of groups.entries()) {
-    const first = group.entries[0] as ClusterEntry;
     const config = await (discoveries[index] as ReturnType<typeof discoverProvider>);
     const clusterNames = group.entries.map((e) => e.name);
     request.onSignInStart?.(group.issuerUrl, clusterNames);
@@ -128,9 +128,12 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
       openBrowser: request.openBrowser,
       timeoutMs: request.timeoutMs,
       clusters: clusterNames,
+      // every entry's username claim is checked before the page says who signed in
       describeUser: (claims) => {
-        const value = claims[first.usernameClaim];
-        return typeof value === 'string' && value ? value : String(claims['sub'] ?? 'unknown user');
+        const hint = request.exec?.loginHint;
+        const unusable = hint ? group.entries.find((entry) => !isHintedUser(hint, claims, entry.usernameClaim)) : undefined;
+        if (hint && unusable) throw new CliError(ExitCode.LOGIN_DENIED, wrongUserMessage(unusable.name, hint, claims, unusable.usernameClaim));
+        return group.entries.map((entry) => usernameFor(entry, claims))[0] as string;
       },
     });
     // --grant: the flow is chosen (and device code / password run) by the shared sign-in use case
@@ -145,14 +148,20 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
       // the cache first: a kubeconfig naming the plugin must never point at an empty cache
       // loaded only for --exec: the token cache and grant modules are not needed otherwise
       const execLogin = request.exec ? await import('./login-exec.js') : undefined;
-      const cacheFile = request.exec && execLogin ? await execLogin.storeForExec(entry, result, request.exec) : undefined;
+      // the cache key names the person (--login-hint, else who just signed in), so people
+      // signed in at the same provider and client never share, or overwrite, a cached token
+      const exec = request.exec ? { ...request.exec, loginHint: request.exec.loginHint ?? username } : undefined;
+      if (exec && !isHintedUser(exec.loginHint, result.claims, entry.usernameClaim)) {
+        throw new CliError(ExitCode.LOGIN_DENIED, wrongUserMessage(entry.name, exec.loginHint, result.claims, entry.usernameClaim));
+      }
+      const cacheFile = exec && execLogin ? await execLogin.storeForExec(entry, result, exec) : undefined;
       const written = await updateKubeconfig(paths, { cluster: entry.name, user: userName, context: contextName }, (doc) => {
         setCluster(doc, entry.name, { server: entry.server, ...(entry.certificateAuthorityData ? { caData: entry.certificateAuthorityData } : {}) });
         setUser(
           doc,
           userName,
-          request.exec && execLogin
-            ? execLogin.execUserFor(entry, request.exec)
+          exec && execLogin
+            ? execLogin.execUserFor(entry, exec)
             : oidcAuthProviderUser({
                 issuerUrl: entry.issuerUrl,
                 clientId: entry.clientId,

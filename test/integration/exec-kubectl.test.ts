@@ -100,8 +100,11 @@ describe.skipIf(skipUnless(anyKubectl, 'no Debian kubectl under .tools/bin (run 
     expect(login.stderr).toContain('kubectl gets it from `k8s-auth credential`');
   }
 
+  // login --exec records who signed in as the login hint, part of the cache key
+  const JANE = 'jane@example.com';
+
   function cachedIdToken(): string {
-    return (JSON.parse(readFileSync(fx.cacheFile(), 'utf8')) as { idToken: string }).idToken;
+    return (JSON.parse(readFileSync(fx.cacheFile(JANE), 'utf8')) as { idToken: string }).idToken;
   }
 
   for (const c of cases) {
@@ -113,7 +116,7 @@ describe.skipIf(skipUnless(anyKubectl, 'no Debian kubectl under .tools/bin (run 
       const exec = written.users[0]?.user.exec ?? {};
       expect(exec['apiVersion']).toBe(`client.authentication.k8s.io/${c.apiVersion}`);
       expect(exec['interactiveMode']).toBe('IfAvailable');
-      expect(exec['args']).toEqual(expect.arrayContaining(['credential', CLUSTER, '--issuer', fx.op.issuer, '--client-id', fx.op.clientId, '--scopes', fx.scopes.join(' '), '--catalog', fx.catalogFile]));
+      expect(exec['args']).toEqual(expect.arrayContaining(['credential', CLUSTER, '--issuer', fx.op.issuer, '--client-id', fx.op.clientId, '--scopes', fx.scopes.join(' '), '--login-hint', JANE, '--catalog', fx.catalogFile]));
       expect(JSON.stringify(exec)).not.toContain('jane-password');
       const token = cachedIdToken();
 
@@ -124,9 +127,9 @@ describe.skipIf(skipUnless(anyKubectl, 'no Debian kubectl under .tools/bin (run 
       expect(fx.op.stats.refresh_token + fx.op.stats.password).toBe(1);
 
       // expire the cached ID token (keeping the real refresh token): kubectl's next call refreshes
-      const cached = JSON.parse(readFileSync(fx.cacheFile(), 'utf8')) as { refreshToken: string };
+      const cached = JSON.parse(readFileSync(fx.cacheFile(JANE), 'utf8')) as { refreshToken: string };
       const expired = await fx.op.mintIdToken({ email: 'jane@example.com', issuedAt: Math.floor(Date.now() / 1000) - 7200, expiresInSeconds: 3600 });
-      fx.writeCache({ idToken: expired, refreshToken: cached.refreshToken });
+      fx.writeCache({ idToken: expired, refreshToken: cached.refreshToken }, JANE);
       api.authorizations.length = 0;
       const second = await run(c.binary.path, ['--kubeconfig', kubeconfig, 'get', 'namespaces', '-o', 'name'], { env: fx.env() });
       expect(second.stdout.trim()).toBe('namespace/default');
@@ -150,7 +153,7 @@ describe.skipIf(skipUnless(anyKubectl, 'no Debian kubectl under .tools/bin (run 
       const kubeconfig = join(fx.dir, `kubeconfig-refuse-${binary.version}`);
       await loginExec(kubeconfig, binary.version === '1.20' ? 'v1beta1' : 'v1');
       const expired = await fx.op.mintIdToken({ email: 'jane@example.com', issuedAt: Math.floor(Date.now() / 1000) - 7200, expiresInSeconds: 3600 });
-      fx.writeCache({ idToken: expired });
+      fx.writeCache({ idToken: expired }, JANE);
       fx.op.resetStats();
       // execFile gives kubectl a pipe for stdin: no terminal, so IfAvailable means not interactive
       const refused = await run(binary.path, ['--kubeconfig', kubeconfig, 'get', 'namespaces'], { env: fx.env() }).catch((e: { stderr: string; code: number }) => e);

@@ -31,8 +31,9 @@ export interface CredentialFixture {
   /** `credential dev --issuer … --client-id … --scopes … --token-cache-dir …` */
   credentialArgs(...extra: string[]): string[];
   env(extra?: Record<string, string | undefined>): NodeJS.ProcessEnv;
-  cacheFile(): string;
-  writeCache(tokens: { idToken: string; refreshToken?: string; connection?: CachedConnection }): void;
+  /** The cache file of the fixture's key; with a login hint, of that person's key (what `login --exec` writes). */
+  cacheFile(loginHint?: string): string;
+  writeCache(tokens: { idToken: string; refreshToken?: string; connection?: CachedConnection }, loginHint?: string): void;
   /** A real ID token + refresh token for a user, through the provider's password grant. */
   realTokens(email?: string, password?: string): Promise<RealTokens>;
   close(): Promise<void>;
@@ -76,18 +77,19 @@ export async function startCredentialFixture(opts: { idTokenTtlSeconds?: number 
     key,
     credentialArgs: (...extra) => ['credential', CLUSTER, '--issuer', op.issuer, '--client-id', op.clientId, '--scopes', scopes.join(' '), '--token-cache-dir', cacheDir, ...extra],
     env: (extra = {}) => cleanEnv({ HOME: home, K8S_AUTH_CATALOG: catalogFile, DISPLAY: undefined, WAYLAND_DISPLAY: undefined, BROWSER: undefined, ...extra }),
-    cacheFile: () => cacheFilePath(cacheDir, key),
-    writeCache(tokens) {
+    cacheFile: (loginHint) => cacheFilePath(cacheDir, loginHint ? { ...key, loginHint } : key),
+    writeCache(tokens, loginHint) {
+      const keyed = loginHint ? { ...key, loginHint } : key;
       const expiresAtMs = jwtExpiryMs(tokens.idToken) ?? 0;
       const text = serializeCachedTokens({
-        key,
+        key: keyed,
         idToken: tokens.idToken,
         ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
         ...(tokens.connection ? { connection: tokens.connection } : {}),
         expiresAt: new Date(expiresAtMs).toISOString(),
         updatedAt: new Date().toISOString(),
       });
-      writeFileAtomic(cacheFilePath(cacheDir, key), text);
+      writeFileAtomic(cacheFilePath(cacheDir, keyed), text);
     },
     async realTokens(email = 'jane@example.com', password = 'jane-password') {
       trusting ??= fetchTrusting(op.caPem);

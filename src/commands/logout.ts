@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 
-/** `k8s-auth logout <cluster>`: revoke and remove the stored tokens (docs/usage.md#logout). */
+/** `k8s-auth logout <cluster>`: remove the stored tokens, then revoke them (docs/usage.md#logout). */
 interface LogoutFlags {
   kubeconfig?: string;
   certificateAuthority?: string[];
@@ -13,9 +13,9 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 export function register(program: Command): void {
   program
     .command('logout')
-    .summary('revoke and remove the tokens of a cluster')
+    .summary('remove and revoke the tokens of a cluster')
     .description(
-      "Revoke the refresh token at the identity provider (when it offers revocation) and remove the ID and refresh tokens of the cluster's users from the kubeconfig. " +
+      "Remove the ID and refresh tokens of the cluster's users from the kubeconfig (under its lock), then revoke the refresh token at the identity provider (when it offers revocation). " +
         'The cluster, user and context entries stay; `k8s-auth login <cluster>` fills them again.',
     )
     .argument('<cluster>', 'cluster name (as written by login)')
@@ -27,14 +27,19 @@ export function register(program: Command): void {
       const { httpTimeoutMs } = await import('../config/catalog-options.js');
       const { logout } = await import('../usecases/logout.js');
       const { info } = await import('../ui/log.js');
+      const { withSpinner } = await import('../ui/spinner.js');
       const outcome = await logout({
         cluster,
         ...(flags.kubeconfig !== undefined ? { kubeconfig: flags.kubeconfig } : {}),
         caFiles: flags.certificateAuthority ?? [],
         insecureSkipTlsVerify: Boolean(flags.insecureSkipTlsVerify),
         httpTimeoutMs: httpTimeoutMs(flags.httpTimeout),
-      });
+      }, { revoking: (work) => withSpinner('revoking the refresh token at the identity provider…', work) });
+      if (outcome.removed.length === 0) {
+        info(`Nothing to remove for ${cluster}: ${outcome.users.join(', ')} hold${outcome.users.length === 1 ? 's' : ''} no tokens (already logged out)`);
+        return;
+      }
       const revoked = outcome.revoked.length > 0 ? `; refresh token revoked at the provider` : '';
-      info(`Logged out of ${cluster}: removed the tokens of ${outcome.users.join(', ')}${revoked}`);
+      info(`Logged out of ${cluster}: removed the tokens of ${outcome.removed.join(', ')}${revoked}`);
     });
 }

@@ -9,10 +9,10 @@ import { execTokenCache } from './current-login.js';
 import { debug, warn } from '../ui/log.js';
 
 /**
- * `k8s-auth logout <cluster>`: revoke the refresh token where the provider offers revocation,
- * then remove the tokens of every user of the cluster's contexts: id-token and refresh-token of
- * an oidc auth-provider user, the token cache entry of an exec-plugin user. The cluster, user
- * and context entries stay, so `k8s-auth login` restores them in place.
+ * `k8s-auth logout <cluster>`: remove the tokens of every user of the cluster's contexts (the
+ * id-token and refresh-token of an oidc auth-provider user, the token cache entry of an
+ * exec-plugin user), then revoke the refresh tokens where the provider offers revocation. The
+ * cluster, user and context entries stay, so `k8s-auth login` restores them in place.
  */
 export interface LogoutRequest {
   cluster: string;
@@ -26,6 +26,8 @@ export interface LogoutRequest {
 export interface LogoutOutcome {
   cluster: string;
   users: string[];
+  /** users whose tokens were stored and are now removed (empty: there was nothing to remove) */
+  removed: string[];
   /** users whose refresh token the provider revoked */
   revoked: string[];
   /** users with a refresh token the provider could not revoke (no endpoint or an error) */
@@ -72,10 +74,11 @@ interface RevokeTarget {
   clientSecret?: string;
   idpCaData?: string;
   refreshToken: string;
+  userName: string;
 }
 
-/** Best effort: says whether the provider revoked it; warns (never throws) otherwise. */
-async function revoke(target: RevokeTarget, userName: string, request: LogoutRequest): Promise<boolean> {
+/** Best effort: whether the provider revoked it, and otherwise why not (never throws). */
+async function revoke(target: RevokeTarget, request: LogoutRequest): Promise<{ revoked: boolean; warning?: string }> {
   try {
     const { discoverProvider, revokeRefreshToken } = await import('../adapters/oidc-client.js');
     const caPem = decodeBase64Pem(target.idpCaData);
@@ -88,64 +91,100 @@ async function revoke(target: RevokeTarget, userName: string, request: LogoutReq
       insecureSkipTlsVerify: request.insecureSkipTlsVerify,
       timeoutMs: request.httpTimeoutMs,
     });
-    if (await revokeRefreshToken(config, target.refreshToken)) return true;
-    warn(`${target.issuerUrl} offers no token revocation: the refresh token of ${userName} stays valid at the provider until it expires`);
+    if (await revokeRefreshToken(config, target.refreshToken)) return { revoked: true };
+    return { revoked: false, warning: `${target.issuerUrl} offers no token revocation: the refresh token of ${target.userName} stays valid at the provider until it expires` };
   } catch (error) {
-    // the local tokens still go: a provider that is down must not keep you logged in here
-    warn(`could not revoke the refresh token of ${userName}: ${describeError(error)}`);
+    // the local tokens are already gone: a provider that is down must not keep you logged in here
+    return { revoked: false, warning: `could not revoke the refresh token of ${target.userName}: ${describeError(error)}` };
   }
-  return false;
 }
 
-export async function logout(request: LogoutRequest): Promise<LogoutOutcome> {
+/** Removes the id-token and refresh-token of `names` in one kubeconfig file, under its lock; returns what was there. */
+async function removeOidcTokens(path: string, names: readonly string[]): Promise<{ removed: string[]; targets: RevokeTarget[] }> {
+  const removed: string[] = [];
+  const targets: RevokeTarget[] = [];
+  await updateKubeconfigFile(path, (doc) => {
+    for (const name of names) {
+      // read inside the lock: these are the values the file holds now
+      const user = readNamed(doc, 'users', name);
+      const config = ((user?.['auth-provider'] as Record<string, unknown> | undefined)?.['config'] ?? {}) as Record<string, unknown>;
+      const refreshToken = str(config['refresh-token']);
+      registerSecret(refreshToken);
+      registerSecret(str(config['id-token']));
+      const clientSecret = str(config['client-secret']);
+      registerSecret(clientSecret);
+      const issuerUrl = str(config['idp-issuer-url']);
+      const clientId = str(config['client-id']);
+      const idpCaData = str(config['idp-certificate-authority-data']);
+      const had = clearOidcTokens(doc, name);
+      debug(`${name} in ${path}: ${had ? 'tokens removed' : 'no tokens stored'}`);
+      if (had) removed.push(name);
+      if (refreshToken && issuerUrl && clientId) {
+        targets.push({ issuerUrl, clientId, refreshToken, userName: name, ...(clientSecret ? { clientSecret } : {}), ...(idpCaData ? { idpCaData } : {}) });
+      }
+    }
+  });
+  return { removed, targets };
+}
+
+/**
+ * The tokens leave the kubeconfig (under its lock) and the token cache first, kept in memory;
+ * only then is anything revoked, so a lock that times out leaves the refresh token both stored
+ * and valid rather than stored and dead.
+ */
+export async function logout(request: LogoutRequest, hooks: { revoking?: <T>(work: () => Promise<T>) => Promise<T> } = {}): Promise<LogoutOutcome> {
   checkClusterName(request.cluster);
   const paths = resolveKubeconfigPaths(request.kubeconfig, request.env ?? process.env);
   const logins = loginsOf(paths, request.cluster);
   if (logins.length === 0) {
     throw new CliError(ExitCode.KUBECONFIG, `no k8s-auth login for cluster '${request.cluster}' in ${paths.join(':')}: nothing to log out of`);
   }
-  const outcome: LogoutOutcome = { cluster: request.cluster, users: logins.map((u) => u.name), revoked: [], notRevoked: [] };
-  const record = (name: string, revoked: boolean) => (revoked ? outcome.revoked : outcome.notRevoked).push(name);
+  const outcome: LogoutOutcome = { cluster: request.cluster, users: logins.map((u) => u.name), removed: [], revoked: [], notRevoked: [] };
+  const targets: RevokeTarget[] = [];
+
+  const oidcByPath = new Map<string, string[]>();
+  for (const login of logins) if (login.kind === 'oidc') oidcByPath.set(login.path, [...(oidcByPath.get(login.path) ?? []), login.name]);
+  for (const [path, names] of oidcByPath) {
+    const done = await removeOidcTokens(path, names);
+    outcome.removed.push(...done.removed);
+    targets.push(...done.targets);
+  }
+
   for (const login of logins) {
-    if (login.kind === 'oidc') {
-      const refreshToken = str(login.config['refresh-token']);
-      registerSecret(refreshToken);
-      registerSecret(str(login.config['id-token']));
-      const clientSecret = str(login.config['client-secret']);
-      registerSecret(clientSecret);
-      const issuerUrl = str(login.config['idp-issuer-url']);
-      const clientId = str(login.config['client-id']);
-      if (refreshToken && issuerUrl && clientId) {
-        const idpCaData = str(login.config['idp-certificate-authority-data']);
-        record(login.name, await revoke({ issuerUrl, clientId, refreshToken, ...(clientSecret ? { clientSecret } : {}), ...(idpCaData ? { idpCaData } : {}) }, login.name, request));
-      }
-      await updateKubeconfigFile(login.path, (doc) => {
-        const had = clearOidcTokens(doc, login.name);
-        debug(`${login.name} in ${login.path}: ${had ? 'tokens removed' : 'no tokens stored'}`);
-      });
-      continue;
-    }
+    if (login.kind !== 'exec') continue;
     // an exec-plugin user: the tokens live in the token cache entry its arguments name
     const cache = await execTokenCache(login.args);
     if (!cache) continue;
     const { lockTokenCache, readCachedTokens } = await import('../adapters/token-cache.js');
-    const cached = readCachedTokens(cache);
-    if (cached?.refreshToken) {
-      if (cached.connection?.confidentialClient) {
-        warn(`the refresh token of ${login.name} belongs to a confidential client whose secret is not stored: it stays valid at the provider until it expires`);
-        record(login.name, false);
-      } else {
-        const idpCaData = cached.connection?.idpCertificateAuthorityData;
-        record(login.name, await revoke({ issuerUrl: cached.key.issuer, clientId: cached.key.clientId, refreshToken: cached.refreshToken, ...(idpCaData ? { idpCaData } : {}) }, login.name, request));
-      }
-    }
     const release = await lockTokenCache(cache, { timeoutMs: 10_000 });
+    let cached: ReturnType<typeof readCachedTokens>;
     try {
+      cached = readCachedTokens(cache);
+      if (cached) registerSecret(cached.refreshToken);
       rmSync(cache.file, { force: true });
       debug(`${login.name}: removed ${cache.file}`);
     } finally {
       release();
     }
+    if (!cached) continue;
+    outcome.removed.push(login.name);
+    if (!cached.refreshToken) continue;
+    if (cached.connection?.confidentialClient) {
+      warn(`the refresh token of ${login.name} belongs to a confidential client whose secret is not stored: it stays valid at the provider until it expires`);
+      outcome.notRevoked.push(login.name);
+      continue;
+    }
+    const idpCaData = cached.connection?.idpCertificateAuthorityData;
+    targets.push({ issuerUrl: cached.key.issuer, clientId: cached.key.clientId, refreshToken: cached.refreshToken, userName: login.name, ...(idpCaData ? { idpCaData } : {}) });
   }
+
+  if (targets.length === 0) return outcome;
+  const around = hooks.revoking ?? (<T>(work: () => Promise<T>) => work());
+  const results = await around(() => Promise.all(targets.map((target) => revoke(target, request))));
+  results.forEach((result, i) => {
+    const name = (targets[i] as RevokeTarget).userName;
+    (result.revoked ? outcome.revoked : outcome.notRevoked).push(name);
+    if (result.warning) warn(result.warning);
+  });
   return outcome;
 }

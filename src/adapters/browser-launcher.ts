@@ -48,6 +48,9 @@ export function createBrowserOpener(options: BrowserOptions = {}): OpenBrowser {
         if (code !== 0 && code !== null) printUrl(`Could not open a browser (the system opener exited with ${code}).`, url);
       });
       debug('asked the system to open the sign-in page');
+      // a system opener can "succeed" while no window ever appears (a dead DISPLAY, a browser
+      // that fails to start): the URL is the way out, so it is always shown
+      process.stderr.write(`Opening the sign-in page in your browser. If nothing opens, use this URL:\n\n  ${url}\n\n`);
     } catch (error) {
       printUrl(`Could not open a browser: ${describeError(error)}.`, url);
     }

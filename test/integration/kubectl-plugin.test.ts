@@ -1,9 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { VERSION } from '../../src/cli.js';
+import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { cleanEnv } from '../support/run-cli.js';
 import { kubectlPaths, repoRoot, skipUnless } from '../support/skip.js';
 
@@ -73,6 +75,70 @@ describe.skipIf(skipUnless(kubectls.length > 0, '.tools/bin/kubectl-* not unpack
         const usage = kubectl(k.path, ['k8s-auth', 'no-such-command']);
         expect(usage.code).toBe(2);
       });
+    });
+  }
+});
+
+/** Like kubectl() but without blocking the event loop: the test provider runs in this process. */
+function kubectlAsync(path: string, args: readonly string[], extraEnv: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe.skipIf(skipUnless(kubectls.length > 0, '.tools/bin/kubectl-* not unpacked (scripts/fetch-kubectl.sh)'))('kubectl k8s-auth login (password grant, real test provider)', () => {
+  let provider: TestProvider;
+  let loginCatalog: string;
+
+  beforeAll(async () => {
+    provider = await startTestProvider();
+    loginCatalog = join(dir, 'login-clusters.yaml');
+    const idpCa = Buffer.from(provider.caPem).toString('base64');
+    writeFileSync(
+      loginCatalog,
+      ['clusters:', '  prod:', '    server: https://127.0.0.1:6443', `    issuer-url: ${provider.issuer}`, `    client-id: ${provider.clientId}`, `    idp-certificate-authority-data: ${idpCa}`, ''].join('\n'),
+    );
+  });
+  afterAll(async () => {
+    await provider?.close();
+  });
+
+  for (const k of kubectls) {
+    it(`kubectl ${k.version}: \`kubectl k8s-auth login prod --grant password\` signs in and writes a 0600 kubeconfig with the user`, async () => {
+      const kubeconfig = join(dir, `login-kubeconfig-${k.version}`);
+      expect(existsSync(kubeconfig)).toBe(false);
+      provider.resetStats();
+      const run = await kubectlAsync(k.path, ['k8s-auth', 'login', 'prod', '--grant', 'password', '--username', 'jane@example.com', '--catalog', loginCatalog], {
+        KUBECONFIG: kubeconfig,
+        K8S_AUTH_PASSWORD: 'jane-password',
+      });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toContain('Signed in to prod as jane@example.com');
+      expect(run.stdout + run.stderr).not.toContain('jane-password');
+      expect(provider.stats.password).toBe(1);
+      expect(statSync(kubeconfig).mode & 0o777).toBe(0o600);
+      const config = parse(readFileSync(kubeconfig, 'utf8')) as {
+        'current-context': string;
+        contexts: { name: string; context: Record<string, string> }[];
+        users: { name: string; user: { 'auth-provider'?: { name: string; config: Record<string, string> } } }[];
+      };
+      expect(config['current-context']).toBe('prod');
+      expect(config.contexts).toEqual([{ name: 'prod', context: { cluster: 'prod', user: 'jane@example.com@prod' } }]);
+      expect(config.users.map((u) => u.name)).toEqual(['jane@example.com@prod']);
+      const authProvider = config.users[0]?.user['auth-provider'];
+      expect(authProvider?.name).toBe('oidc');
+      expect(authProvider?.config['idp-issuer-url']).toBe(provider.issuer);
+      expect(authProvider?.config['id-token']).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
     });
   }
 });

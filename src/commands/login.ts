@@ -48,7 +48,9 @@ export function register(program: Command): void {
     .addOption(new Option('--http-timeout <seconds>', 'timeout of each HTTP request').env('K8S_AUTH_HTTP_TIMEOUT'))
     .addOption(new Option('-o, --output <format>', 'text (default), json or yaml').choices(['text', 'json', 'yaml']))
     .action(async (clusters: string[], flags: LoginFlags, cmd: Command) => {
-      await runLogin(clusters, { ...flags, quiet: Boolean(cmd.optsWithGlobals<{ quiet?: boolean }>().quiet) });
+      const typed = (name: string) => (cmd.getOptionValueSource(name) === 'cli' ? (cmd.getOptionValue(name) as string) : undefined);
+      const typedTimeouts = { ...(typed('timeout') !== undefined ? { timeout: typed('timeout') } : {}), ...(typed('httpTimeout') !== undefined ? { httpTimeout: typed('httpTimeout') } : {}) };
+      await runLogin(clusters, { ...flags, typedTimeouts, quiet: Boolean(cmd.optsWithGlobals<{ quiet?: boolean }>().quiet) });
     });
   // --exec, --exec-command, --exec-api-version, --login-hint, --token-cache-dir, --grant, --username
   addExecLoginOptions(command);

@@ -23,6 +23,8 @@ export interface ExecLoginFlags extends GrantFlags, CatalogOptions {
   listenPort?: string;
   certificateAuthority?: string[];
   insecureSkipTlsVerify?: boolean;
+  /** --timeout and --http-timeout as typed on the command line (not defaults, not environment). */
+  typedTimeouts?: { timeout?: string; httpTimeout?: string };
 }
 
 export function addExecLoginOptions(command: Command): Command {
@@ -78,6 +80,9 @@ export function loginModeFrom(flags: ExecLoginFlags, timeoutMs: number, env: Rea
     ...(flags.listenPort ? ['--listen-port', flags.listenPort] : []),
     ...(flags.certificateAuthority ?? []).flatMap((file) => ['--certificate-authority', absolutePath(file)]),
     ...(flags.insecureSkipTlsVerify ? ['--insecure-skip-tls-verify'] : []),
+    // kubectl's later sign-ins and refreshes keep the limits the user chose at login
+    ...(flags.typedTimeouts?.timeout !== undefined ? ['--timeout', flags.typedTimeouts.timeout] : []),
+    ...(flags.typedTimeouts?.httpTimeout !== undefined ? ['--http-timeout', flags.typedTimeouts.httpTimeout] : []),
   ];
   const exec: ExecLoginOptions = {
     // a bare name is looked up on kubectl's PATH; a path is made absolute

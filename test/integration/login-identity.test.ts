@@ -55,7 +55,7 @@ describe('one cached sign-in per person', () => {
 
   it('jane on dev and ops on dev2 keep two cache files, and each kubeconfig user gets its own token', async () => {
     const kubeconfig = dir.file('kc-two-people');
-    const jane = await loginExec('dev', kubeconfig, JANE);
+    const jane = await loginExec('dev', kubeconfig, JANE, '--timeout', '45');
     expect(jane.code, jane.stderr).toBe(0);
     const ops = await loginExec('dev2', kubeconfig, OPS);
     expect(ops.code, ops.stderr).toBe(0);
@@ -67,6 +67,9 @@ describe('one cached sign-in per person', () => {
     const argsOf = (name: string) => users.find((u) => u.name === name)?.user.exec.args ?? [];
     expect(argsOf('jane@example.com@dev').join(' ')).toContain(`--login-hint ${JANE.login}`);
     expect(argsOf('ops@example.com@dev2').join(' ')).toContain(`--login-hint ${OPS.login}`);
+    // a --timeout typed at login is kept for kubectl's later sign-ins; defaults are not written
+    expect(argsOf('jane@example.com@dev').join(' ')).toContain('--timeout 45');
+    expect(argsOf('ops@example.com@dev2')).not.toContain('--timeout');
 
     for (const [userName, email] of [['jane@example.com@dev', JANE.login], ['ops@example.com@dev2', OPS.login]] as const) {
       const run = await credentialFor(kubeconfig, userName);

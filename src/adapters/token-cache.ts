@@ -24,6 +24,8 @@ export function openTokenCache(key: TokenCacheKey, directoryOverride?: string, e
   return { directory, file: cacheFilePath(directory, key), key };
 }
 
+const warnedAbout = new Set<string>();
+
 /** Cached tokens, or undefined when absent; an unusable file is reported and ignored (the next write replaces it). */
 export function readCachedTokens(cache: TokenCache): CachedTokens | undefined {
   let text: string;
@@ -40,7 +42,10 @@ export function readCachedTokens(cache: TokenCache): CachedTokens | undefined {
   }
   const parsed = parseCachedTokens(text, cache.key);
   if (!parsed.ok) {
-    warn(`ignoring token cache file ${cache.file}: it ${parsed.problem}`);
+    // the file is read before and again after taking the lock: say it once
+    const warning = `ignoring token cache file ${cache.file}: it ${parsed.problem}`;
+    if (!warnedAbout.has(warning)) warn(warning);
+    warnedAbout.add(warning);
     return undefined;
   }
   registerSecret(parsed.entry.idToken);

@@ -140,6 +140,31 @@ describe('credential: exec plugin against a real OIDC provider', () => {
     expect(existsSync(`${fx.cacheFile()}.lock`)).toBe(false);
   });
 
+  it('8 parallel calls with nothing cached: one sign-in (password from the environment), 8 identical tokens', async () => {
+    fx.writeCache({ idToken: expiredWithoutRefresh });
+    fx.op.resetStats();
+    fx.op.faults.tokenDelayMs = 300;
+    const env = fx.env({ KUBERNETES_EXEC_INFO: execInfo(false), K8S_AUTH_PASSWORD: 'jane-password' });
+    const runs = await Promise.all(Array.from({ length: 8 }, () => runCli(fx.credentialArgs('--grant', 'password', '--username', 'jane@example.com'), env, { timeoutMs: 60_000 })));
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    expect(fx.op.stats.password).toBe(1);
+    expect(fx.op.stats.refresh_token).toBe(0);
+    const tokens = new Set(runs.map((r) => parseOut(r).status.token));
+    expect(tokens.size).toBe(1);
+    expect(decodeClaims([...tokens][0] as string)['email']).toBe('jane@example.com');
+    expect(existsSync(`${fx.cacheFile()}.lock`)).toBe(false);
+  });
+
+  it('a corrupt cache file is warned about once, then replaced by the new sign-in', async () => {
+    await writeFile(fx.cacheFile(), '{not json', { mode: 0o600 });
+    fx.op.resetStats();
+    const run = await runCli(fx.credentialArgs('--grant', 'password', '--username', 'jane@example.com'), fx.env({ KUBERNETES_EXEC_INFO: execInfo(false), K8S_AUTH_PASSWORD: 'jane-password' }));
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr.match(/ignoring token cache file/g)).toHaveLength(1);
+    expect(fx.op.stats.password).toBe(1);
+    expect((JSON.parse(readFileSync(fx.cacheFile(), 'utf8')) as { idToken: string }).idToken).toBe(parseOut(run).status.token);
+  });
+
   it('refuses to sign in when kubectl says the run is not interactive: exit 10, no browser', async () => {
     fx.writeCache({ idToken: expiredWithoutRefresh });
     const marker = join(fx.dir, 'browser-was-opened');

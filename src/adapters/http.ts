@@ -25,7 +25,31 @@ export interface HttpClientOptions {
   peer?: string;
   /** Exit code for transport failures talking to this peer. */
   exitCode?: ExitCodeValue;
+  /**
+   * What to do when this peer's certificate is not trusted, e.g. TRUST_HINTS.apiServer; each
+   * peer's CA comes from a different place. Default: TRUST_HINTS.provider.
+   */
+  trustHint?: string;
 }
+
+/**
+ * Where each peer's CA goes, for "TLS certificate … is not trusted" lines: the one mechanism
+ * every caller uses (createFetch's `trustHint`, transportError's last argument, vaultError).
+ */
+export const TRUST_HINTS = {
+  /** login, credential, logout, doctor: the provider of a catalog entry. */
+  provider: "pass its CA with --certificate-authority FILE, or put it in the catalog entry's idp-certificate-authority-data",
+  /** rbac apply/plan: the provider that verifies the ID token, named by flags. */
+  rbacIssuerFlags: "pass its CA with --idp-ca-file FILE (or, with --cluster, the catalog entry's idp-certificate-authority-data)",
+  /** rbac apply/plan --cluster: the catalog entry's provider. */
+  rbacCatalogEntry: "put its CA in the catalog entry's idp-certificate-authority-data, or pass --issuer-url/--client-id with --idp-ca-file FILE",
+  /** rbac apply/plan on the current login: the kubeconfig user's provider. */
+  rbacKubeconfigLogin: "put its CA in the kubeconfig user's idp-certificate-authority-data (log in again with the right CA), or pass --idp-ca-file FILE with --issuer-url/--client-id",
+  /** rbac list/apply/revoke/sync, token: the Kubernetes API server. */
+  apiServer: "put its CA in the kubeconfig cluster's certificate-authority (file) or certificate-authority-data",
+  /** the catalog, token --via-vault, doctor: Vault. */
+  vault: 'set VAULT_CACERT to its CA file',
+} as const;
 
 export type FetchFunction = (input: string | URL, init?: RequestInit) => Promise<Response>;
 
@@ -82,6 +106,7 @@ export function createFetch(options: HttpClientOptions = {}): FetchFunction {
   });
   const peer = options.peer ?? 'server';
   const exitCode = options.exitCode ?? ExitCode.INTERNAL;
+  const trustHint = options.trustHint ?? TRUST_HINTS.provider;
   const proxied = proxyVariablesSet();
 
   return async (input, init) => {
@@ -95,9 +120,18 @@ export function createFetch(options: HttpClientOptions = {}): FetchFunction {
       debug(`${response.status} from ${stripQuery(url)}`);
       return response as unknown as Response;
     } catch (error) {
-      throw transportError(error, peer, url, timeoutMs, exitCode);
+      throw transportError(error, peer, url, timeoutMs, exitCode, trustHint);
     }
   };
+}
+
+/**
+ * A timeout as people say it: "30s", "0.5s", and below 0.1 s in milliseconds ("1ms"), so
+ * --http-timeout 0.001 is not reported as "0s".
+ */
+export function formatTimeout(ms: number): string {
+  if (ms < 100) return `${Math.max(1, Math.round(ms))}ms`;
+  return `${Number.parseFloat((ms / 1000).toFixed(3))}s`;
 }
 
 /** Query strings can carry codes and state: keep them out of logs. */
@@ -106,7 +140,7 @@ export function stripQuery(url: string): string {
   return i === -1 ? url : `${url.slice(0, i)}?…`;
 }
 
-export function transportError(error: unknown, peer: string, url: string, timeoutMs: number, exitCode: ExitCodeValue): CliError {
+export function transportError(error: unknown, peer: string, url: string, timeoutMs: number, exitCode: ExitCodeValue, trustHint: string = TRUST_HINTS.provider): CliError {
   if (error instanceof CliError) return error;
   const where = stripQuery(url);
   // a proxy's refusal is not the peer's: name the proxy (never its credentials)
@@ -119,14 +153,14 @@ export function transportError(error: unknown, peer: string, url: string, timeou
   }
   const name = error instanceof Error ? error.name : '';
   if (name === 'TimeoutError' || name === 'AbortError') {
-    return new CliError(exitCode, `${peer} at ${where} did not answer within ${Math.round(timeoutMs / 1000)}s: check the address and your network, or raise --http-timeout`, { cause: error });
+    return new CliError(exitCode, `${peer} at ${where} did not answer within ${formatTimeout(timeoutMs)}: check the address and your network, or raise --http-timeout`, { cause: error });
   }
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
   const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? '';
   if (code === 'ECONNREFUSED') return new CliError(exitCode, `${peer} at ${where} refused the connection: is it running and is the address right?`, { cause: error });
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new CliError(exitCode, `cannot resolve the host of ${peer} at ${where}: check the address`, { cause: error });
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
-    return new CliError(exitCode, `TLS certificate of ${peer} at ${where} is not trusted (${code}): pass its CA (e.g. --certificate-authority) rather than disabling verification`, { cause: error });
+    return new CliError(exitCode, `TLS certificate of ${peer} at ${where} is not trusted (${code}): ${trustHint} rather than disabling verification`, { cause: error });
   }
   if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new CliError(exitCode, `${peer} at ${where} dropped the connection (${code}): try again; if it persists, check the server`, { cause: error });

@@ -27,6 +27,8 @@ export interface VerifyIdTokenOptions {
   timeoutMs?: number;
   /** Seconds of clock skew tolerated on exp/iat/nbf. Default 30. */
   clockToleranceSeconds?: number;
+  /** Where this provider's CA goes, for an untrusted certificate (createFetch's trustHint). */
+  trustHint?: string;
   /** Injected for tests; default createFetch with the CAs above (HTTPS_PROXY honoured). */
   fetch?: FetchFunction;
   currentDate?: Date;
@@ -110,7 +112,7 @@ export async function verifyIdToken(token: string, options: VerifyIdTokenOptions
   registerSecret(raw);
   checkTokenShape(raw);
   const timeoutMs = options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
-  const fetch = options.fetch ?? createFetch({ caPems: options.caPems ?? [], timeoutMs, peer: 'identity provider', exitCode: ExitCode.PROVIDER });
+  const fetch = options.fetch ?? createFetch({ caPems: options.caPems ?? [], timeoutMs, peer: 'identity provider', exitCode: ExitCode.PROVIDER, ...(options.trustHint ? { trustHint: options.trustHint } : {}) });
   const discovery = await discover(options.issuerUrl, fetch);
   debug(`verifying the ID token against ${discovery.jwksUri}`);
   const jwks = createRemoteJWKSet(new URL(discovery.jwksUri), {

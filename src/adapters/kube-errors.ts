@@ -1,7 +1,7 @@
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug } from '../ui/log.js';
 import { proxyTunnelStatus } from '../core/proxy-env.js';
-import { transportError } from './http.js';
+import { TRUST_HINTS, formatTimeout, transportError } from './http.js';
 
 /**
  * API server failures as one line each: what was refused, and what the caller can do. A 403
@@ -91,10 +91,9 @@ export function kubeApiError(error: unknown, ctx: KubeErrorContext): CliError {
   if (!isApiException(error)) {
     const server = ctx.server ?? 'the API server';
     if (error instanceof Error && error.name === 'TimeoutError') {
-      const seconds = timeoutOf(error) / 1000;
-      return new CliError(ExitCode.KUBERNETES, `Kubernetes API server at ${server} did not answer within ${seconds}s (${ctx.verb} ${ctx.resource}): check the address and your network, or raise --http-timeout`, { cause: error });
+      return new CliError(ExitCode.KUBERNETES, `Kubernetes API server at ${server} did not answer within ${formatTimeout(timeoutOf(error))} (${ctx.verb} ${ctx.resource}): check the address and your network, or raise --http-timeout`, { cause: error });
     }
-    return transportError(error, 'Kubernetes API server', server, timeoutOf(error), ExitCode.KUBERNETES);
+    return transportError(error, 'Kubernetes API server', server, timeoutOf(error), ExitCode.KUBERNETES, TRUST_HINTS.apiServer);
   }
   const status = statusOf(error);
   const code = error.code;

@@ -8,7 +8,7 @@ import { isLoopbackHost } from '../core/cluster-entry.js';
 import { proxyForUrl, proxyRefusalMessage, proxyUnreachable, proxyUnreachableMessage } from '../core/proxy-env.js';
 import { secureContextWithExtraCas } from './tls-context.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
-import { DEFAULT_HTTP_TIMEOUT_MS } from './http.js';
+import { DEFAULT_HTTP_TIMEOUT_MS, TRUST_HINTS } from './http.js';
 import { debug, warn } from '../ui/log.js';
 import { registerSecret } from '../ui/redact.js';
 
@@ -198,7 +198,7 @@ export function vaultError(error: unknown, what: string, address?: string): CliE
     return new CliError(ExitCode.VAULT, `Vault${where} did not answer in time while ${what}: check VAULT_ADDR and your network, or raise --http-timeout`, { cause: error });
   }
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
-    return new CliError(ExitCode.VAULT, `TLS certificate of Vault${where} is not trusted (${code}): set VAULT_CACERT to its CA file`, { cause: error });
+    return new CliError(ExitCode.VAULT, `TLS certificate of Vault${where} is not trusted (${code}): ${TRUST_HINTS.vault}`, { cause: error });
   }
   if (code === 'ECONNRESET' || code === 'EPIPE') return new CliError(ExitCode.VAULT, `Vault${where} dropped the connection while ${what} (${code}): try again`, { cause: error });
   return new CliError(ExitCode.VAULT, `Vault${where} failed while ${what}: ${(e.message ?? describeError(error)).split('\n')[0]}`, { cause: error });

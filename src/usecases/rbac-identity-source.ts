@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { CatalogOptions } from '../config/catalog-options.js';
 import type { ClusterEntry } from '../core/cluster-entry.js';
+import { TRUST_HINTS } from '../adapters/http.js';
 import { identityFromClaims, type RbacIdentity } from '../core/rbac-identity.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug } from '../ui/log.js';
@@ -72,11 +73,13 @@ interface Verifier {
   caPems: string[];
   usernameClaim: string;
   groupsClaim: string;
+  /** Where this provider's CA is configured, for an untrusted certificate. */
+  trustHint: string;
 }
 
 function fromEntry(entry: ClusterEntry): Verifier {
   const ca = entry.idpCertificateAuthorityData ? Buffer.from(entry.idpCertificateAuthorityData, 'base64').toString('utf8') : undefined;
-  return { issuerUrl: entry.issuerUrl, clientId: entry.clientId, caPems: ca ? [ca] : [], usernameClaim: entry.usernameClaim, groupsClaim: entry.groupsClaim };
+  return { issuerUrl: entry.issuerUrl, clientId: entry.clientId, caPems: ca ? [ca] : [], usernameClaim: entry.usernameClaim, groupsClaim: entry.groupsClaim, trustHint: TRUST_HINTS.rbacCatalogEntry };
 }
 
 async function catalogEntry(name: string, options: IdentitySourceOptions): Promise<ClusterEntry> {
@@ -95,7 +98,7 @@ export async function resolveVerifiedIdentity(options: IdentitySourceOptions): P
   let verifier: Verifier | undefined;
   if (options.issuerUrl !== undefined && options.clientId !== undefined) {
     const { readCaFiles } = await import('../adapters/http.js');
-    verifier = { issuerUrl: options.issuerUrl, clientId: options.clientId, caPems: options.idpCaFile ? readCaFiles([options.idpCaFile]) : [], usernameClaim: 'email', groupsClaim: 'groups' };
+    verifier = { issuerUrl: options.issuerUrl, clientId: options.clientId, caPems: options.idpCaFile ? readCaFiles([options.idpCaFile]) : [], usernameClaim: 'email', groupsClaim: 'groups', trustHint: TRUST_HINTS.rbacIssuerFlags };
   } else if (options.cluster !== undefined) {
     verifier = fromEntry(await catalogEntry(options.cluster, options));
   }
@@ -113,7 +116,7 @@ export async function resolveVerifiedIdentity(options: IdentitySourceOptions): P
       token = login.idToken;
       if (!verifier && login.issuerUrl && login.clientId) {
         const ca = login.idpCaData ? Buffer.from(login.idpCaData, 'base64').toString('utf8') : undefined;
-        verifier = { issuerUrl: login.issuerUrl, clientId: login.clientId, caPems: ca ? [ca] : [], usernameClaim: 'email', groupsClaim: 'groups' };
+        verifier = { issuerUrl: login.issuerUrl, clientId: login.clientId, caPems: ca ? [ca] : [], usernameClaim: 'email', groupsClaim: 'groups', trustHint: TRUST_HINTS.rbacKubeconfigLogin };
       }
     } else if (login.kind === 'exec') {
       const entry = await catalogEntry(options.cluster ?? login.execCluster ?? login.clusterName, options);
@@ -137,6 +140,7 @@ export async function resolveVerifiedIdentity(options: IdentitySourceOptions): P
     issuerUrl: verifier.issuerUrl,
     audience: options.audience ?? verifier.clientId,
     caPems: verifier.caPems,
+    trustHint: verifier.trustHint,
     usernameClaim,
     allowUnverifiedEmail: options.allowUnverifiedEmail === true,
     ...(options.httpTimeoutMs !== undefined ? { timeoutMs: options.httpTimeoutMs } : {}),

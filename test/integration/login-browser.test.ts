@@ -112,7 +112,7 @@ describe.skipIf(skip)('opening the browser and trusting the provider', () => {
   it('trusts the provider only with its CA: catalog data, --certificate-authority, or an explicit, warned opt-out', async () => {
     const untrusted = await startCli(['login', 'noca', '--catalog', catalog, '--kubeconfig', dir.file('k6'), '--no-browser'], cleanEnv()).exited;
     expect(untrusted.code).toBe(5);
-    expect(untrusted.stderr).toMatch(/TLS certificate of identity provider at .* is not trusted .*pass its CA \(e\.g\. --certificate-authority\)/);
+    expect(untrusted.stderr).toMatch(/TLS certificate of identity provider at .* is not trusted .*pass its CA with --certificate-authority FILE, or put it in the catalog entry.s idp-certificate-authority-data rather than disabling verification/);
 
     const withFlag = startCli(['login', 'noca', '--catalog', catalog, '--kubeconfig', dir.file('k7'), '--no-browser', '--certificate-authority', provider.caFile], cleanEnv());
     await signInWithBrowser(browser, await withFlag.url, jane);

@@ -232,7 +232,7 @@ describe('TLS verification', () => {
   it('refuses a provider whose certificate is not trusted (exit 5, names the fix)', async () => {
     const run = await spawnCli(['login', 'untrusted', '--catalog', catalog, '--kubeconfig', dir.file('kc-tls'), '--no-browser', '--timeout', '3'], cleanEnv({ HOME: dir.path })).exited;
     expect(run.code).toBe(5);
-    expect(nonEmptyLines(run.stderr)).toEqual([expect.stringMatching(/^error: TLS certificate of identity provider at .* is not trusted \(.+\): pass its CA \(e\.g\. --certificate-authority\) rather than disabling verification$/)]);
+    expect(nonEmptyLines(run.stderr)).toEqual([expect.stringMatching(/^error: TLS certificate of identity provider at .* is not trusted \(.+\): pass its CA with --certificate-authority FILE, or put it in the catalog entry.s idp-certificate-authority-data rather than disabling verification$/)]);
   });
 
   it('--insecure-skip-tls-verify is the only way around it, and it warns', async () => {

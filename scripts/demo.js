@@ -5,16 +5,17 @@
 //   k8s-auth login demo --catalog .demo/clusters.yaml --kubeconfig .demo/kubeconfig
 //     --browser-command "node scripts/headless-browser.mjs"
 // with headless Chromium playing the person at the browser (credentials in the environment,
-// never in argv), then `k8s-auth whoami` on the kubeconfig it wrote. Everything lands in .demo/.
+// never in argv), then `k8s-auth whoami` on the kubeconfig it wrote. Everything lands in .demo/
+// (or K8S_AUTH_DEMO_DIR, which tests use).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDemoProvider } from './demo-provider.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const demoDir = join(root, '.demo');
+const demoDir = process.env.K8S_AUTH_DEMO_DIR ? resolve(process.env.K8S_AUTH_DEMO_DIR) : join(root, '.demo');
 const cli = join(root, 'bin', 'k8s-auth.js');
 const chromium = process.env.K8S_AUTH_DEMO_CHROMIUM || '/usr/bin/chromium';
 const rel = (p) => relative(process.cwd(), p) || '.';
@@ -53,7 +54,8 @@ async function main() {
     return 1;
   }
 
-  rmSync(demoDir, { recursive: true, force: true });
+  // only what an earlier demo wrote: K8S_AUTH_DEMO_DIR may hold other files
+  for (const name of ['pki', 'clusters.yaml', 'kubeconfig', 'kubeconfig.lock']) rmSync(join(demoDir, name), { recursive: true, force: true });
   mkdirSync(demoDir, { recursive: true, mode: 0o700 });
   const user = { email: 'jane@example.com', password: randomBytes(12).toString('base64url'), groups: ['developers', 'demo'], name: 'Jane Doe' };
   say('Starting a local OpenID provider (HTTPS, throwaway CA)…');

@@ -53,7 +53,7 @@ export type Fault = FaultMatch &
     | { kind: 'forbidden' }
     | { kind: 'conflict' }
     | { kind: 'throttle'; retryAfterSeconds?: number }
-    | { kind: 'error'; status?: number; message?: string }
+    | { kind: 'error'; status?: number; message?: string; reason?: string }
     | { kind: 'slow'; delayMs: number }
   ) & {
     /** How many matching requests it applies to; unlimited when absent. */
@@ -361,7 +361,8 @@ export async function startKubeApiDouble(options: { version?: { major: string; m
     }
     if (fault?.kind === 'error') {
       const status = fault.status ?? 500;
-      const reason = status === 503 ? 'ServiceUnavailable' : status === 504 ? 'Timeout' : 'InternalError';
+      // the reason kube-apiserver gives with each status (BadRequest, Invalid for validation)
+      const reason = fault.reason ?? (status === 400 ? 'BadRequest' : status === 422 ? 'Invalid' : status === 503 ? 'ServiceUnavailable' : status === 504 ? 'Timeout' : 'InternalError');
       const message = fault.message ?? (status === 500 ? 'Internal error occurred: etcdserver: request timed out' : 'the server is currently unable to handle the request');
       send(status, statusBody(status, reason, message, { causes: [{ message }] }));
       return;

@@ -29,6 +29,11 @@ export interface K8sRoleOptions {
   roleType?: 'Role' | 'ClusterRole';
   tokenDefaultTtlSeconds?: number;
   tokenMaxTtlSeconds?: number;
+  /**
+   * 'cap' (default, as the plugin does): a ttl above token_max_ttl is capped with a warning.
+   * 'refuse': answered 400 instead, as a Vault in front of a stricter engine or policy would.
+   */
+  ttlAboveMax?: 'cap' | 'refuse';
   mint?: (req: K8sCredsRequest) => Promise<K8sMinted>;
 }
 
@@ -144,6 +149,9 @@ export async function handleK8sCreds(
   const warnings: string[] = [];
   let ttl = requestedTtl > 0 ? requestedTtl : (role.tokenDefaultTtlSeconds ?? 0) > 0 ? (role.tokenDefaultTtlSeconds as number) : SYSTEM_MAX_LEASE_TTL_SECONDS;
   const max = role.tokenMaxTtlSeconds ?? 0;
+  if (max > 0 && ttl > max && role.ttlAboveMax === 'refuse') {
+    return { status: 400, errors: [`ttl of ${goDuration(ttl)} is greater than the role's token_max_ttl of ${goDuration(max)}`] };
+  }
   if (max > 0 && ttl > max) {
     warnings.push(`ttl of ${goDuration(ttl)} is greater than the role's token_max_ttl of ${goDuration(max)}; capping accordingly`);
     ttl = max;

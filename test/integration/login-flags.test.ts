@@ -18,7 +18,7 @@ interface Kubeconfig {
   'current-context'?: string;
   clusters: { name: string; cluster: Record<string, string> }[];
   contexts: { name: string; context: Record<string, string> }[];
-  users: { name: string; user: Record<string, any> }[];
+  users: { name: string; user: { exec?: Record<string, unknown>; 'auth-provider'?: { name: string; config: Record<string, string> } } }[];
 }
 
 const built = existsSync(`${repoRoot}/dist/cli.js`);
@@ -171,7 +171,7 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
     const user = readKubeconfig(kubeconfig).users.find((u) => u.name === 'jane@example.com@prod')?.user;
     expect(user).toBeDefined();
     expect(Object.keys(user ?? {})).toEqual(['exec']);
-    const exec = user?.['exec'] as Record<string, unknown>;
+    const exec = user?.exec ?? {};
     expect(exec['command']).toBe('k8s-auth');
     expect(exec['apiVersion']).toBe('client.authentication.k8s.io/v1');
     expect(exec['interactiveMode']).toBe('IfAvailable');
@@ -195,8 +195,8 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
     expect(run.code, run.stderr).toBe(0);
     const user = readKubeconfig(kubeconfig).users.find((u) => u.name === 'jane@example.com@prod')?.user;
     expect(Object.keys(user ?? {})).toEqual(['auth-provider']);
-    expect(user?.['auth-provider'].name).toBe('oidc');
-    const config = user?.['auth-provider'].config as Record<string, string>;
+    expect(user?.['auth-provider']?.name).toBe('oidc');
+    const config = user?.['auth-provider']?.config ?? {};
     expect(config['idp-issuer-url']).toBe(provider.issuer);
     expect(config['client-id']).toBe(provider.clientId);
     expect(config['id-token']).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);

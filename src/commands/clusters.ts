@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import { addCatalogOptions, type CatalogOptions } from '../config/catalog-options.js';
+import { DATA_FORMATS, outputOption, resolveOutput } from '../config/output-options.js';
 
 /** `k8s-auth clusters`: the names in the catalog (docs/usage.md#clusters). */
 interface ClustersFlags extends CatalogOptions {
@@ -13,15 +14,16 @@ export function register(program: Command): void {
     .description('List the cluster names of the catalog (Vault: a KV v2 metadata LIST; file: its clusters mapping), one per line.');
   addCatalogOptions(command)
     .addOption(new Option('--http-timeout <seconds>', 'timeout of each HTTP request').env('K8S_AUTH_HTTP_TIMEOUT'))
-    .addOption(new Option('-o, --output <format>', 'text (default), json or yaml').choices(['text', 'json', 'yaml']))
+    .addOption(outputOption(DATA_FORMATS, 'text'))
     .action(async (flags: ClustersFlags) => {
       const { catalogFromOptions } = await import('../config/catalog-options.js');
       const catalog = catalogFromOptions(flags);
       const { withSpinner } = await import('../ui/spinner.js');
+      const { format } = resolveOutput(flags.output, DATA_FORMATS, 'text');
       const names = await withSpinner(`listing ${catalog.describe()}…`, () => catalog.list());
-      if (flags.output === 'json' || flags.output === 'yaml') {
+      if (format === 'json' || format === 'yaml') {
         const { printData } = await import('../ui/output.js');
-        printData(flags.output, { source: catalog.describe(), clusters: names });
+        printData(format, { source: catalog.describe(), clusters: names });
         return;
       }
       if (names.length === 0) {

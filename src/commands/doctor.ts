@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import { addCatalogOptions, type CatalogOptions } from '../config/catalog-options.js';
+import { DATA_FORMATS, outputOption, resolveOutput } from '../config/output-options.js';
 
 /**
  * `k8s-auth doctor [<cluster>]`: every check a sign-in and kubectl depend on, one line each with
@@ -34,7 +35,7 @@ export function register(program: Command): void {
     .addOption(new Option('--listen-port <port>', 'check this fixed callback port instead of the catalog redirect-uri / a free port'))
     .addOption(new Option('--token-cache-dir <dir>', 'token cache directory (default: $KUBECACHEDIR/k8s-auth, else ~/.kube/cache/k8s-auth)'))
     .addOption(new Option('--http-timeout <seconds>', 'timeout of each HTTP request').env('K8S_AUTH_HTTP_TIMEOUT').default('10'))
-    .addOption(new Option('-o, --output <format>', 'text (default), json or yaml').choices(['text', 'json', 'yaml']).env('K8S_AUTH_OUTPUT'))
+    .addOption(outputOption(DATA_FORMATS, 'text'))
     .action(async (cluster: string | undefined, flags: DoctorFlags, cmd: Command) => {
       await runDoctorCommand(cluster, flags, Boolean(cmd.optsWithGlobals<{ quiet?: boolean }>().quiet));
     });
@@ -44,13 +45,13 @@ async function runDoctorCommand(cluster: string | undefined, flags: DoctorFlags,
   const { CliError, ExitCode } = await import('../errors.js');
   const { httpTimeoutMs } = await import('../config/catalog-options.js');
   const { checkClusterName } = await import('../core/cluster-entry.js');
-  const { parseOutputFormat, printData } = await import('../ui/output.js');
+  const { printData } = await import('../ui/output.js');
   const { startSpinner } = await import('../ui/spinner.js');
   const { style } = await import('../ui/log.js');
   const { renderReport, reportData } = await import('../core/doctor-report.js');
   const { runDoctor } = await import('../usecases/doctor.js');
 
-  const format = parseOutputFormat(flags.output);
+  const { format } = resolveOutput(flags.output, DATA_FORMATS, 'text');
   if (cluster !== undefined) checkClusterName(cluster);
   let listenPort: number | undefined;
   if (flags.listenPort !== undefined) {

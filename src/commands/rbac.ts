@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { DATA_FORMATS, outputOption, resolveOutput } from '../config/output-options.js';
 import type { RbacPlan } from '../core/rbac-plan.js';
 
 /**
@@ -35,7 +36,7 @@ function kubeOptions(command: Command): Command {
   return command
     .addOption(new Option('--kubeconfig <file>', 'kubeconfig whose credentials make the API calls (default: $KUBECONFIG, else ~/.kube/config)'))
     .addOption(new Option('--context <name>', 'kubeconfig context to use (default: the current context)'))
-    .addOption(new Option('-o, --output <format>', 'text (default), json or yaml').choices(['text', 'json', 'yaml']))
+    .addOption(outputOption(DATA_FORMATS, 'text'))
     .addOption(new Option('--http-timeout <seconds>', 'timeout of each request').env('K8S_AUTH_HTTP_TIMEOUT'));
 }
 
@@ -56,9 +57,10 @@ async function printPlan(plan: RbacPlan, heading: string, dryRun: boolean, write
 }
 
 async function printData(flags: KubeFlags, data: unknown): Promise<boolean> {
-  if (flags.output !== 'json' && flags.output !== 'yaml') return false;
+  const { format } = resolveOutput(flags.output, DATA_FORMATS, 'text');
+  if (format !== 'json' && format !== 'yaml') return false;
   const { printData: print } = await import('../ui/output.js');
-  print(flags.output, data);
+  print(format, data);
   return true;
 }
 

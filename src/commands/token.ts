@@ -1,4 +1,6 @@
 import { type Command, Option } from 'commander';
+import { outputOption, resolveOutput } from '../config/output-options.js';
+import type { TokenOutputFormat } from '../core/token-output.js';
 import { CliError, ExitCode } from '../errors.js';
 
 /**
@@ -23,6 +25,9 @@ interface TokenFlags {
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
+/** core/token-output.ts's TOKEN_OUTPUT_FORMATS, listed here so registering the command does not load yaml. */
+const TOKEN_OUTPUT_FORMATS = ['token', 'json', 'yaml', 'exec-credential', 'kubeconfig'] as const satisfies readonly TokenOutputFormat[];
+
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 export function register(program: Command): void {
@@ -41,7 +46,7 @@ export function register(program: Command): void {
     .addOption(new Option('--audience <audience>', 'intended audience of the token (repeatable; env K8S_AUTH_AUDIENCES, comma-separated; default: the API server)').argParser(collect))
     .addOption(new Option('--cluster <name>', 'kubeconfig context (or cluster) to mint through (default: the current context)').env('K8S_AUTH_CLUSTER'))
     .addOption(new Option('--kubeconfig <file>', 'kubeconfig to read (default: $KUBECONFIG, else ~/.kube/config)'))
-    .addOption(new Option('-o, --output <format>', 'token (default), json, exec-credential or kubeconfig').choices(['token', 'json', 'exec-credential', 'kubeconfig']).env('K8S_AUTH_OUTPUT'))
+    .addOption(outputOption(TOKEN_OUTPUT_FORMATS, 'token'))
     .addOption(new Option('--kubeconfig-out <file>', 'with -o kubeconfig: write a self-contained kubeconfig here (mode 0600) instead of merging into the current one').env('K8S_AUTH_KUBECONFIG_OUT'))
     .addOption(new Option('--via-vault <role>', "mint through Vault's Kubernetes secrets engine with this role (VAULT_ADDR/VAULT_TOKEN as for the vault CLI)").env('K8S_AUTH_VIA_VAULT'))
     .addOption(new Option('--vault-k8s-mount <mount>', 'mount path of the Kubernetes secrets engine').env('K8S_AUTH_VAULT_K8S_MOUNT').default('kubernetes'))
@@ -59,9 +64,8 @@ async function runToken(flags: TokenFlags, command: Command): Promise<void> {
 
   // Everything checkable is checked before any request.
   const ttlSeconds = parseTokenTtl(flags.ttl, command.getOptionValueSource('ttl') === 'env' ? 'K8S_AUTH_TTL' : '--ttl');
-  const format = (flags.output ?? 'token') as 'token' | 'json' | 'exec-credential' | 'kubeconfig';
-  const outputSource = command.getOptionValueSource('output');
-  checkTokenOutput({ format, explicit: outputSource === 'cli' || outputSource === 'env', stdoutIsTty: Boolean(process.stdout.isTTY) });
+  const { format, source: outputSource } = resolveOutput(flags.output, TOKEN_OUTPUT_FORMATS, 'token');
+  checkTokenOutput({ format, explicit: outputSource !== 'default', stdoutIsTty: Boolean(process.stdout.isTTY) });
   if (flags.kubeconfigOut && format !== 'kubeconfig') {
     throw new CliError(ExitCode.USAGE, `--kubeconfig-out needs -o kubeconfig (the output is ${format}): add -o kubeconfig, or drop --kubeconfig-out`);
   }
@@ -70,6 +74,10 @@ async function runToken(flags: TokenFlags, command: Command): Promise<void> {
   }
   if (flags.serviceAccount !== undefined && (!DNS_SUBDOMAIN.test(flags.serviceAccount) || flags.serviceAccount.length > 253)) {
     throw new CliError(ExitCode.USAGE, `ServiceAccount name '${flags.serviceAccount}' is not a valid Kubernetes name: lowercase letters, digits, '-' and '.'`);
+  }
+  if (flags.viaVault !== undefined && !process.env['VAULT_ADDR']?.trim()) {
+    const from = command.getOptionValueSource('viaVault') === 'env' ? 'K8S_AUTH_VIA_VAULT' : '--via-vault';
+    throw new CliError(ExitCode.USAGE, `${from} needs VAULT_ADDR: export the address of your Vault (e.g. VAULT_ADDR=https://vault.example.com:8200), then VAULT_TOKEN or \`vault login\``);
   }
   const audiences = flags.audience ?? splitList(process.env['K8S_AUTH_AUDIENCES']);
   const timeoutMs = httpTimeoutMs(flags.httpTimeout);

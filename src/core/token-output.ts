@@ -1,12 +1,13 @@
+import { stringify as toYaml } from 'yaml';
 import { CliError, ExitCode } from '../errors.js';
 import { formatDuration } from './duration.js';
 
 /**
  * What `k8s-auth token` prints, as pure functions of a minted token: the bare token, a JSON
- * record, an ExecCredential for kubectl, or a kubeconfig. Plus the two decisions made before and
+ * (or YAML, same fields) record, an ExecCredential for kubectl, or a kubeconfig. Plus the two decisions made before and
  * after minting: whether stdout may receive a token, and whether the server granted what we asked.
  */
-export const TOKEN_OUTPUT_FORMATS = ['token', 'json', 'exec-credential', 'kubeconfig'] as const;
+export const TOKEN_OUTPUT_FORMATS = ['token', 'json', 'yaml', 'exec-credential', 'kubeconfig'] as const;
 export type TokenOutputFormat = (typeof TOKEN_OUTPUT_FORMATS)[number];
 
 export interface MintedToken {
@@ -67,6 +68,8 @@ export function renderTokenOutput(format: Exclude<TokenOutputFormat, 'kubeconfig
       return `${minted.token}\n`;
     case 'json':
       return `${JSON.stringify(tokenRecord(minted), null, 2)}\n`;
+    case 'yaml':
+      return toYaml(tokenRecord(minted), { lineWidth: 0 });
     case 'exec-credential':
       return `${JSON.stringify(execCredential(minted))}\n`;
   }

@@ -42,6 +42,13 @@ describe('token output', () => {
     });
   });
 
+  it('prints the same record as YAML with -o yaml (same fields, token on one line)', async () => {
+    const { parse } = await import('yaml');
+    const text = renderTokenOutput('yaml', { ...minted, leaseId: 'kubernetes/creds/ci/abc' });
+    expect(parse(text)).toEqual(JSON.parse(renderTokenOutput('json', { ...minted, leaseId: 'kubernetes/creds/ci/abc' })));
+    expect(text).toContain('token: header.payload.signature\n');
+  });
+
   it('adds the Vault lease id to the JSON record only when there is one', () => {
     expect(tokenRecord({ ...minted, leaseId: 'kubernetes/creds/ci/abc' }).leaseId).toBe('kubernetes/creds/ci/abc');
     expect('leaseId' in tokenRecord(minted)).toBe(false);

@@ -46,7 +46,7 @@ export function parseVaultBool(name: string, value: string | undefined): boolean
 
 export function vaultSettingsFromEnv(env: Env = process.env, home: string = homedir()): VaultSettings {
   const address = env['VAULT_ADDR']?.trim();
-  if (!address) throw new CliError(ExitCode.VAULT, 'VAULT_ADDR is not set: export the address of your Vault, e.g. VAULT_ADDR=https://vault.example.com:8200');
+  if (!address) throw new CliError(ExitCode.USAGE, 'VAULT_ADDR is not set: export the address of your Vault, e.g. VAULT_ADDR=https://vault.example.com:8200');
   let url: URL;
   try {
     url = new URL(address);

@@ -71,6 +71,19 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
     expect(kube.requests).toHaveLength(0);
   });
 
+  it('without VAULT_ADDR: exit 2 (usage, like --vault-mount), one line naming what to set, nothing sent', async () => {
+    const noVault = cleanEnv({ HOME: dir, KUBECONFIG: kube.kubeconfigPath });
+    const flag = await runCli(['token', '--via-vault', 'ci', '--ttl', '1h', '-o', 'json'], noVault);
+    expect(flag.code, flag.stderr).toBe(2);
+    expect(flag.stderr).toBe('error: --via-vault needs VAULT_ADDR: export the address of your Vault (e.g. VAULT_ADDR=https://vault.example.com:8200), then VAULT_TOKEN or `vault login`\n');
+    const fromEnv = await runCli(['token', '--ttl', '1h', '-o', 'json'], { ...noVault, K8S_AUTH_VIA_VAULT: 'ci' });
+    expect(fromEnv.code, fromEnv.stderr).toBe(2);
+    expect(fromEnv.stderr).toMatch(/^error: K8S_AUTH_VIA_VAULT needs VAULT_ADDR: export the address of your Vault/);
+    expect(flag.stdout + fromEnv.stdout).toBe('');
+    expect(vault.requests).toHaveLength(0);
+    expect(kube.requests).toHaveLength(0);
+  });
+
   it('env-only (CI): K8S_AUTH_VIA_VAULT, K8S_AUTH_VAULT_K8S_MOUNT, K8S_AUTH_TTL; bare token on a pipe; no kubeconfig needed', async () => {
     const role = newRole('ci');
     const run = await runCli(['token'], { ...env, KUBECONFIG: join(dir, 'absent'), K8S_AUTH_VIA_VAULT: role, K8S_AUTH_VAULT_K8S_MOUNT: 'kubernetes', K8S_AUTH_TTL: '30m', K8S_AUTH_SA_NAMESPACE: 'build' });

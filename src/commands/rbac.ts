@@ -96,7 +96,16 @@ function addApplyOptions(command: Command): Command {
     );
 }
 
-async function runApply(flags: ApplyFlags, dryRun: boolean): Promise<void> {
+/** "--cluster (from K8S_AUTH_CLUSTER)" when the value came from the environment, for messages. */
+function labelsOf(command: Command): Partial<Record<'cluster' | 'issuerUrl' | 'clientId', string>> {
+  const labels: Partial<Record<'cluster' | 'issuerUrl' | 'clientId', string>> = {};
+  for (const [key, flag, variable] of [['cluster', '--cluster', 'K8S_AUTH_CLUSTER'], ['issuerUrl', '--issuer-url', 'K8S_AUTH_ISSUER_URL'], ['clientId', '--client-id', 'K8S_AUTH_CLIENT_ID']] as const) {
+    if (command.getOptionValueSource(key) === 'env') labels[key] = `${flag} (from ${variable})`;
+  }
+  return labels;
+}
+
+async function runApply(flags: ApplyFlags, dryRun: boolean, command: Command): Promise<void> {
   const { httpTimeoutMs } = await import('../config/catalog-options.js');
   const { applyRbac } = await import('../usecases/rbac-apply.js');
   const { info, warn } = await import('../ui/log.js');
@@ -114,6 +123,7 @@ async function runApply(flags: ApplyFlags, dryRun: boolean): Promise<void> {
     ...opt('usernameClaim'),
     ...opt('groupsClaim'),
     ...opt('usernamePrefix'),
+    labels: labelsOf(command),
     ...(flags.mapping !== undefined ? { mappingFile: flags.mapping } : {}),
     ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
     ...(flags.context ? { context: flags.context } : {}),
@@ -155,9 +165,9 @@ export function register(program: Command): void {
       ),
   )
     .addOption(new Option('--dry-run', 'print the plan and change nothing (same as `rbac plan`)'))
-    .action(async (flags: ApplyFlags) => runApply(flags, flags.dryRun === true));
+    .action(async (flags: ApplyFlags, command: Command) => runApply(flags, flags.dryRun === true, command));
 
-  addApplyOptions(rbac.command('plan').summary('print what `rbac apply` would change, changing nothing')).action(async (flags: ApplyFlags) => runApply(flags, true));
+  addApplyOptions(rbac.command('plan').summary('print what `rbac apply` would change, changing nothing')).action(async (flags: ApplyFlags, command: Command) => runApply(flags, true, command));
 
   kubeOptions(rbac.command('list').summary('list the ServiceAccounts k8s-auth manages, with their roles and bindings')).action(async (flags: KubeFlags) => {
     const { listManaged } = await import('../usecases/rbac-manage.js');

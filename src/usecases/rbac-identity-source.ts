@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { CatalogOptions } from '../config/catalog-options.js';
-import type { ClusterEntry } from '../core/cluster-entry.js';
+import { isLoopbackHost, type ClusterEntry } from '../core/cluster-entry.js';
 import { TRUST_HINTS } from '../adapters/http.js';
 import { identityFromClaims, type RbacIdentity } from '../core/rbac-identity.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
@@ -32,6 +32,11 @@ export interface IdentitySourceOptions {
   context?: string;
   catalog?: CatalogOptions;
   httpTimeoutMs?: number;
+  /**
+   * How the user gave cluster/issuerUrl/clientId, for messages: e.g. "--cluster (from
+   * K8S_AUTH_CLUSTER)" when the value came from the environment. Default: the flag name.
+   */
+  labels?: Partial<Record<'cluster' | 'issuerUrl' | 'clientId', string>>;
   /** Injected for tests. */
   readStdin?: () => Promise<string>;
 }
@@ -87,13 +92,31 @@ async function catalogEntry(name: string, options: IdentitySourceOptions): Promi
   return catalogFromOptions(options.catalog ?? {}).get(name);
 }
 
+/** An issuer URL as the verifier will use it: https, or plain http only on this machine. Checked before any network. */
+export function checkIssuerUrl(value: string, label = '--issuer-url'): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new CliError(ExitCode.USAGE, `${label} '${value}' is not a URL: pass the issuer's https:// URL (the token's iss), e.g. https://dex.example.com/dex`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new CliError(ExitCode.USAGE, `${label} '${value}' must be an https:// URL (plain http only for a provider on this machine): pass the issuer's https:// URL`);
+  }
+}
+
 export async function resolveVerifiedIdentity(options: IdentitySourceOptions): Promise<VerifiedIdentity> {
+  const label = { cluster: '--cluster', issuerUrl: '--issuer-url', clientId: '--client-id', ...options.labels };
   if ((options.issuerUrl === undefined) !== (options.clientId === undefined)) {
-    throw new CliError(ExitCode.USAGE, '--issuer-url and --client-id go together: pass both, or name a catalog entry with --cluster');
+    throw new CliError(ExitCode.USAGE, `${label.issuerUrl} and ${label.clientId} go together: pass both, or name a catalog entry with --cluster`);
   }
   if (options.issuerUrl !== undefined && options.cluster !== undefined) {
-    throw new CliError(ExitCode.USAGE, '--cluster and --issuer-url/--client-id both name the issuer: use one');
+    const fromEnv = [label.cluster, label.issuerUrl, label.clientId].map((l) => /\(from (\w+)\)/.exec(l)?.[1]).filter((v): v is string => v !== undefined);
+    const unset = fromEnv.length > 0 ? ` (unset ${fromEnv.join(' or ')} if it was meant for another command)` : '';
+    throw new CliError(ExitCode.USAGE, `${label.cluster} and ${label.issuerUrl}/${label.clientId} both name the issuer: use one${unset}`);
   }
+  if (options.issuerUrl !== undefined) checkIssuerUrl(options.issuerUrl, label.issuerUrl);
+  if (options.clientId !== undefined && options.clientId.trim() === '') throw new CliError(ExitCode.USAGE, `${label.clientId} is empty: pass the client id the ID token was issued to (its aud)`);
 
   let verifier: Verifier | undefined;
   if (options.issuerUrl !== undefined && options.clientId !== undefined) {

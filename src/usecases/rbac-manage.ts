@@ -79,6 +79,17 @@ export async function listManaged(options: { client?: KubeClient; kube?: LoadKub
   return sorted;
 }
 
+/** The argument of `rbac revoke` as a ServiceAccount name; said as an argument, not as a claim. */
+function serviceAccountNameForTarget(target: string): string {
+  if (!/[A-Za-z0-9]/.test(target)) {
+    throw new CliError(
+      ExitCode.USAGE,
+      `'${target}' cannot name a ServiceAccount (it has no letters a-z or digits): pass the email or username the ServiceAccount was made for, or the ServiceAccount's name, as \`k8s-auth rbac list\` shows them`,
+    );
+  }
+  return serviceAccountNameFor(target);
+}
+
 export interface RevokeOptions {
   /** An email/username, or a ServiceAccount name. */
   target: string;
@@ -96,7 +107,7 @@ export interface ChangeResult {
 }
 
 export async function revokeRbac(options: RevokeOptions): Promise<{ result: ChangeResult & { serviceAccount: { name: string; namespace: string } }; plan: RbacPlan }> {
-  const name = serviceAccountNameFor(options.target);
+  const name = serviceAccountNameForTarget(options.target);
   const client = await clientFor(options);
   const state = await readManagedState(client, { roles: true });
   let namespace = options.namespace;

@@ -104,6 +104,9 @@ describe.skipIf(!existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-auth rbac (C
     [['--mapping', 'MAPPING_BAD'], 2, "error: mapping MAPPING_BAD, group 'devs': unknown key 'clusterrole' (known: clusterRole, rules, namespaces)"],
     [['--issuer-url', 'https://127.0.0.1:1/dex'], 2, 'error: --issuer-url and --client-id go together: pass both, or name a catalog entry with --cluster'],
     [['--id-token', '/nonexistent/token', '--issuer-url', 'https://127.0.0.1:1/dex', '--client-id', 'x'], 2, /^error: cannot read the ID token file \/nonexistent\/token: /],
+    [['--issuer-url', 'notaurl', '--client-id', 'x'], 2, "error: --issuer-url 'notaurl' is not a URL: pass the issuer's https:// URL (the token's iss), e.g. https://dex.example.com/dex"],
+    [['--issuer-url', 'http://dex.example.com/dex', '--client-id', 'x'], 2, "error: --issuer-url 'http://dex.example.com/dex' must be an https:// URL (plain http only for a provider on this machine): pass the issuer's https:// URL"],
+    [['--issuer-url', 'https://127.0.0.1:1/dex', '--client-id', ''], 2, 'error: --client-id is empty: pass the client id the ID token was issued to (its aud)'],
   ] as [string[], number, string | RegExp][])('bad input %j is one line, exit %i, and no API request', async (args, code, message) => {
     const bad = join(dir, 'bad-mapping.yaml');
     await writeFile(bad, 'groups:\n  devs:\n    clusterrole: view\n');
@@ -117,6 +120,24 @@ describe.skipIf(!existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-auth rbac (C
     expect(lines).toHaveLength(1);
     if (typeof expected === 'string') expect(lines[0]).toBe(expected);
     else expect(lines[0]).toMatch(expected);
+    expect(double.requests).toEqual([]);
+  });
+
+  it('K8S_AUTH_CLUSTER (a kubeconfig context for token) with --issuer-url: the conflict names the variable, exit 2, no request', async () => {
+    const tokenFile = join(dir, 'env-conflict-token');
+    await writeFile(tokenFile, await provider.mintIdToken({ email: 'jane@example.com' }));
+    const run = await runCli(['rbac', 'apply', '--id-token', tokenFile, '--issuer-url', 'https://127.0.0.1:1/dex', '--client-id', 'x'], { ...env, K8S_AUTH_CLUSTER: 'prod' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('error: --cluster (from K8S_AUTH_CLUSTER) and --issuer-url/--client-id both name the issuer: use one (unset K8S_AUTH_CLUSTER if it was meant for another command)\n');
+    const flags = await runCli(['rbac', 'apply', '--id-token', tokenFile, '--cluster', 'prod', '--client-id', 'x'], { ...env, K8S_AUTH_ISSUER_URL: 'https://127.0.0.1:1/dex' });
+    expect(flags.stderr).toBe('error: --cluster and --issuer-url (from K8S_AUTH_ISSUER_URL)/--client-id both name the issuer: use one (unset K8S_AUTH_ISSUER_URL if it was meant for another command)\n');
+    expect(double.requests).toEqual([]);
+  });
+
+  it('revoke with an argument that cannot name a ServiceAccount: exit 2, says what is accepted, no request', async () => {
+    const run = await runCli(['rbac', 'revoke', '@@@'], env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe("error: '@@@' cannot name a ServiceAccount (it has no letters a-z or digits): pass the email or username the ServiceAccount was made for, or the ServiceAccount's name, as `k8s-auth rbac list` shows them\n");
     expect(double.requests).toEqual([]);
   });
 

@@ -171,7 +171,9 @@ export function register(program: Command): void {
 
   kubeOptions(rbac.command('list').summary('list the ServiceAccounts k8s-auth manages, with their roles and bindings')).action(async (flags: KubeFlags) => {
     const { listManaged } = await import('../usecases/rbac-manage.js');
-    const accounts = await listManaged({ kube: await kubeFrom(flags) });
+    const { withSpinner } = await import('../ui/spinner.js');
+    const kube = await kubeFrom(flags);
+    const accounts = await withSpinner('listing managed ServiceAccounts…', () => listManaged({ kube }));
     if (await printData(flags, accounts)) return;
     const { renderTable } = await import('../ui/output.js');
     const rows = accounts.map((a) => [
@@ -193,7 +195,11 @@ export function register(program: Command): void {
     .addOption(new Option('--dry-run', 'print the plan and change nothing'))
     .action(async (target: string, flags: KubeFlags & { namespace?: string }) => {
       const { revokeRbac } = await import('../usecases/rbac-manage.js');
-      const { result, plan } = await revokeRbac({ target, ...(flags.namespace ? { namespace: flags.namespace } : {}), dryRun: flags.dryRun === true, kube: await kubeFrom(flags) });
+      const { withSpinner } = await import('../ui/spinner.js');
+      const kube = await kubeFrom(flags);
+      const { result, plan } = await withSpinner(flags.dryRun === true ? 'planning the revocation…' : `revoking ${target}…`, () =>
+        revokeRbac({ target, ...(flags.namespace ? { namespace: flags.namespace } : {}), dryRun: flags.dryRun === true, kube }),
+      );
       if (!(await printData(flags, result))) await printPlan(plan, `revoke ServiceAccount ${result.serviceAccount.namespace}/${result.serviceAccount.name}; context ${result.context}`, result.dryRun, result.writes);
       await failOnRefusals(plan);
     });
@@ -203,7 +209,11 @@ export function register(program: Command): void {
     .addOption(new Option('--dry-run', 'print the plan and change nothing'))
     .action(async (flags: KubeFlags & { mapping?: string }) => {
       const { syncRbac } = await import('../usecases/rbac-manage.js');
-      const { result, plan } = await syncRbac({ ...(flags.mapping !== undefined ? { mappingFile: flags.mapping } : {}), dryRun: flags.dryRun === true, kube: await kubeFrom(flags) });
+      const { withSpinner } = await import('../ui/spinner.js');
+      const kube = await kubeFrom(flags);
+      const { result, plan } = await withSpinner(flags.dryRun === true ? 'planning the sync…' : 'syncing managed ClusterRoles…', () =>
+        syncRbac({ ...(flags.mapping !== undefined ? { mappingFile: flags.mapping } : {}), dryRun: flags.dryRun === true, kube }),
+      );
       if (!(await printData(flags, result))) await printPlan(plan, `sync managed ClusterRoles with ${result.mapping}; context ${result.context}`, result.dryRun, result.writes);
       await failOnRefusals(plan);
     });

@@ -1,13 +1,15 @@
 // `k8s-auth logout` against the real test provider: the tokens leave the kubeconfig under its
 // lock BEFORE the refresh token is revoked, so a held `<kubeconfig>.lock` means nothing is
 // revoked and the file keeps its tokens; a second logout says there was nothing to remove.
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { tempDir, type TempDir } from '../support/login-harness.js';
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
-import { cleanEnv, runCli } from '../support/run-cli.js';
+import { cleanEnv, cliEntry, runCli } from '../support/run-cli.js';
+import { repoRoot } from '../support/skip.js';
 
 let provider: TestProvider;
 let dir: TempDir;
@@ -97,5 +99,29 @@ describe('logout', () => {
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr.trim()).toBe('Nothing to remove for prod: jane@prod holds no tokens (already logged out)');
     expect(provider.stats.revocations).toBe(1);
+  });
+
+  it('shows a spinner on a terminal while it revokes, none when piped', async () => {
+    const kubeconfig = dir.file('kc-tty.yaml');
+    writeLogin(kubeconfig, await provider.mintIdToken());
+    const command = [process.execPath, cliEntry, 'logout', 'prod', '--kubeconfig', kubeconfig].join(' ');
+    const tty = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      const child = spawn('script', ['-qec', `stty cols 120 rows 30; ${command}`, '/dev/null'], { env: cleanEnv({ HOME: dir.path, CI: '' }), cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, output });
+      });
+    });
+    expect(tty.code, tty.output).toBe(0);
+    expect(tty.output).toContain('revoking the refresh token at the identity provider…');
+    expect(tty.output).toContain('Logged out of prod');
+    writeLogin(kubeconfig, await provider.mintIdToken());
+    const piped = await runCli(['logout', 'prod', '--kubeconfig', kubeconfig], cleanEnv({ HOME: dir.path }));
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stderr).not.toContain('revoking');
   });
 });

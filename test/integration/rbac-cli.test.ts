@@ -152,7 +152,8 @@ describe.skipIf(!existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-auth rbac (C
   });
 
   it('list prints an aligned table with headers on a TTY (a pty from script(1))', async () => {
-    const command = [process.execPath, cliEntry, 'rbac', 'list'].join(' ');
+    // stderr (where the spinner goes) off the pty: this test is about stdout
+    const command = [process.execPath, cliEntry, 'rbac', 'list', '2>/dev/null'].join(' ');
     const run = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
       const child = spawn('script', ['-qec', `stty cols 120 rows 30; ${command}`, '/dev/null'], { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
@@ -175,6 +176,36 @@ describe.skipIf(!existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-auth rbac (C
       expect(row?.indexOf(cell as string)).toBe(header?.indexOf(title as string));
     }
     expect(run.stdout).not.toContain('\t');
+    expect(double.writes()).toEqual([]);
+  });
+
+  it('list, revoke and sync show a spinner on a terminal stderr while they wait on the API server, and none when piped', async () => {
+    const onTtyStderr = (args: string[]) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+        // stdout to /dev/null: what script(1) captures is stderr on the pty
+        const command = [process.execPath, cliEntry, ...args, '>/dev/null'].join(' ');
+        const child = spawn('script', ['-qec', `stty cols 120 rows 30; ${command}`, '/dev/null'], { env: { ...env, CI: '' }, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stderr = '';
+        child.stdout.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        child.on('error', reject);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          resolve({ code, stderr });
+        });
+      });
+    const cases: [string[], string][] = [
+      [['rbac', 'list'], 'listing managed ServiceAccounts…'],
+      [['rbac', 'revoke', 'jane@example.com', '--dry-run'], 'planning the revocation…'],
+      [['rbac', 'sync', '--dry-run'], 'planning the sync…'],
+    ];
+    for (const [args, text] of cases) {
+      const run = await onTtyStderr(args);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr, args.join(' ')).toContain(text);
+      const piped = await runCli(args, env);
+      expect(piped.stderr).not.toContain(text);
+    }
     expect(double.writes()).toEqual([]);
   });
 

@@ -8,17 +8,26 @@
 // tsx's scoped tsImport, so nothing else in this process is transpiled. Needs the control plane
 // binaries (test/cluster/build-control-plane.sh). Prints one JSON line on stdout.
 //
-// Two ways of minting are timed, interleaved with `node -e 0` so machine noise hits all alike:
-//  - direct: the admin kubeconfig (client certificate), node:https, no @kubernetes/client-node;
-//    the same path as a fresh `k8s-auth login` (its ID token) or a CI token kubeconfig;
-//  - clientNode: a kubeconfig whose user is an exec plugin (here a node script answering the
-//    admin certificate), which goes through @kubernetes/client-node: informative only.
+// Four ways of minting are timed, interleaved with `node -e 0` so machine noise hits all alike:
+//  - direct: `--service-account bench` with the admin kubeconfig (client certificate), node:https,
+//    no @kubernetes/client-node; the same path as a CI token kubeconfig;
+//  - clientNode: the same with a user that is an exec plugin (a node script answering the admin
+//    certificate), which goes through @kubernetes/client-node: informative only;
+//  - selfOidc: the default path, `k8s-auth login prod && k8s-auth token --ttl 12h`: no
+//    --service-account, jane's own (named from her ID token), her kubeconfig user the
+//    `auth-provider: oidc` one `login` writes, the bearer its ID token;
+//  - selfExec: the same with the exec-plugin user `login --exec` writes (`k8s-auth credential
+//    prod …`), the ID token read from its token cache (bench/lib/self-service-user.mjs).
+// The apiserver trusts the test provider (test/cluster/fixture.ts); `k8s-auth rbac apply` gives
+// jane her ServiceAccount and the self-service Role/RoleBinding first. A --verbose run of each
+// self-service case records how the CLI called TokenRequest (selfOidcVia / selfExecVia).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
+import { JANE, setUpSelfServiceUser } from './lib/self-service-user.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'bin', 'k8s-auth.js');
@@ -48,7 +57,7 @@ function timed(args, env) {
       clearTimeout(timer);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       if (code !== 0) reject(new Error(`${args.join(' ')} exited ${code}: ${err.trim().split('\n')[0]}`));
-      else resolve({ ms, out });
+      else resolve({ ms, out, err });
     });
   });
 }
@@ -62,15 +71,21 @@ const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length -
 const round = (x) => Math.round(x * 10) / 10;
 const round2 = (x) => Math.round(x * 100) / 100;
 
-const { startControlPlane, controlPlaneBinaries } = await tsImport('../test/cluster/control-plane.ts', import.meta.url);
+const { controlPlaneBinaries } = await tsImport('../test/cluster/control-plane.ts', import.meta.url);
+const { startClusterFixture } = await tsImport('../test/cluster/fixture.ts', import.meta.url);
 const { apiRequest } = await tsImport('../test/cluster/api-client.ts', import.meta.url);
 const bins = controlPlaneBinaries();
 if (!bins.ok) fail(`no control plane: ${bins.missing} (run test/cluster/build-control-plane.sh)`);
 
+/** The ServiceAccount a printed token is for (its `sub`), without verifying it. */
+const subjectOf = (token) => JSON.parse(Buffer.from(token.trim().split('.')[1] ?? '', 'base64url').toString('utf8')).sub;
+/** How a --verbose run says it called TokenRequest: 'direct' or 'client-node'. */
+const viaOf = (stderr) => (/via @kubernetes\/client-node/.test(stderr) ? 'client-node' : /direct HTTPS/.test(stderr) ? 'direct' : 'unknown');
+
 const dir = mkdtempSync(join(tmpdir(), 'k8s-auth-bench-token-'));
-const started = Date.now();
-const cp = await startControlPlane();
-const controlPlaneStartMs = Date.now() - started;
+const fx = await startClusterFixture();
+const cp = fx.cp;
+const controlPlaneStartMs = fx.timings.controlPlaneMs;
 let result;
 try {
   const sa = await apiRequest(cp, {
@@ -108,20 +123,42 @@ try {
   const execEnv = { ...baseEnv, HOME: dir, KUBECONFIG: execKubeconfig };
   const tokenArgs = [cli, 'token', '--service-account', 'bench', '--ttl', '12h'];
 
-  const samples = { node: [], direct: [], clientNode: [] };
+  // jane: her ServiceAccount via `rbac apply`, and her two kinds of login
+  const jane = await setUpSelfServiceUser({ root, dir: join(dir, 'jane'), fx, baseEnv });
+  const selfArgs = [cli, 'token', '--ttl', '12h'];
+  const selfOidcEnv = { ...baseEnv, HOME: join(dir, 'jane'), KUBECONFIG: jane.oidcKubeconfig };
+  const selfExecEnv = { ...baseEnv, HOME: join(dir, 'jane'), KUBECONFIG: jane.execKubeconfig };
+  const selfOidcVia = viaOf((await timed([...selfArgs, '--verbose'], selfOidcEnv)).err);
+  const selfExecVia = viaOf((await timed([...selfArgs, '--verbose'], selfExecEnv)).err);
+
+  const expectToken = (what, run, sa) => {
+    if (!/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/.test(run.out)) throw new Error(`${what}: the CLI did not print a token`);
+    if (sa && subjectOf(run.out) !== `system:serviceaccount:${sa}`) throw new Error(`${what}: minted for ${subjectOf(run.out)}, not ${sa}`);
+  };
+  const janeSa = `${JANE.namespace}:${JANE.serviceAccount}`;
+  const samples = { node: [], direct: [], clientNode: [], selfOidc: [], selfExec: [] };
   for (let i = 0; i < WARMUP + RUNS; i++) {
     const node = await timed(['-e', '0'], baseEnv);
     const direct = await timed(tokenArgs, directEnv);
     const viaClientNode = await timed(tokenArgs, execEnv);
-    if (!/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/.test(direct.out) || !/^eyJ/.test(viaClientNode.out)) throw new Error('the CLI did not print a token');
+    const selfOidc = await timed(selfArgs, selfOidcEnv);
+    const selfExec = await timed(selfArgs, selfExecEnv);
+    expectToken('direct', direct, 'default:bench');
+    if (!/^eyJ/.test(viaClientNode.out)) throw new Error('clientNode: the CLI did not print a token');
+    expectToken('selfOidc', selfOidc, janeSa);
+    expectToken('selfExec', selfExec, janeSa);
     if (i < WARMUP) continue;
     samples.node.push(node.ms);
     samples.direct.push(direct.ms);
     samples.clientNode.push(viaClientNode.ms);
+    samples.selfOidc.push(selfOidc.ms);
+    samples.selfExec.push(selfExec.ms);
   }
   const nodeMs = median(samples.node);
   const directMs = median(samples.direct);
   const clientNodeMs = median(samples.clientNode);
+  const selfOidcMs = median(samples.selfOidc);
+  const selfExecMs = median(samples.selfExec);
   result = {
     bench: 'token',
     command: 'k8s-auth token --service-account bench --ttl 12h',
@@ -135,10 +172,21 @@ try {
     withinTarget: directMs / nodeMs <= TARGET_RATIO,
     clientNodeMedianMs: round(clientNodeMs),
     clientNodeRatio: round2(clientNodeMs / nodeMs),
+    selfCommand: 'k8s-auth token --ttl 12h',
+    selfOidcMedianMs: round(selfOidcMs),
+    selfOidcP90Ms: round(percentile(samples.selfOidc, 90)),
+    selfOidcRatio: round2(selfOidcMs / nodeMs),
+    selfOidcWithinTarget: selfOidcMs / nodeMs <= TARGET_RATIO,
+    selfOidcVia,
+    selfExecMedianMs: round(selfExecMs),
+    selfExecP90Ms: round(percentile(samples.selfExec, 90)),
+    selfExecRatio: round2(selfExecMs / nodeMs),
+    selfExecWithinTarget: selfExecMs / nodeMs <= TARGET_RATIO,
+    selfExecVia,
     controlPlaneStartMs,
   };
 } finally {
-  await cp.stop();
+  await fx.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -132,7 +132,7 @@ const TTL_CASES: Case[] = [
   { name: 'an invalid namespace', args: () => token('--ttl', '1h', '-n', 'Bad_NS'), code: 2, message: /namespace 'Bad_NS' is not a valid Kubernetes name/ },
   { name: 'an invalid ServiceAccount name', args: () => token('--ttl', '1h', '--service-account', 'Bad Name'), code: 2, message: /ServiceAccount name 'Bad Name' is not a valid Kubernetes name/ },
   { name: '--kubeconfig-out without -o kubeconfig', args: () => token('--ttl', '1h', '--kubeconfig-out', f('out.yaml')), code: 2, message: /--kubeconfig-out needs -o kubeconfig/ },
-  { name: 'an unknown output format', args: () => ['token', '--ttl', '1h', '-o', 'yaml', '--kubeconfig', f('kc-good.yaml')], code: 2, message: /argument 'yaml' is invalid/ },
+  { name: 'an unknown output format', args: () => ['token', '--ttl', '1h', '-o', 'text', '--kubeconfig', f('kc-good.yaml')], code: 2, message: /argument 'text' is invalid/ },
 ];
 
 const CREDENTIAL_CASES: Case[] = [

@@ -144,8 +144,11 @@ export async function resolveVerifiedIdentity(options: IdentitySourceOptions): P
     } else if (login.kind === 'exec') {
       const entry = await catalogEntry(options.cluster ?? login.execCluster ?? login.clusterName, options);
       verifier ??= fromEntry(entry);
-      const [{ keyForEntry }, { openTokenCache, readCachedTokens }] = await Promise.all([import('./credential.js'), import('../adapters/token-cache.js')]);
-      token = readCachedTokens(openTokenCache(keyForEntry(entry)))?.idToken;
+      const [{ keyForEntry }, { openTokenCache, readCachedTokens }, { execTokenCache }] = await Promise.all([import('./credential.js'), import('../adapters/token-cache.js'), import('./current-login.js')]);
+      // the plugin's own args name its cache entry (login hint, cache directory); a hand-written
+      // `credential <cluster>` without them uses the catalog entry's key
+      const cache = (await execTokenCache(login.execArgs ?? [])) ?? openTokenCache(keyForEntry(entry));
+      token = readCachedTokens(cache)?.idToken;
     }
     if (!token) {
       throw new CliError(ExitCode.USAGE, `no ID token found for ${tokenSource} (it ${login.kind === 'oidc' || login.kind === 'exec' ? 'holds none' : 'does not sign in with OpenID Connect'}): pass --id-token FILE (or - for stdin), or run \`k8s-auth login\` first`);

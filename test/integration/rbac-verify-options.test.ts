@@ -2,14 +2,15 @@
 // build) against the test provider and the Kubernetes API double: a catalog entry named with
 // --cluster (issuer, client id and CA from the catalog), an unknown entry, an entry whose client
 // id is not the token's audience (and --audience to accept it).
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startKubeApiDouble, type KubeApiDouble } from '../support/kube-api-double.js';
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
-import { cleanEnv, runCli } from '../support/run-cli.js';
+import { cleanEnv, cliEntry, runCli } from '../support/run-cli.js';
 import { repoRoot, skipUnless } from '../support/skip.js';
 
 const built = existsSync(join(repoRoot, 'dist', 'cli.js'));
@@ -56,7 +57,7 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
     for (const role of ['edit', 'view']) double.seed('clusterroles', { metadata: { name: role }, rules: [] });
     tokenFile = join(dir, 'jane.jwt');
     await writeFile(tokenFile, await provider.mintIdToken({ email: 'jane@example.com' }));
-    env = cleanEnv({ HOME: dir, KUBECONFIG: double.kubeconfigPath, K8S_AUTH_RBAC_MAPPING: mapping });
+    env = cleanEnv({ HOME: dir, KUBECONFIG: double.kubeconfigPath, K8S_AUTH_RBAC_MAPPING: mapping, KUBECACHEDIR: join(dir, 'kube-cache') });
   });
   afterAll(async () => {
     await Promise.all([provider?.close(), double?.close()]);
@@ -112,5 +113,32 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
     expect(accepted.code, accepted.stderr).toBe(0);
     expect(accepted.stderr).toContain('verified jane@example.com');
     expect(accepted.stdout.split('\n')[0]).toMatch(/^ServiceAccount default\/jane-example-com for jane@example\.com; groups granted: developers;/);
+  });
+
+  it('without --id-token, uses the ID token an exec-plugin login (`login --exec`) left in the token cache', async () => {
+    const kubeconfig = join(dir, 'exec-kubeconfig');
+    const login = await runCli(
+      ['login', 'prod', '--exec', '--exec-command', cliEntry, '--grant', 'password', '--username', 'jane@example.com', '--catalog', catalog, '--kubeconfig', kubeconfig],
+      { ...env, K8S_AUTH_PASSWORD: 'jane-password' },
+    );
+    expect(login.code, login.stderr).toBe(0);
+    const config = parse(readFileSync(kubeconfig, 'utf8')) as { users: { user: { exec?: { args: string[] } } }[] };
+    expect(config.users[0]?.user.exec?.args.slice(0, 2)).toEqual(['credential', 'prod']);
+    // the cache the login filled (KUBECACHEDIR/k8s-auth) holds the signed-in ID token
+    const cacheDir = join(dir, 'kube-cache', 'k8s-auth');
+    const cached = readdirSync(cacheDir).filter((f) => f.endsWith('.json'));
+    expect(cached).toHaveLength(1);
+    const idToken = (JSON.parse(readFileSync(join(cacheDir, cached[0] as string), 'utf8')) as { idToken: string }).idToken;
+    // the API double knows the plugin's bearer (that ID token) as jane
+    double.addUser(idToken, 'jane@example.com');
+
+    const run = await runCli(['rbac', 'plan', '--kubeconfig', kubeconfig, '--catalog', catalog], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toBe(`verified jane@example.com (issuer ${provider.issuer}) from kubeconfig context prod\n`);
+    expect(run.stdout.split('\n')[0]).toBe('ServiceAccount default/jane-example-com for jane@example.com; groups granted: developers; context prod');
+    // the plan was read from the cluster with jane's own credentials (the exec plugin's token)
+    expect(double.requests.length).toBeGreaterThan(0);
+    expect(new Set(double.requests.map((r) => r.user))).toEqual(new Set(['jane@example.com']));
+    expect(double.writes()).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { DATA_FORMATS, outputOption, resolveOutput } from '../config/output-options.js';
 import { addCatalogOptions, type CatalogOptions } from '../config/catalog-options.js';
 import { addExecLoginOptions, type ExecLoginFlags } from '../config/exec-login-options.js';
 import { CliError, ExitCode } from '../errors.js';
@@ -46,7 +47,7 @@ export function register(program: Command): void {
     .addOption(new Option('--certificate-authority <file>', "CA certificate (PEM) for the identity provider, added to the system's (repeatable)").argParser(collect))
     .addOption(new Option('--insecure-skip-tls-verify', "don't verify the identity provider's TLS certificate (unsafe; warns)"))
     .addOption(new Option('--http-timeout <seconds>', 'timeout of each HTTP request').env('K8S_AUTH_HTTP_TIMEOUT'))
-    .addOption(new Option('-o, --output <format>', 'text (default), json or yaml').choices(['text', 'json', 'yaml']))
+    .addOption(outputOption(DATA_FORMATS, 'text'))
     .action(async (clusters: string[], flags: LoginFlags, cmd: Command) => {
       const typed = (name: string) => (cmd.getOptionValueSource(name) === 'cli' ? (cmd.getOptionValue(name) as string) : undefined);
       const typedTimeouts = { ...(typed('timeout') !== undefined ? { timeout: typed('timeout') } : {}), ...(typed('httpTimeout') !== undefined ? { httpTimeout: typed('httpTimeout') } : {}) };
@@ -97,10 +98,11 @@ async function runLogin(clusters: string[], flags: LoginFlags): Promise<void> {
     ...(mode.exec ? { exec: mode.exec } : {}),
   });
 
-  if (flags.output === 'json' || flags.output === 'yaml') {
+  const output = resolveOutput(flags.output, DATA_FORMATS, 'text').format;
+  if (output === 'json' || output === 'yaml') {
     const data = outcomes.map(({ cluster, context, user, issuer, subject, email, groups, expiry }) => ({ cluster, context, user, issuer, subject, email, groups, expiry }));
     const { printData } = await import('../ui/output.js');
-    printData(flags.output, data.length === 1 ? data[0] : data);
+    printData(output, data.length === 1 ? data[0] : data);
     return;
   }
   for (const o of outcomes) {

@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { DATA_FORMATS, outputOption, resolveOutput } from '../config/output-options.js';
 
 /** `k8s-auth whoami [<context>]`: who the kubeconfig signs in as (docs/usage.md#whoami). */
 interface WhoamiFlags {
@@ -13,7 +14,7 @@ export function register(program: Command): void {
     .description('Show issuer, subject, email, groups and expiry of the ID token a kubeconfig context uses. Reads the kubeconfig only; never prints the token.')
     .argument('[context]', 'kubeconfig context (default: the current context)')
     .addOption(new Option('--kubeconfig <file>', 'kubeconfig to read (default: $KUBECONFIG, else ~/.kube/config)'))
-    .addOption(new Option('-o, --output <format>', 'text (default), json or yaml').choices(['text', 'json', 'yaml']))
+    .addOption(outputOption(DATA_FORMATS, 'text'))
     .action(async (context: string | undefined, flags: WhoamiFlags) => {
       const { whoami, idTokenFromExecCache } = await import('../usecases/whoami.js');
       const result = await whoami({
@@ -21,9 +22,10 @@ export function register(program: Command): void {
         ...(context !== undefined ? { context } : {}),
         idTokenForExec: idTokenFromExecCache,
       });
-      if (flags.output === 'json' || flags.output === 'yaml') {
+      const output = resolveOutput(flags.output, DATA_FORMATS, 'text').format;
+      if (output === 'json' || output === 'yaml') {
         const { printData } = await import('../ui/output.js');
-        printData(flags.output, result);
+        printData(output, result);
         return;
       }
       const { describeExpiry } = await import('../core/id-token-claims.js');

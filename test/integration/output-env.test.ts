@@ -1,6 +1,7 @@
 // K8S_AUTH_OUTPUT by one rule on every data command (docs/output.md): it sets the default
 // format where the command has that format, is ignored where it does not, and an -o value the
 // command does not have stays a usage error (exit 2).
+import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { startKubeApiDouble, type KubeApiDouble } from '../support/kube-api-double.js';
@@ -44,6 +45,35 @@ describe('K8S_AUTH_OUTPUT', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toBe('prod\nstaging\n');
     expect(run.stderr).toBe('');
+  });
+
+  it('whoami: json from the environment, text when the value is not one of its formats', async () => {
+    const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const idToken = `${part({ alg: 'RS256' })}.${part({ iss: 'https://127.0.0.1:9/dex', sub: 's', email: 'jane@example.com', groups: ['developers'], exp: Math.floor(Date.now() / 1000) + 3600 })}.c2ln`;
+    const kubeconfig = dir.file('whoami-kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: prod',
+        'clusters:',
+        '- {name: prod, cluster: {server: "https://127.0.0.1:6443"}}',
+        'users:',
+        `- {name: jane@prod, user: {auth-provider: {name: oidc, config: {client-id: k8s-auth, idp-issuer-url: "https://127.0.0.1:9/dex", id-token: ${idToken}}}}}`,
+        'contexts:',
+        '- {name: prod, context: {cluster: prod, user: jane@prod}}',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    const json = await runCli(['whoami', '--kubeconfig', kubeconfig], env('json'));
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ context: 'prod', email: 'jane@example.com', groups: ['developers'] });
+    const text = await runCli(['whoami', '--kubeconfig', kubeconfig], env('exec-credential'));
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^context:\s+prod$/m);
+    expect(text.stdout).not.toContain(idToken);
   });
 
   it('rbac list: yaml from the environment', async () => {

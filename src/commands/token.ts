@@ -103,6 +103,12 @@ async function runToken(flags: TokenFlags, command: Command): Promise<void> {
   if (result.minted.leaseId) info(`Vault lease ${result.minted.leaseId} (revoke early with: vault lease revoke ${result.minted.leaseId})`);
 
   if (format !== 'kubeconfig') {
+    // the bare token carries no expiry: say what the server granted (json/yaml hold it; an
+    // exec-credential is read by kubectl on every call, where a line would be noise)
+    if (format === 'token' && !result.grant.note) {
+      const { formatDuration } = await import('../core/duration.js');
+      info(`token for ServiceAccount ${result.minted.namespace}/${result.minted.serviceAccount} on ${result.minted.cluster}, valid until ${result.minted.expirationTimestamp} (${formatDuration(result.grant.grantedSeconds)})`);
+    }
     process.stdout.write(renderTokenOutput(format, result.minted));
     return;
   }

@@ -370,7 +370,8 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
     it('prints it when asked with -o token (or K8S_AUTH_OUTPUT)', async () => {
       const run = await runOnTty(['token', '--service-account', 'deployer', '-n', 'ci', '--ttl', '1h', '-o', 'token'], env);
       expect(run.code).toBe(0);
-      expect(run.output).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
+      // the terminal shows stderr too: the granted expiry, then the token itself
+      expect(run.output).toMatch(/^token for ServiceAccount ci\/deployer on double, valid until \S+ \(1h\)\neyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
       const fromEnv = await runOnTty(['token', '--service-account', 'deployer', '-n', 'ci', '--ttl', '1h'], { ...env, K8S_AUTH_OUTPUT: 'json' });
       expect(fromEnv.code).toBe(0);
       expect(JSON.parse(fromEnv.output)).toMatchObject({ serviceAccount: 'deployer' });

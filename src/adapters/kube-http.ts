@@ -4,6 +4,7 @@ import * as https from 'node:https';
 import type { HttpLibrary, RequestContext, ResponseContext } from '@kubernetes/client-node';
 import { HttpProxyAgent, HttpsProxyAgent } from 'hpagent';
 import { proxyForUrl, type ProxyEnv } from '../core/proxy-env.js';
+import { KubeTransportError } from './kube-transport-error.js';
 
 /**
  * The HTTP layer under @kubernetes/client-node. Its default one has no timeout and builds a new
@@ -30,13 +31,7 @@ export interface KubeHttpLibraryOptions {
 
 type ClientNode = typeof import('@kubernetes/client-node');
 
-/** A transport failure, shaped so `transportError` (adapters/http.ts) can classify it. */
-export class KubeTransportError extends Error {
-  constructor(message: string, options: { cause?: unknown; name?: string }) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = options.name ?? 'KubeTransportError';
-  }
-}
+export { KubeTransportError } from './kube-transport-error.js';
 
 export const DEFAULT_KUBE_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_IN_FLIGHT = 8;

@@ -32,6 +32,10 @@ export interface KubeconfigTarget {
   unsupported: string | undefined;
   /** The user's exec plugin, if it has one (to find k8s-auth's own token cache). */
   userExec: { command: string; args: string[] } | undefined;
+  /** The user's `auth-provider` name (`oidc` for a k8s-auth login), if it has one. */
+  userAuthProvider: string | undefined;
+  /** The `id-token` of an `auth-provider: oidc` user (who the context signs in as). */
+  oidcIdToken: string | undefined;
 }
 
 export interface KubeconfigSelection {
@@ -97,6 +101,12 @@ export async function readKubeconfigTarget(selection: KubeconfigSelection = {}):
   const execRecord = exec && typeof exec === 'object' ? (exec as Record<string, unknown>) : undefined;
   const execCommand = execRecord ? str(execRecord['command']) : undefined;
   const execArgs = execRecord && Array.isArray(execRecord['args']) ? execRecord['args'].filter((a): a is string => typeof a === 'string') : [];
+  const provider = user?.value['auth-provider'];
+  const providerRecord = provider && typeof provider === 'object' ? (provider as Record<string, unknown>) : undefined;
+  const providerConfig = providerRecord?.['config'];
+  const authProvider = providerRecord ? str(providerRecord['name']) : undefined;
+  const oidcIdToken = authProvider === 'oidc' && providerConfig && typeof providerConfig === 'object' ? str((providerConfig as Record<string, unknown>)['id-token']) : undefined;
+  if (oidcIdToken) registerSecret(oidcIdToken);
   return {
     paths,
     contextName,
@@ -107,6 +117,8 @@ export async function readKubeconfigTarget(selection: KubeconfigSelection = {}):
     credentials: proxy ? undefined : credentials,
     unsupported: proxy ? 'the cluster uses proxy-url' : unsupported,
     userExec: execCommand ? { command: execCommand, args: execArgs } : undefined,
+    userAuthProvider: authProvider,
+    oidcIdToken,
   };
 }
 

@@ -5,7 +5,7 @@ import { rfc3339 } from '../core/token-output.js';
 import { CliError, ExitCode } from '../errors.js';
 import { debug, warn } from '../ui/log.js';
 import { registerSecret } from '../ui/redact.js';
-import { KubeTransportError } from './kube-http.js';
+import { KubeTransportError } from './kube-transport-error.js';
 import { readKubeconfigTarget, type KubeconfigSelection, type KubeconfigTarget, type StaticCredentials } from './kubeconfig-target.js';
 
 /**

@@ -109,7 +109,12 @@ async function runToken(flags: TokenFlags, command: Command): Promise<void> {
       const { formatDuration } = await import('../core/duration.js');
       info(`token for ServiceAccount ${result.minted.namespace}/${result.minted.serviceAccount} on ${result.minted.cluster}, valid until ${result.minted.expirationTimestamp} (${formatDuration(result.grant.grantedSeconds)})`);
     }
-    process.stdout.write(renderTokenOutput(format, result.minted));
+    if (format === 'yaml') {
+      const [{ stringify }, { renderTokenYaml }] = await Promise.all([import('yaml'), import('../core/token-output.js')]);
+      process.stdout.write(renderTokenYaml(result.minted, stringify));
+    } else {
+      process.stdout.write(renderTokenOutput(format, result.minted));
+    }
     return;
   }
   const { writeTokenKubeconfig } = await import('../usecases/token-kubeconfig.js');

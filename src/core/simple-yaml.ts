@@ -2,9 +2,11 @@
  * A reader for the plain block YAML that kubectl and the yaml library write for kubeconfigs
  * (mappings, sequences, one-line scalars), so reading a kubeconfig on a hot path does not load
  * the full yaml library (~20 ms of a ~60 ms node start). It is deliberately narrow: anything
- * outside that subset (anchors, tags, block or multi-line scalars, flow collections, comments
- * after values, escapes, numbers, duplicate keys) answers `undefined` and the caller parses
- * with the yaml library, so an accepted document always means what the yaml library says.
+ * outside that subset (anchors, tags, folded or indicator-carrying block scalars, multi-line
+ * plain scalars, flow collections, comments after values, escapes, numbers, duplicate keys)
+ * answers `undefined` and the caller parses with the yaml library, so an accepted document
+ * always means what the yaml library says. Literal block scalars (`key: |` and `key: |-`, as
+ * the yaml library writes multi-line strings such as an exec plugin's installHint) are read.
  * JSON, also valid YAML, goes to JSON.parse.
  */
 export type YamlValue = string | boolean | null | YamlValue[] | { [key: string]: YamlValue };
@@ -12,6 +14,8 @@ export type YamlValue = string | boolean | null | YamlValue[] | { [key: string]:
 interface Line {
   indent: number;
   text: string;
+  /** The content of a literal block scalar (`key: |` or `key: |-`) that follows this line. */
+  block?: string;
 }
 
 class Unsupported extends Error {}
@@ -20,8 +24,14 @@ const KEY = /^([A-Za-z0-9_][A-Za-z0-9_.\/-]*)\s*:(?:\s+(.*))?$/;
 const SEQUENCE_ITEM = /^-(?:\s+(.*))?$/;
 const BOOLEAN = /^(?:true|True|TRUE|false|False|FALSE)$/;
 const NULL = /^(?:null|Null|NULL|~)$/;
-/** Plain scalars the core schema would read as numbers (or that are close enough to doubt). */
-const NUMBER_LIKE = /^[-+]?\.?[0-9]|^[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)$/;
+/**
+ * Plain scalars the core schema might read as numbers: a digit (after an optional sign or dot)
+ * and nothing but number characters, or .inf/.nan. Wider than the schema on purpose (`12ab`
+ * goes to the yaml library too); a token like `6l5Qx…` is a string.
+ */
+const NUMBER_LIKE = /^[-+]?\.?[0-9][0-9a-fA-FxXoO.+\-_]*$|^[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)$/;
+/** `key: |` or `key: |-` (also after a sequence dash): a literal block scalar follows. */
+const LITERAL_BLOCK = /^(?:-\s+)?[A-Za-z0-9_][A-Za-z0-9_.\/-]*\s*:\s+\|(-?)$/;
 /** Characters that may not start a plain scalar, or that need more care than this reader takes. */
 const UNSAFE_START = /^(?:[?:,[\]{}#&*!|>'"%@`]|-(?:\s|$))/;
 
@@ -52,14 +62,53 @@ export function parseSimpleYaml(text: string): YamlValue | undefined {
 function toLines(text: string): Line[] {
   const out: Line[] = [];
   const raw = text.split(/\r?\n/);
-  raw.forEach((line, index) => {
-    if (/^\s*(#.*)?$/.test(line)) return; // blank or comment-only
-    if (index === 0 && line === '---') return;
+  for (let index = 0; index < raw.length; index++) {
+    const line = raw[index] as string;
+    if (/^\s*(#.*)?$/.test(line)) continue; // blank or comment-only
+    if (index === 0 && line === '---') continue;
     if (/^(---|\.\.\.)(\s|$)/.test(line) || line.includes('\t') || line.startsWith('%')) throw new Unsupported();
     const indent = line.length - line.trimStart().length;
-    out.push({ indent, text: line.slice(indent).trimEnd() });
-  });
+    const entry: Line = { indent, text: line.slice(indent).trimEnd() };
+    const literal = LITERAL_BLOCK.exec(entry.text);
+    if (literal) {
+      const block = readLiteralBlock(raw, index + 1, indent, literal[1] === '-');
+      entry.block = block.value;
+      entry.text = entry.text.replace(/\|-?$/, '|');
+      index = block.next - 1;
+    }
+    out.push(entry);
+  }
   return out;
+}
+
+/**
+ * The lines of a literal block scalar after raw[start]: blank lines, and lines indented deeper
+ * than the key (by the first content line's indentation, which every line must keep). Clip
+ * chomping (`|`) keeps one final newline, strip (`|-`) none.
+ */
+function readLiteralBlock(raw: string[], start: number, keyIndent: number, strip: boolean): { value: string; next: number } {
+  let at = start;
+  let contentIndent: number | undefined;
+  const lines: string[] = [];
+  for (; at < raw.length; at++) {
+    const line = raw[at] as string;
+    if (line.trim() === '') {
+      lines.push('');
+      continue;
+    }
+    const indent = line.length - line.trimStart().length;
+    if (indent <= keyIndent) break;
+    contentIndent ??= indent;
+    if (indent < contentIndent || line.includes('\t')) throw new Unsupported();
+    lines.push(line.slice(contentIndent));
+  }
+  // leading blank lines (their indentation decides the block's in YAML) or an empty block: not ours
+  if (contentIndent === undefined || lines[0] === '') throw new Unsupported();
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  // trailing blank lines belong to the next key, not to the block
+  let next = at;
+  while (next > start && (raw[next - 1] as string).trim() === '') next -= 1;
+  return { value: lines.join('\n') + (strip ? '' : '\n'), next };
 }
 
 interface State {
@@ -83,7 +132,7 @@ function parseMapping(state: State, indent: number): { [key: string]: YamlValue 
     const key = match[1] as string;
     if (Object.prototype.hasOwnProperty.call(out, key) || key === '__proto__') throw new Unsupported();
     state.at += 1;
-    out[key] = match[2] === undefined ? nested(state, indent) : scalar(match[2]);
+    out[key] = line.block !== undefined ? line.block : match[2] === undefined ? nested(state, indent) : scalar(match[2]);
   }
   return out;
 }
@@ -118,7 +167,7 @@ function parseSequence(state: State, indent: number): YamlValue[] {
     if (KEY.test(rest)) {
       // "- key: value": a mapping whose first key sits after the dash
       const column = indent + line.text.length - rest.length;
-      state.lines[state.at] = { indent: column, text: rest };
+      state.lines[state.at] = { ...line, indent: column, text: rest };
       out.push(parseMapping(state, column));
       continue;
     }

@@ -1,4 +1,3 @@
-import { stringify as toYaml } from 'yaml';
 import { CliError, ExitCode } from '../errors.js';
 import { formatDuration } from './duration.js';
 
@@ -62,17 +61,23 @@ export function execCredential(minted: MintedToken): ExecCredential {
 }
 
 /** The stdout text for the formats that print; kubeconfig output goes to a file instead. */
-export function renderTokenOutput(format: Exclude<TokenOutputFormat, 'kubeconfig'>, minted: MintedToken): string {
+export function renderTokenOutput(format: Exclude<TokenOutputFormat, 'kubeconfig' | 'yaml'>, minted: MintedToken): string {
   switch (format) {
     case 'token':
       return `${minted.token}\n`;
     case 'json':
       return `${JSON.stringify(tokenRecord(minted), null, 2)}\n`;
-    case 'yaml':
-      return toYaml(tokenRecord(minted), { lineWidth: 0 });
     case 'exec-credential':
       return `${JSON.stringify(execCredential(minted))}\n`;
   }
+}
+
+/** YAML serializer, passed in so the yaml library loads only for `-o yaml` (token is a hot command). */
+export type YamlStringify = (value: unknown, options: { lineWidth: number }) => string;
+
+/** `-o yaml`: the JSON record's fields, the token on one line. */
+export function renderTokenYaml(minted: MintedToken, stringify: YamlStringify): string {
+  return stringify(tokenRecord(minted), { lineWidth: 0 });
 }
 
 /** How to reach the API server, copied from the kubeconfig cluster the token was minted through. */

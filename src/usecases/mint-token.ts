@@ -75,23 +75,21 @@ interface Identity {
  * plugin (`k8s-auth credential`) keeps in the token cache. Read-only, no network.
  */
 async function currentIdentity(target: KubeconfigTarget, options: MintTokenOptions, now: Date): Promise<Identity> {
-  const { readCurrentLogin } = await import('./current-login.js');
-  const loginOptions: { kubeconfig?: string; context: string; env?: Record<string, string | undefined> } = { context: target.contextName };
-  if (options.kubeconfig) loginOptions.kubeconfig = options.kubeconfig;
-  if (options.env) loginOptions.env = options.env;
-  const login = readCurrentLogin(loginOptions);
-  let idToken = login.idToken;
+  // from the kubeconfig already read for the target: no second parse, no yaml library
+  const isExec = target.userExec?.args.includes('credential') ?? false;
+  const kind = target.userAuthProvider === 'oidc' ? 'oidc' : isExec ? 'exec' : target.credentials ? 'token' : 'other';
+  let idToken = kind === 'oidc' ? target.oidcIdToken : undefined;
   let cachedUser: string | undefined;
-  if (login.kind === 'exec' && target.userExec) {
+  if (kind === 'exec' && target.userExec) {
     const cached = await cachedIdToken(target.userExec.args, options.env ?? process.env);
     idToken = cached?.idToken;
     cachedUser = cached?.user;
   }
-  if (!idToken) return { username: cachedUser, freshIdToken: undefined, kind: login.kind };
+  if (!idToken) return { username: cachedUser, freshIdToken: undefined, kind };
   const { decodeJwtClaims, summarizeClaims } = await import('../core/id-token-claims.js');
   const summary = summarizeClaims(decodeJwtClaims(idToken), options.usernameClaim);
   const fresh = summary.expiresAt !== undefined && summary.expiresAt - now.getTime() / 1000 > ID_TOKEN_SKEW_SECONDS;
-  return { username: summary.username ?? cachedUser, freshIdToken: fresh ? idToken : undefined, kind: login.kind };
+  return { username: summary.username ?? cachedUser, freshIdToken: fresh ? idToken : undefined, kind };
 }
 
 /** The cached tokens our exec plugin would answer with, found from its own arguments. */

@@ -89,7 +89,12 @@ describe('parseSimpleYaml', () => {
   it.each([
     ['anchors', 'a: &x 1\nb: *x\n'],
     ['tags', 'a: !!str 5\n'],
-    ['block scalars', 'a: |\n  line\n'],
+    ['folded block scalars', 'a: >\n  line\n'],
+    ['block scalars with an indentation indicator', 'a: |2-\n    line\n'],
+    ['block scalars that keep trailing newlines', 'a: |+\n  line\n\n'],
+    ['block scalars starting with a blank line', 'a: |-\n\n  line\n'],
+    ['an empty block scalar', 'a: |-\nb: c\n'],
+    ['number-like strings', 'a: 12ab\n'],
     ['multi-line plain scalars', 'a: one\n  two\n'],
     ['flow collections', 'a: [b, c]\n'],
     ['comments after values', 'a: b # c\n'],
@@ -107,8 +112,18 @@ describe('parseSimpleYaml', () => {
     expect(parseSimpleYaml(text)).toBeUndefined();
   });
 
+  it.each([
+    ['a literal block (strip)', 'a:\n  installHint: |-\n    k8s-auth signs you in.\n\n    # not a comment\n      deeper\n  b: c\n'],
+    ['a literal block (clip) in a sequence item', 'users:\n- name: x\n  hint: |\n    one\n    two\n\n- name: y\n'],
+    ['a refresh token starting with a digit', 'refresh-token: 6l5Qx-abc_DEF\nother: 0xZ\n'],
+  ])('reads %s exactly as the yaml library does', (_what, text) => {
+    const simple = parseSimpleYaml(text);
+    expect(simple).not.toBeUndefined();
+    expect(simple).toEqual(parse(text));
+  });
+
   it('never disagrees with the yaml library on what it accepts (generated documents)', () => {
-    const strings = ['v1', '--issuer', 'a: b', '#x', 'a #b', 'a#b', '1.5', '-1', '0x1F', 'true', 'True', 'no', 'null', '~', '', ' lead', 'trail ', "it's", '"dq"', 'multi\nline', 'x'.repeat(120), 'many words '.repeat(12), 'https://x:1/y?z#f', '-', '- x', '?q', ':c', '@at', '%p', 'é', '[x]', '{y}', 'a,b', '*star', '&amp', '!bang', '|pipe', '>gt', '`tick'];
+    const strings = ['6l5Qx', '1e5', 'line one\nline two\n', 'a\n\nb', '#c\nd', 'x\n  y', '  lead\nx', 'end\n\n', 'v1', '--issuer', 'a: b', '#x', 'a #b', 'a#b', '1.5', '-1', '0x1F', 'true', 'True', 'no', 'null', '~', '', ' lead', 'trail ', "it's", '"dq"', 'multi\nline', 'x'.repeat(120), 'many words '.repeat(12), 'https://x:1/y?z#f', '-', '- x', '?q', ':c', '@at', '%p', 'é', '[x]', '{y}', 'a,b', '*star', '&amp', '!bang', '|pipe', '>gt', '`tick'];
     let seed = 42;
     const random = (n: number) => {
       seed = (seed * 1103515245 + 12345) % 2147483648;
@@ -127,6 +142,7 @@ describe('parseSimpleYaml', () => {
       return out;
     };
     let accepted = 0;
+    let withBlocks = 0;
     for (let i = 0; i < 600; i++) {
       const doc: Record<string, unknown> = {};
       for (let k = random(5); k >= 0; k--) doc[keys[random(keys.length)] as string] = value(0);
@@ -134,9 +150,11 @@ describe('parseSimpleYaml', () => {
       const simple = parseSimpleYaml(text);
       if (simple === undefined) continue;
       accepted += 1;
+      if (/: \|-?$/m.test(text)) withBlocks += 1;
       expect(simple, text).toEqual(parse(text));
     }
-    // the fast path is really taken for most documents, not just declined
+    // the fast path is really taken for most documents, not just declined, block scalars included
     expect(accepted).toBeGreaterThan(150);
+    expect(withBlocks).toBeGreaterThan(20);
   });
 });

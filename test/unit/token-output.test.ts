@@ -5,6 +5,7 @@ import {
   execCredential,
   jwtTimes,
   renderTokenOutput,
+  renderTokenYaml,
   rfc3339,
   tokenContextName,
   tokenKubeconfig,
@@ -43,8 +44,8 @@ describe('token output', () => {
   });
 
   it('prints the same record as YAML with -o yaml (same fields, token on one line)', async () => {
-    const { parse } = await import('yaml');
-    const text = renderTokenOutput('yaml', { ...minted, leaseId: 'kubernetes/creds/ci/abc' });
+    const { parse, stringify } = await import('yaml');
+    const text = renderTokenYaml({ ...minted, leaseId: 'kubernetes/creds/ci/abc' }, stringify);
     expect(parse(text)).toEqual(JSON.parse(renderTokenOutput('json', { ...minted, leaseId: 'kubernetes/creds/ci/abc' })));
     expect(text).toContain('token: header.payload.signature\n');
   });

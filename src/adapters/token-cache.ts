@@ -1,57 +1,15 @@
-import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { acquireLock, type ReleaseLock } from './file-lock.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
-import { parseCachedTokens, serializeCachedTokens, type CachedTokens } from '../core/token-cache-entry.js';
-import { cacheFilePath, cacheLockPath, tokenCacheDirectory, type TokenCacheKey } from '../core/token-cache-key.js';
+import { serializeCachedTokens, type CachedTokens } from '../core/token-cache-entry.js';
+import { cacheLockPath } from '../core/token-cache-key.js';
 import { registerSecret } from '../ui/redact.js';
-import { debug, warn } from '../ui/log.js';
+import { debug } from '../ui/log.js';
 
-/**
- * The token cache on disk: one JSON file per key (see core/token-cache-key.ts) in a 0700
- * directory, each file 0600, written atomically so a concurrent reader (the hot path takes no
- * lock) sees the old or the new file, never half of one. Writers serialise on `<file>.lock`.
- */
-export interface TokenCache {
-  directory: string;
-  file: string;
-  key: TokenCacheKey;
-}
-
-export function openTokenCache(key: TokenCacheKey, directoryOverride?: string, env: NodeJS.ProcessEnv = process.env): TokenCache {
-  const directory = tokenCacheDirectory(env, homedir(), directoryOverride);
-  return { directory, file: cacheFilePath(directory, key), key };
-}
-
-const warnedAbout = new Set<string>();
-
-/** Cached tokens, or undefined when absent; an unusable file is reported and ignored (the next write replaces it). */
-export function readCachedTokens(cache: TokenCache): CachedTokens | undefined {
-  let text: string;
-  try {
-    text = readFileSync(cache.file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      debug(`no cached tokens in ${cache.file}`);
-      return undefined;
-    }
-    throw new CliError(ExitCode.KUBECONFIG, `cannot read the token cache file ${cache.file}: ${describeError(error)}`, {
-      hint: 'check its owner and permissions, or remove it to sign in again',
-    });
-  }
-  const parsed = parseCachedTokens(text, cache.key);
-  if (!parsed.ok) {
-    // the file is read before and again after taking the lock: say it once
-    const warning = `ignoring token cache file ${cache.file}: it ${parsed.problem}`;
-    if (!warnedAbout.has(warning)) warn(warning);
-    warnedAbout.add(warning);
-    return undefined;
-  }
-  registerSecret(parsed.entry.idToken);
-  registerSecret(parsed.entry.refreshToken);
-  return parsed.entry;
-}
+// reading lives apart from locking and writing, so read-only callers (`token`) load less
+export { openTokenCache, readCachedTokens, type TokenCache } from './token-cache-read.js';
+import { type TokenCache } from './token-cache-read.js';
 
 /** Creates the cache directory 0700 (tightening one we created earlier with looser bits). */
 export function ensureCacheDirectory(directory: string): void {

@@ -96,10 +96,12 @@ async function currentIdentity(target: KubeconfigTarget, options: MintTokenOptio
 async function cachedIdToken(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ idToken: string; user?: string } | undefined> {
   const at = args.indexOf('credential');
   if (at === -1) return undefined;
-  const { readHotPathFlags } = await import('../credential/hot-path.js');
-  const { CREDENTIAL_FLAGS } = await import('../core/exec-credential.js');
-  const { parseScopes } = await import('../core/token-cache-key.js');
-  const { openTokenCache, readCachedTokens } = await import('../adapters/token-cache.js');
+  const [{ readHotPathFlags }, { CREDENTIAL_FLAGS }, { parseScopes }, { openTokenCache, readCachedTokens }] = await Promise.all([
+    import('../credential/hot-path.js'),
+    import('../core/exec-credential.js'),
+    import('../core/token-cache-key.js'),
+    import('../adapters/token-cache-read.js'),
+  ]);
   const flags = readHotPathFlags(args.slice(at + 2));
   const issuer = flags?.get(CREDENTIAL_FLAGS.issuer);
   const clientId = flags?.get(CREDENTIAL_FLAGS.clientId);

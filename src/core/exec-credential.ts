@@ -82,6 +82,27 @@ export const CREDENTIAL_FLAGS = {
   skew: '--skew',
 } as const;
 
+/** Flags after which the full path must run (it prints help, or logs what it does). */
+const BAIL_FLAGS = new Set(['-h', '--help', '-v', '--verbose']);
+
+const WANTED: ReadonlySet<string> = new Set(Object.values(CREDENTIAL_FLAGS));
+
+/** Reads the few flags that name a cache entry from `k8s-auth credential <cluster> [flags]` (the hot path's, too). */
+export function readCredentialFlags(args: readonly string[]): Map<string, string> | undefined {
+  const found = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (BAIL_FLAGS.has(arg) || arg === '--') return undefined;
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    if (!WANTED.has(name)) continue;
+    const value = eq > 0 && name !== arg ? arg.slice(eq + 1) : args[++i];
+    if (value === undefined) return undefined;
+    found.set(name, value);
+  }
+  return found;
+}
+
 export interface ExecUserOptions {
   apiVersion: ExecApiVersion;
   /** `k8s-auth`, or --exec-command PATH. */

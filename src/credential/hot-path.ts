@@ -1,6 +1,6 @@
 import { readFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { CREDENTIAL_FLAGS, formatExecCredential, parseExecInfo } from '../core/exec-credential.js';
+import { CREDENTIAL_FLAGS, formatExecCredential, parseExecInfo, readCredentialFlags as readHotPathFlags } from '../core/exec-credential.js';
 import { parseCachedTokens } from '../core/token-cache-entry.js';
 import { DEFAULT_SKEW_SECONDS, decideFreshness, parseSeconds } from '../core/token-cache-freshness.js';
 import { cacheFilePath, parseScopes, tokenCacheDirectory, type TokenCacheKey } from '../core/token-cache-key.js';
@@ -14,26 +14,8 @@ import { cacheFilePath, parseScopes, tokenCacheDirectory, type TokenCacheKey } f
  * back to the full CLI, which does the same check again and explains itself.
  */
 
-/** Flags after which the full path must run (it prints help, or logs what it does). */
-const BAIL_FLAGS = new Set(['-h', '--help', '-v', '--verbose']);
-
-const WANTED: ReadonlySet<string> = new Set(Object.values(CREDENTIAL_FLAGS));
-
-/** Reads the few flags the hot path needs from `k8s-auth credential <cluster> [flags]`. */
-export function readHotPathFlags(args: readonly string[]): Map<string, string> | undefined {
-  const found = new Map<string, string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (BAIL_FLAGS.has(arg) || arg === '--') return undefined;
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    if (!WANTED.has(name)) continue;
-    const value = eq > 0 && name !== arg ? arg.slice(eq + 1) : args[++i];
-    if (value === undefined) return undefined;
-    found.set(name, value);
-  }
-  return found;
-}
+// the flag reader lives with the flags, so read-only callers (token, doctor) need not load this
+export { readCredentialFlags as readHotPathFlags } from '../core/exec-credential.js';
 
 export interface HotPathInput {
   argv: readonly string[];

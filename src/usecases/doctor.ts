@@ -13,8 +13,7 @@ import type {
 } from '../core/doctor-observations.js';
 import { parseCachedTokens } from '../core/token-cache-entry.js';
 import { cacheFilePath, parseScopes, tokenCacheDirectory, type TokenCacheKey } from '../core/token-cache-key.js';
-import { CREDENTIAL_FLAGS } from '../core/exec-credential.js';
-import { readHotPathFlags } from '../credential/hot-path.js';
+import { CREDENTIAL_FLAGS, readCredentialFlags as readHotPathFlags } from '../core/exec-credential.js';
 import { readMergedKubeconfig, resolveKubeconfigPaths } from '../adapters/kubeconfig-file.js';
 import { registerSecret } from '../ui/redact.js';
 import { type CurrentLogin, readCurrentLogin } from './current-login.js';

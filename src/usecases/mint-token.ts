@@ -96,8 +96,7 @@ async function currentIdentity(target: KubeconfigTarget, options: MintTokenOptio
 async function cachedIdToken(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ idToken: string; user?: string } | undefined> {
   const at = args.indexOf('credential');
   if (at === -1) return undefined;
-  const [{ readHotPathFlags }, { CREDENTIAL_FLAGS }, { parseScopes }, { openTokenCache, readCachedTokens }] = await Promise.all([
-    import('../credential/hot-path.js'),
+  const [{ readCredentialFlags: readHotPathFlags, CREDENTIAL_FLAGS }, { parseScopes }, { openTokenCache, readCachedTokens }] = await Promise.all([
     import('../core/exec-credential.js'),
     import('../core/token-cache-key.js'),
     import('../adapters/token-cache-read.js'),

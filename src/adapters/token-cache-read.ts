@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { CliError, ExitCode, describeError } from '../errors.js';
+import { CREDENTIAL_FLAGS, readCredentialFlags } from '../core/exec-credential.js';
 import { parseCachedTokens, type CachedTokens } from '../core/token-cache-entry.js';
-import { cacheFilePath, tokenCacheDirectory, type TokenCacheKey } from '../core/token-cache-key.js';
+import { cacheFilePath, normalizeCacheKey, parseScopes, tokenCacheDirectory, type TokenCacheKey } from '../core/token-cache-key.js';
 import { registerSecret } from '../ui/redact.js';
 import { debug, warn } from '../ui/log.js';
 
@@ -49,4 +50,23 @@ export function readCachedTokens(cache: TokenCache): CachedTokens | undefined {
   registerSecret(parsed.entry.idToken);
   registerSecret(parsed.entry.refreshToken);
   return parsed.entry;
+}
+
+/**
+ * The cache entry an exec-plugin user reads: its `credential <cluster>` arguments name the key
+ * (issuer, client, scopes, login hint) and the cache directory, so no catalog is needed.
+ * Undefined when the arguments are not k8s-auth's or lack the key.
+ */
+export function execTokenCache(args: readonly string[], env: NodeJS.ProcessEnv = process.env): TokenCache | undefined {
+  const at = args.indexOf('credential');
+  if (at === -1) return undefined;
+  const flags = readCredentialFlags(args.slice(at + 2), { hotPath: false });
+  const flag = (name: string): string | undefined => flags?.get(name);
+  const issuer = flag(CREDENTIAL_FLAGS.issuer);
+  const clientId = flag(CREDENTIAL_FLAGS.clientId);
+  const scopes = flag(CREDENTIAL_FLAGS.scopes);
+  if (!issuer || !clientId || scopes === undefined) return undefined;
+  const loginHint = flag(CREDENTIAL_FLAGS.loginHint);
+  const key = normalizeCacheKey({ issuer, clientId, scopes: parseScopes(scopes), ...(loginHint ? { loginHint } : {}) });
+  return openTokenCache(key, flag(CREDENTIAL_FLAGS.cacheDir), env);
 }

@@ -87,12 +87,17 @@ const BAIL_FLAGS = new Set(['-h', '--help', '-v', '--verbose']);
 
 const WANTED: ReadonlySet<string> = new Set(Object.values(CREDENTIAL_FLAGS));
 
-/** Reads the few flags that name a cache entry from `k8s-auth credential <cluster> [flags]` (the hot path's, too). */
-export function readCredentialFlags(args: readonly string[]): Map<string, string> | undefined {
+/**
+ * Reads the few flags that name a cache entry from the flags of `k8s-auth credential <cluster>`
+ * (`--flag value` or `--flag=value`). The hot path gives up (undefined) on help, verbose or `--`;
+ * a lookup that only wants the cache entry passes `{ hotPath: false }`.
+ */
+export function readCredentialFlags(args: readonly string[], options: { hotPath?: boolean } = {}): Map<string, string> | undefined {
+  const bail = options.hotPath ?? true;
   const found = new Map<string, string>();
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
-    if (BAIL_FLAGS.has(arg) || arg === '--') return undefined;
+    if (bail && (BAIL_FLAGS.has(arg) || arg === '--')) return undefined;
     const eq = arg.indexOf('=');
     const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
     if (!WANTED.has(name)) continue;

@@ -1,6 +1,6 @@
 import { readFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { CREDENTIAL_FLAGS, formatExecCredential, parseExecInfo, readCredentialFlags as readHotPathFlags } from '../core/exec-credential.js';
+import { CREDENTIAL_FLAGS, formatExecCredential, parseExecInfo, readCredentialFlags } from '../core/exec-credential.js';
 import { parseCachedTokens } from '../core/token-cache-entry.js';
 import { DEFAULT_SKEW_SECONDS, decideFreshness, parseSeconds } from '../core/token-cache-freshness.js';
 import { cacheFilePath, parseScopes, tokenCacheDirectory, type TokenCacheKey } from '../core/token-cache-key.js';
@@ -13,9 +13,6 @@ import { cacheFilePath, parseScopes, tokenCacheDirectory, type TokenCacheKey } f
  * so a read sees a whole file). Anything unusual returns undefined and bin/k8s-auth.js falls
  * back to the full CLI, which does the same check again and explains itself.
  */
-
-// the flag reader lives with the flags, so read-only callers (token, doctor) need not load this
-export { readCredentialFlags as readHotPathFlags } from '../core/exec-credential.js';
 
 export interface HotPathInput {
   argv: readonly string[];
@@ -31,7 +28,7 @@ export function cachedCredential(input: HotPathInput): string | undefined {
   const cluster = argv[3];
   if (!cluster || cluster.startsWith('-')) return undefined;
   if (env['K8S_AUTH_VERBOSE']) return undefined;
-  const flags = readHotPathFlags(argv.slice(4));
+  const flags = readCredentialFlags(argv.slice(4));
   if (!flags) return undefined;
   const issuer = flags.get(CREDENTIAL_FLAGS.issuer);
   const clientId = flags.get(CREDENTIAL_FLAGS.clientId);

@@ -1,5 +1,4 @@
 import { readMergedKubeconfig, resolveKubeconfigPaths } from '../adapters/kubeconfig-file.js';
-import type { TokenCache } from '../adapters/token-cache.js';
 import { CliError, ExitCode } from '../errors.js';
 import { registerSecret } from '../ui/redact.js';
 
@@ -102,25 +101,4 @@ export function readCurrentLogin(options: CurrentLoginOptions = {}): CurrentLogi
     registerSecret(str(user.value['token']));
   }
   return login;
-}
-
-/**
- * The token cache entry an exec-plugin user reads: its `credential` arguments name the key
- * (issuer, client, scopes, login hint) and the cache directory, so no catalog is needed.
- */
-export async function execTokenCache(args: readonly string[]): Promise<TokenCache | undefined> {
-  const { CREDENTIAL_FLAGS } = await import('../core/exec-credential.js');
-  const { normalizeCacheKey, parseScopes } = await import('../core/token-cache-key.js');
-  const { openTokenCache } = await import('../adapters/token-cache.js');
-  const flag = (name: string): string | undefined => {
-    const at = args.indexOf(name);
-    return at === -1 ? undefined : args[at + 1];
-  };
-  const issuer = flag(CREDENTIAL_FLAGS.issuer);
-  const clientId = flag(CREDENTIAL_FLAGS.clientId);
-  const scopes = flag(CREDENTIAL_FLAGS.scopes);
-  if (!issuer || !clientId || scopes === undefined) return undefined;
-  const loginHint = flag(CREDENTIAL_FLAGS.loginHint);
-  const key = normalizeCacheKey({ issuer, clientId, scopes: parseScopes(scopes), ...(loginHint ? { loginHint } : {}) });
-  return openTokenCache(key, flag(CREDENTIAL_FLAGS.cacheDir));
 }

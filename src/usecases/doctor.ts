@@ -13,8 +13,8 @@ import type {
 } from '../core/doctor-observations.js';
 import { parseCachedTokens } from '../core/token-cache-entry.js';
 import { cacheFilePath, parseScopes, tokenCacheDirectory, type TokenCacheKey } from '../core/token-cache-key.js';
-import { CREDENTIAL_FLAGS, readCredentialFlags as readHotPathFlags } from '../core/exec-credential.js';
-import { readMergedKubeconfig, resolveKubeconfigPaths } from '../adapters/kubeconfig-file.js';
+import { CREDENTIAL_FLAGS, readCredentialFlags } from '../core/exec-credential.js';
+import { resolveKubeconfigPaths } from '../adapters/kubeconfig-file.js';
 import { registerSecret } from '../ui/redact.js';
 import { type CurrentLogin, readCurrentLogin } from './current-login.js';
 import { fileMode, probeApiServer, probeError, probeKubeconfigFile, probeLocks, probeProvider, probeRedirect, probeVault, readTextIfExists } from './doctor-probes.js';
@@ -78,7 +78,7 @@ export async function observe(request: DoctorRequest): Promise<DoctorObservation
     probeLocks(paths, cacheDirectory, nowMs),
   ]);
 
-  const { observation: tokens, usableIdToken, whyNoToken } = observeTokens(login, context, entry, paths, request.tokenCacheDir, env, nowMs);
+  const { observation: tokens, usableIdToken, whyNoToken } = observeTokens(login, context, entry, request.tokenCacheDir, env, nowMs);
   let apiServer: ApiServerObservation;
   if (!login) apiServer = { kind: 'no-context', reason: context.kind === 'missing' ? context.error : 'no kubeconfig context to take the API server from' };
   else apiServer = await probeApiServer(login.server, login.caData, usableIdToken, whyNoToken, login.namespace, timeoutMs);
@@ -145,13 +145,11 @@ function summarizeIdToken(token: string): IdTokenSummary {
   return summary;
 }
 
-/** The cache key an exec user's arguments name (as the hot path reads them), else the entry's. */
-function execCacheKey(login: CurrentLogin, paths: readonly string[], entry: ClusterEntry | undefined): { key?: TokenCacheKey; cacheDir?: string } {
-  const user = readMergedKubeconfig(paths).find('users', login.userName);
-  const exec = user?.value['exec'] as { args?: unknown } | undefined;
-  const args = Array.isArray(exec?.args) ? exec.args.filter((a): a is string => typeof a === 'string') : [];
+/** The cache key an exec user's arguments name, else the entry's. */
+function execCacheKey(login: CurrentLogin, entry: ClusterEntry | undefined): { key?: TokenCacheKey; cacheDir?: string } {
+  const args = login.execArgs ?? [];
   const at = args.indexOf('credential');
-  const flags = at === -1 ? undefined : readHotPathFlags(args.slice(at + 2));
+  const flags = at === -1 ? undefined : readCredentialFlags(args.slice(at + 2), { hotPath: false });
   const cacheDir = flags?.get(CREDENTIAL_FLAGS.cacheDir);
   const issuer = flags?.get(CREDENTIAL_FLAGS.issuer);
   const clientId = flags?.get(CREDENTIAL_FLAGS.clientId);
@@ -167,7 +165,6 @@ function observeTokens(
   login: CurrentLogin | undefined,
   context: ContextObservation,
   entry: ClusterEntry | undefined,
-  paths: readonly string[],
   cacheDirOverride: string | undefined,
   env: Record<string, string | undefined>,
   nowMs: number,
@@ -183,7 +180,7 @@ function observeTokens(
     hasRefreshToken = login.refreshToken !== undefined;
     observation = { kind: 'found', mode: 'oidc', source: login.kubeconfigPath, hasRefreshToken, ...expected };
   } else {
-    const { key, cacheDir } = execCacheKey(login, paths, entry);
+    const { key, cacheDir } = execCacheKey(login, entry);
     if (!key) return { observation: { kind: 'no-context', reason: `the exec user '${login.userName}' names no issuer and the catalog has no entry for it` } };
     const directory = tokenCacheDirectory(env, homedir(), cacheDir ?? cacheDirOverride);
     const file = cacheFilePath(directory, key);

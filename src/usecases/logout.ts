@@ -5,7 +5,7 @@ import { checkClusterName } from '../core/cluster-entry.js';
 import { clearOidcTokens, namesIn, readNamed } from '../core/kubeconfig-merge.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { registerSecret } from '../ui/redact.js';
-import { execTokenCache } from './current-login.js';
+import { execTokenCache } from '../adapters/token-cache-read.js';
 import { debug, warn } from '../ui/log.js';
 
 /**
@@ -153,7 +153,7 @@ export async function logout(request: LogoutRequest, hooks: { revoking?: <T>(wor
   for (const login of logins) {
     if (login.kind !== 'exec') continue;
     // an exec-plugin user: the tokens live in the token cache entry its arguments name
-    const cache = await execTokenCache(login.args);
+    const cache = execTokenCache(login.args);
     if (!cache) continue;
     const { lockTokenCache, readCachedTokens } = await import('../adapters/token-cache.js');
     const release = await lockTokenCache(cache, { timeoutMs: 10_000 });

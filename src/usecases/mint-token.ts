@@ -94,22 +94,9 @@ async function currentIdentity(target: KubeconfigTarget, options: MintTokenOptio
 
 /** The cached tokens our exec plugin would answer with, found from its own arguments. */
 async function cachedIdToken(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ idToken: string; user?: string } | undefined> {
-  const at = args.indexOf('credential');
-  if (at === -1) return undefined;
-  const [{ readCredentialFlags: readHotPathFlags, CREDENTIAL_FLAGS }, { parseScopes }, { openTokenCache, readCachedTokens }] = await Promise.all([
-    import('../core/exec-credential.js'),
-    import('../core/token-cache-key.js'),
-    import('../adapters/token-cache-read.js'),
-  ]);
-  const flags = readHotPathFlags(args.slice(at + 2));
-  const issuer = flags?.get(CREDENTIAL_FLAGS.issuer);
-  const clientId = flags?.get(CREDENTIAL_FLAGS.clientId);
-  const scopes = flags?.get(CREDENTIAL_FLAGS.scopes);
-  if (!flags || !issuer || !clientId || scopes === undefined) return undefined;
-  const key: { issuer: string; clientId: string; scopes: string[]; loginHint?: string } = { issuer, clientId, scopes: parseScopes(scopes) };
-  const hint = flags.get(CREDENTIAL_FLAGS.loginHint);
-  if (hint) key.loginHint = hint;
-  const entry = readCachedTokens(openTokenCache(key, flags.get(CREDENTIAL_FLAGS.cacheDir), env));
+  const { execTokenCache, readCachedTokens } = await import('../adapters/token-cache-read.js');
+  const cache = execTokenCache(args, env);
+  const entry = cache ? readCachedTokens(cache) : undefined;
   if (!entry) return undefined;
   return entry.user ? { idToken: entry.idToken, user: entry.user } : { idToken: entry.idToken };
 }

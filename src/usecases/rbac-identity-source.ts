@@ -144,10 +144,10 @@ export async function resolveVerifiedIdentity(options: IdentitySourceOptions): P
     } else if (login.kind === 'exec') {
       const entry = await catalogEntry(options.cluster ?? login.execCluster ?? login.clusterName, options);
       verifier ??= fromEntry(entry);
-      const [{ keyForEntry }, { openTokenCache, readCachedTokens }, { execTokenCache }] = await Promise.all([import('./credential.js'), import('../adapters/token-cache.js'), import('./current-login.js')]);
+      const [{ keyForEntry }, { execTokenCache, openTokenCache, readCachedTokens }] = await Promise.all([import('./credential.js'), import('../adapters/token-cache-read.js')]);
       // the plugin's own args name its cache entry (login hint, cache directory); a hand-written
       // `credential <cluster>` without them uses the catalog entry's key
-      const cache = (await execTokenCache(login.execArgs ?? [])) ?? openTokenCache(keyForEntry(entry));
+      const cache = execTokenCache(login.execArgs ?? []) ?? openTokenCache(keyForEntry(entry));
       token = readCachedTokens(cache)?.idToken;
     }
     if (!token) {

@@ -1,6 +1,7 @@
 import { decodeJwtClaims, isoFromUnix, summarizeClaims } from '../core/id-token-claims.js';
 import { CliError, ExitCode } from '../errors.js';
-import { type CurrentLogin, execTokenCache, readCurrentLogin } from './current-login.js';
+import { execTokenCache } from '../adapters/token-cache-read.js';
+import { type CurrentLogin, readCurrentLogin } from './current-login.js';
 
 /**
  * `k8s-auth whoami [<context>]`: who the kubeconfig signs in as, from the ID token's claims.
@@ -62,7 +63,7 @@ export async function whoami(options: WhoamiOptions = {}): Promise<WhoamiResult>
 
 /** For an exec-plugin user: the cached ID token (see execTokenCache). */
 export async function idTokenFromExecCache(login: CurrentLogin): Promise<string | undefined> {
-  const cache = await execTokenCache(login.execArgs ?? []);
+  const cache = execTokenCache(login.execArgs ?? []);
   if (!cache) return undefined;
   const { readCachedTokens } = await import('../adapters/token-cache.js');
   return readCachedTokens(cache)?.idToken;

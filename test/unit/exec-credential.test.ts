@@ -7,9 +7,9 @@ import {
   formatExecCredential,
   parseExecApiVersion,
   parseExecInfo,
+  readCredentialFlags,
   rfc3339,
 } from '../../src/core/exec-credential.js';
-import { readHotPathFlags } from '../../src/credential/hot-path.js';
 
 describe('KUBERNETES_EXEC_INFO', () => {
   it('reads apiVersion, spec.interactive and the cluster server', () => {
@@ -75,7 +75,7 @@ describe('kubeconfig exec stanza', () => {
       '--login-hint', 'jane@example.com',
       '--catalog', '/etc/k8s-auth/catalog.yaml', '--grant', 'device-code',
     ]);
-    const flags = readHotPathFlags(args.slice(2));
+    const flags = readCredentialFlags(args.slice(2));
     expect(flags && Object.fromEntries(flags)).toEqual({
       '--issuer': 'https://dex.example.com/dex',
       '--client-id': 'k8s-auth',
@@ -85,10 +85,16 @@ describe('kubeconfig exec stanza', () => {
   });
 
   it('hot-path flag reading accepts --flag=value and bails on help, verbose and a dangling flag', () => {
-    expect(readHotPathFlags(['--issuer=https://x', '--skew=30s'])?.get('--skew')).toBe('30s');
-    expect(readHotPathFlags(['--issuer', 'https://x', '--verbose'])).toBeUndefined();
-    expect(readHotPathFlags(['-h'])).toBeUndefined();
-    expect(readHotPathFlags(['--issuer'])).toBeUndefined();
+    expect(readCredentialFlags(['--issuer=https://x', '--skew=30s'])?.get('--skew')).toBe('30s');
+    expect(readCredentialFlags(['--issuer', 'https://x', '--verbose'])).toBeUndefined();
+    expect(readCredentialFlags(['-h'])).toBeUndefined();
+    expect(readCredentialFlags(['--issuer'])).toBeUndefined();
+  });
+
+  it('a cache lookup (not the hot path) reads past --verbose and --', () => {
+    const flags = readCredentialFlags(['--verbose', '--issuer', 'https://x', '--', '--login-hint=jane'], { hotPath: false });
+    expect(flags?.get('--issuer')).toBe('https://x');
+    expect(flags?.get('--login-hint')).toBe('jane');
   });
 
   it('has interactiveMode IfAvailable and an install hint, in v1 and v1beta1 (which kubectl 1.20 reads, ignoring interactiveMode)', () => {

@@ -3,7 +3,7 @@ import { addCatalogOptions, type CatalogOptions } from '../config/catalog-option
 import { addGrantOptions, grantFrom, type GrantFlags } from '../config/grant-options.js';
 import { checkClusterName } from '../core/cluster-entry.js';
 import { CREDENTIAL_FLAGS, formatExecCredential, parseExecInfo } from '../core/exec-credential.js';
-import { isHintedUser, wrongUserMessage } from '../core/signed-in-user.js';
+import { checkHintedUser } from '../core/signed-in-user.js';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_SKEW_SECONDS, parseSeconds } from '../core/token-cache-freshness.js';
 import { parseScopes, type TokenCacheKey } from '../core/token-cache-key.js';
 import type { ProviderConfiguration } from '../adapters/oidc-client.js';
@@ -200,7 +200,7 @@ async function runCredential(cluster: string, flags: CredentialFlags): Promise<v
 
 function describeHintedUser(cluster: string, loginHint: string, usernameClaim: string): (claims: Record<string, unknown>) => string {
   return (claims) => {
-    if (!isHintedUser(loginHint, claims, usernameClaim)) throw new CliError(ExitCode.LOGIN_DENIED, wrongUserMessage(cluster, loginHint, claims, usernameClaim));
+    checkHintedUser(cluster, loginHint, claims, usernameClaim);
     return loginHint;
   };
 }

@@ -1,3 +1,5 @@
+import { CliError, ExitCode } from '../errors.js';
+
 // Which person a cached sign-in belongs to. `login --exec` records who signed in as the
 // kubeconfig user's --login-hint, which is part of the token cache key, so two people signed in
 // at the same provider and client keep two cache files. A later sign-in as someone else must
@@ -19,4 +21,9 @@ export function isHintedUser(loginHint: string, claims: Record<string, unknown>,
 export function wrongUserMessage(cluster: string, loginHint: string, claims: Record<string, unknown>, usernameClaim: string): string {
   const who = identitiesOf(claims, usernameClaim)[0] ?? 'another user';
   return `signed in as ${who}, but the kubeconfig user for '${cluster}' belongs to ${loginHint} (--login-hint): nothing was stored; sign in as ${loginHint}, or run \`k8s-auth login ${cluster} --exec\` as ${who} to make a kubeconfig user of your own`;
+}
+
+/** Refuses (exit 7, nothing stored) a sign-in as someone other than the hinted person. */
+export function checkHintedUser(cluster: string, loginHint: string, claims: Record<string, unknown>, usernameClaim: string): void {
+  if (!isHintedUser(loginHint, claims, usernameClaim)) throw new CliError(ExitCode.LOGIN_DENIED, wrongUserMessage(cluster, loginHint, claims, usernameClaim));
 }

@@ -3,7 +3,7 @@ import { scopesFor } from '../core/cluster-entry.js';
 import type { CachedConnection, CachedTokens } from '../core/token-cache-entry.js';
 import { decideFreshness, type Freshness } from '../core/token-cache-freshness.js';
 import { normalizeCacheKey, sameCacheKey, type TokenCacheKey } from '../core/token-cache-key.js';
-import { isHintedUser, wrongUserMessage } from '../core/signed-in-user.js';
+import { checkHintedUser } from '../core/signed-in-user.js';
 import { lockTokenCache, openTokenCache, readCachedTokens, writeCachedTokens, type TokenCache } from '../adapters/token-cache.js';
 import type { GrantTokens } from '../adapters/oidc-grants.js';
 import { RefreshRejectedError, RefreshWithoutIdTokenError } from '../adapters/oidc-grants.js';
@@ -190,9 +190,7 @@ async function renew(
   info(`signing in to '${request.cluster}': ${why}`);
   const tokens = await deps.signIn(signInEntry, cache.key.scopes);
   const hint = cache.key.loginHint;
-  if (hint && !isHintedUser(hint, tokens.claims, signInEntry.usernameClaim)) {
-    throw new CliError(ExitCode.LOGIN_DENIED, wrongUserMessage(request.cluster, hint, tokens.claims, signInEntry.usernameClaim));
-  }
+  if (hint) checkHintedUser(request.cluster, hint, tokens.claims, signInEntry.usernameClaim);
   return save(cache, tokens, signInEntry, now, 'sign-in', current);
 }
 

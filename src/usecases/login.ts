@@ -4,7 +4,7 @@ import { decodeBase64Pem } from '../adapters/http.js';
 import { type ClusterEntry, checkClusterName, scopesFor } from '../core/cluster-entry.js';
 import { groupsFrom, isoFromUnix } from '../core/id-token-claims.js';
 import { oidcAuthProviderUser, setCluster, setContext, setCurrentContext, setUser } from '../core/kubeconfig-merge.js';
-import { isHintedUser, wrongUserMessage } from '../core/signed-in-user.js';
+import { checkHintedUser } from '../core/signed-in-user.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { Catalog } from './catalog.js';
 import type { ExecLoginOptions } from './login-exec.js';
@@ -131,8 +131,7 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
       // every entry's username claim is checked before the page says who signed in
       describeUser: (claims) => {
         const hint = request.exec?.loginHint;
-        const unusable = hint ? group.entries.find((entry) => !isHintedUser(hint, claims, entry.usernameClaim)) : undefined;
-        if (hint && unusable) throw new CliError(ExitCode.LOGIN_DENIED, wrongUserMessage(unusable.name, hint, claims, unusable.usernameClaim));
+        if (hint) for (const entry of group.entries) checkHintedUser(entry.name, hint, claims, entry.usernameClaim);
         return group.entries.map((entry) => usernameFor(entry, claims))[0] as string;
       },
     });
@@ -151,9 +150,7 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
       // the cache key names the person (--login-hint, else who just signed in), so people
       // signed in at the same provider and client never share, or overwrite, a cached token
       const exec = request.exec ? { ...request.exec, loginHint: request.exec.loginHint ?? username } : undefined;
-      if (exec && !isHintedUser(exec.loginHint, result.claims, entry.usernameClaim)) {
-        throw new CliError(ExitCode.LOGIN_DENIED, wrongUserMessage(entry.name, exec.loginHint, result.claims, entry.usernameClaim));
-      }
+      if (exec) checkHintedUser(entry.name, exec.loginHint, result.claims, entry.usernameClaim);
       const cacheFile = exec && execLogin ? await execLogin.storeForExec(entry, result, exec) : undefined;
       const written = await updateKubeconfig(paths, { cluster: entry.name, user: userName, context: contextName }, (doc) => {
         setCluster(doc, entry.name, { server: entry.server, ...(entry.certificateAuthorityData ? { caData: entry.certificateAuthorityData } : {}) });

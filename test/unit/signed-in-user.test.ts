@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { identitiesOf, isHintedUser, wrongUserMessage } from '../../src/core/signed-in-user.js';
+import { CliError } from '../../src/errors.js';
+import { checkHintedUser, identitiesOf, isHintedUser, wrongUserMessage } from '../../src/core/signed-in-user.js';
 
 describe('signed-in user versus the login hint', () => {
   const jane = { sub: 'CgRqYW5l', email: 'Jane@Example.com', upn: 'jdoe' };
@@ -26,5 +27,18 @@ describe('signed-in user versus the login hint', () => {
     const line = wrongUserMessage('dev', 'jane@example.com', { email: 'ops@example.com' }, 'email');
     expect(line).toBe("signed in as ops@example.com, but the kubeconfig user for 'dev' belongs to jane@example.com (--login-hint): nothing was stored; sign in as jane@example.com, or run `k8s-auth login dev --exec` as ops@example.com to make a kubeconfig user of your own");
     expect(wrongUserMessage('dev', 'jane', {}, 'email')).toContain('signed in as another user');
+  });
+
+  it('checkHintedUser passes the hinted person and refuses anyone else with exit 7', () => {
+    expect(() => checkHintedUser('dev', 'jane@example.com', { email: 'jane@example.com' }, 'email')).not.toThrow();
+    let refused: unknown;
+    try {
+      checkHintedUser('dev', 'jane@example.com', { email: 'ops@example.com' }, 'email');
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toBeInstanceOf(CliError);
+    expect((refused as CliError).exitCode).toBe(7);
+    expect((refused as CliError).message).toContain('signed in as ops@example.com');
   });
 });

@@ -31,7 +31,6 @@ export interface KubeHttpLibraryOptions {
 
 type ClientNode = typeof import('@kubernetes/client-node');
 
-export { KubeTransportError } from './kube-transport-error.js';
 
 export const DEFAULT_KUBE_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_IN_FLIGHT = 8;

@@ -104,11 +104,9 @@ function readLiteralBlock(raw: string[], start: number, keyIndent: number, strip
   }
   // leading blank lines (their indentation decides the block's in YAML) or an empty block: not ours
   if (contentIndent === undefined || lines[0] === '') throw new Unsupported();
+  // trailing blank lines are not content under strip or clip chomping
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  // trailing blank lines belong to the next key, not to the block
-  let next = at;
-  while (next > start && (raw[next - 1] as string).trim() === '') next -= 1;
-  return { value: lines.join('\n') + (strip ? '' : '\n'), next };
+  return { value: lines.join('\n') + (strip ? '' : '\n'), next: at };
 }
 
 interface State {

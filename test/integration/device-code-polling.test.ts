@@ -2,11 +2,11 @@
 // oidc-provider never answers slow_down itself, so a provider front (real signing key, scripted
 // token endpoint) says slow_down, authorization_pending, access_denied or expired_token, and
 // records when each poll arrived. The approval by a person in Chromium is in device-code.test.ts.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startIdTokenFront, type IdTokenFront, type TokenAnswer } from '../support/id-token-front.js';
-import { cleanEnv, tempDir, type TempDir } from '../support/login-harness.js';
+import { base64, cleanEnv, tempDir, writeCatalog, type TempDir } from '../support/login-harness.js';
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { expectOneLineError, spawnCli } from '../support/reliability-harness.js';
 
@@ -45,18 +45,9 @@ beforeAll(async () => {
   provider = await startTestProvider();
   front = await startIdTokenFront(provider);
   dir = tempDir('k8s-auth-device-polling-');
-  writeFileSync(
-    f('catalog.yaml'),
-    [
-      'clusters:',
-      '  prod:',
-      '    server: https://127.0.0.1:6443',
-      `    issuer-url: ${front.issuer}`,
-      `    client-id: ${front.clientId}`,
-      `    idp-certificate-authority-data: ${Buffer.from(front.caPem).toString('base64')}`,
-      '',
-    ].join('\n'),
-  );
+  writeCatalog(f('catalog.yaml'), {
+    prod: { server: 'https://127.0.0.1:6443', 'issuer-url': front.issuer, 'client-id': front.clientId, 'idp-certificate-authority-data': base64(front.caPem) },
+  });
   front.metadata = {
     device_authorization_endpoint: `${front.issuer}/device/code`,
     grant_types_supported: ['authorization_code', 'refresh_token', DEVICE_GRANT],

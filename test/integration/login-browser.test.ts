@@ -2,29 +2,17 @@
 // URL as the last argument), a launcher that fails (the URL is printed and the login waits), the
 // demo's headless browser command, and the provider's TLS trust (--certificate-authority,
 // --insecure-skip-tls-verify).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBrowserOpener } from '../../src/adapters/browser-launcher.js';
 import { chromiumAvailable, launchChromium } from '../support/browser.js';
-import { base64, cleanEnv, signInWithBrowser, startCli, tempDir, writeCatalog, type TempDir } from '../support/login-harness.js';
+import { base64, cleanEnv, signInWithBrowser, startCli, tempDir, waitForFile, writeCatalog, type TempDir } from '../support/login-harness.js';
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { repoRoot, skipUnless } from '../support/skip.js';
 
 const skip = skipUnless(chromiumAvailable(), 'Debian chromium (/usr/bin/chromium) is not installed');
-
-async function waitForFile(path: string, timeoutMs = 15_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (existsSync(path)) {
-      const text = readFileSync(path, 'utf8');
-      if (text.endsWith('\n')) return text;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`${path} was not written`);
-}
 
 describe.skipIf(skip)('opening the browser and trusting the provider', () => {
   let provider: TestProvider;

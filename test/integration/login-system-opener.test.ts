@@ -2,22 +2,10 @@
 // is set and neither --browser-command nor $BROWSER is: the sign-in page goes to the browser
 // xdg-open picks, and the URL is printed as well, since an opener can succeed while no window
 // ever appears.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { base64, cleanEnv, startCli, tempDir, writeCatalog, type TempDir } from '../support/login-harness.js';
+import { base64, cleanEnv, startCli, tempDir, waitForFile, writeCatalog, type TempDir } from '../support/login-harness.js';
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
-
-async function waitForFile(path: string, timeoutMs = 15_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (existsSync(path)) {
-      const text = readFileSync(path, 'utf8');
-      if (text.endsWith('\n')) return text;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`${path} was not written`);
-}
 
 describe('login through the system opener', () => {
   let provider: TestProvider;

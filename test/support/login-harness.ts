@@ -1,7 +1,7 @@
 // Helpers for the login tests: a catalog file, the built CLI running `login` in the background
 // with --no-browser (the test reads the sign-in URL from stderr and hands it to Chromium).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -104,4 +104,17 @@ export async function signInWithBrowser(browser: Browser, url: string, creds: Pr
   } finally {
     await page.context().close();
   }
+}
+
+/** Waits until `path` holds a complete line (written by a recording "browser" or opener). */
+export async function waitForFile(path: string, timeoutMs = 15_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (existsSync(path)) {
+      const text = readFileSync(path, 'utf8');
+      if (text.endsWith('\n')) return text;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${path} was not written`);
 }

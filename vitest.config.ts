@@ -20,6 +20,15 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        extends: true,
+        test: {
+          name: 'peers',
+          include: ['test/peers/**/*.test.ts'],
+          // real providers and API servers are heavy on a 2-core machine: one file at a time
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

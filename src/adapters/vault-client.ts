@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { isIP } from 'node:net';
 import nodeVault from 'node-vault';
 import { isLoopbackHost } from '../core/cluster-entry.js';
+import { vaultErrorDetail } from '../core/vault-error-detail.js';
 import { proxyForUrl, proxyRefusalMessage, proxyUnreachable, proxyUnreachableMessage } from '../core/proxy-env.js';
 import { secureContextWithExtraCas } from './tls-context.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
@@ -156,13 +157,6 @@ interface ResponseLike {
   message?: string;
 }
 
-function firstVaultError(body: unknown): string | undefined {
-  if (body && typeof body === 'object' && Array.isArray((body as { errors?: unknown }).errors)) {
-    const first = (body as { errors: unknown[] }).errors[0];
-    if (typeof first === 'string' && first.trim()) return first.trim().split('\n')[0];
-  }
-  return undefined;
-}
 
 /**
  * One line for any Vault failure: `what` names the operation, e.g. "reading cluster 'prod' at
@@ -179,7 +173,7 @@ export function vaultError(error: unknown, what: string, address?: string): CliE
     if (proxy !== undefined && address && (status === 407 || !isVaultBody(e.response?.body))) {
       return new CliError(ExitCode.VAULT, proxyRefusalMessage(status, proxy, 'Vault', address), { cause: error });
     }
-    const detail = firstVaultError(e.response?.body);
+    const detail = vaultErrorDetail(e.response?.body);
     if (status === 403) {
       return new CliError(ExitCode.VAULT, `Vault${where} denied ${what} (403 ${detail ?? 'permission denied'}): run \`vault login\` again or ask for read access to this path`, { cause: error });
     }

@@ -1,4 +1,5 @@
 import { jwtTimes, rfc3339 } from '../core/token-output.js';
+import { vaultErrorDetail } from '../core/vault-error-detail.js';
 import { CliError, ExitCode } from '../errors.js';
 import { debug } from '../ui/log.js';
 import { registerSecret } from '../ui/redact.js';
@@ -85,9 +86,7 @@ export function parseCredsAnswer(answer: unknown, input: VaultKubernetesCredsInp
 function vaultDetail(error: unknown): { status: number | undefined; detail: string } {
   const response = (error as { response?: { statusCode?: unknown; body?: unknown } } | undefined)?.response;
   const status = typeof response?.statusCode === 'number' ? response.statusCode : undefined;
-  const errors = (response?.body as { errors?: unknown } | undefined)?.errors;
-  const first = Array.isArray(errors) && typeof errors[0] === 'string' ? errors[0].split('\n')[0]?.trim() ?? '' : '';
-  return { status, detail: first };
+  return { status, detail: vaultErrorDetail(response?.body) ?? '' };
 }
 
 /** The engine's failures in this command's words; the rest as every Vault call says them. */

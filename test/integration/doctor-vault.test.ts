@@ -1,46 +1,48 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { catalogEntry, checkOf, type DoctorPeers, DoctorWorkspace, failing, startDoctorPeers, verdicts } from '../support/doctor-fixture.js';
-import { startVaultDouble, type VaultDouble } from '../support/vault-double.js';
+import { skipUnless } from '../support/skip.js';
+import { OPENBAO_MISSING, openbaoAvailable, startOpenBao, type OpenBao } from '../peers/openbao/openbao.js';
 
 /*
- * `k8s-auth doctor` with the catalog in Vault: the Vault double over HTTPS (KV v2, token
- * lookup-self, sealing), with the provider and API double behind the entry. A broken Vault fails
- * the `vault` check with a fix (and the catalog, which cannot be read then).
+ * `k8s-auth doctor` with the catalog in Vault: real OpenBao 2.7.2 over HTTPS (-dev-tls, KV v2,
+ * token lookup-self, `bao operator seal`), with the provider and API double behind the entry. A
+ * broken Vault fails the `vault` check with a fix (and the catalog, which cannot be read then).
  */
 let peers: DoctorPeers;
-let vault: VaultDouble;
+let bao: OpenBao;
 let ws: DoctorWorkspace;
 
-beforeAll(async () => {
-  peers = await startDoctorPeers();
-  vault = await startVaultDouble({ tls: true });
-  vault.putKv('secret', 'k8s-auth/clusters/prod', catalogEntry(peers));
-});
-
-afterAll(async () => {
-  await Promise.all([peers?.close(), vault?.close()]);
-});
-
-beforeEach(() => {
-  vault.unseal();
-  ws = new DoctorWorkspace(peers);
-  ws.writeKubeconfig();
-});
-
-afterEach(() => ws.remove());
-
 const vaultEnv = (extra: Record<string, string | undefined> = {}) => ({
-  VAULT_ADDR: vault.address,
-  VAULT_TOKEN: vault.token,
-  VAULT_CACERT: vault.caFile,
+  VAULT_ADDR: bao.addr,
+  VAULT_TOKEN: bao.token,
+  VAULT_CACERT: bao.caFile,
   ...extra,
 });
 
-describe('doctor with the catalog in Vault', () => {
-  it('passes every check, Vault included (lookup-self)', async () => {
+describe.skipIf(skipUnless(openbaoAvailable(), OPENBAO_MISSING))('doctor with the catalog in Vault (OpenBao)', () => {
+  beforeAll(async () => {
+    [peers, bao] = await Promise.all([startDoctorPeers(), startOpenBao({ tls: true })]);
+    await bao.kvPut('k8s-auth/clusters/prod', catalogEntry(peers));
+    await bao.writePolicy('catalog-reader', ['path "secret/metadata/k8s-auth/clusters" { capabilities = ["list"] }', 'path "secret/data/k8s-auth/clusters/*" { capabilities = ["read"] }'].join('\n'));
+  });
+
+  afterAll(async () => {
+    await Promise.all([peers?.close(), bao?.stop()]);
+  });
+
+  beforeEach(async () => {
+    await bao.unseal();
+    ws = new DoctorWorkspace(peers);
+    ws.writeKubeconfig();
+  });
+
+  afterEach(() => ws.remove());
+
+  it("passes every check, Vault included (lookup-self of the dev root token, whose display name is 'token')", async () => {
+    bao.clearRequests();
     const { code, report } = await ws.doctor([], { env: vaultEnv(), catalogFile: false });
-    expect(verdicts(report)).toEqual({
+    expect(verdicts(report)).toMatchObject({
       vault: 'pass',
       catalog: 'pass',
       provider: 'pass',
@@ -51,9 +53,24 @@ describe('doctor with the catalog in Vault', () => {
       'api-server': 'pass',
     });
     expect(code).toBe(0);
-    expect(checkOf(report, 'vault').detail).toBe(`Vault ${vault.address}: token 'token' valid, no expiry (policies: root)`);
-    expect(checkOf(report, 'catalog').detail).toContain(`'prod' in Vault ${vault.address} secret/k8s-auth/clusters`);
-    expect(vault.requests.some((r) => r.path.includes('auth/token/lookup-self'))).toBe(true);
+    expect(checkOf(report, 'vault').detail).toBe(`Vault ${bao.addr}: token 'token' valid, no expiry (policies: root)`);
+    expect(checkOf(report, 'catalog').detail).toContain(`'prod' in Vault ${bao.addr} secret/k8s-auth/clusters`);
+    expect(bao.requests().some((r) => r.path === 'auth/token/lookup-self' && r.error === undefined)).toBe(true);
+  });
+
+  it("reports a user's token as OpenBao describes it: display name, time left, policies", async () => {
+    const token = await bao.createToken(['default', 'catalog-reader'], { ttl: '2h', displayName: 'jane' });
+    const { code, report, stderr } = await ws.doctor([], { env: vaultEnv({ VAULT_TOKEN: token }), catalogFile: false });
+    expect(code, stderr).toBe(0);
+    expect(checkOf(report, 'vault')).toMatchObject({ verdict: 'pass', detail: expect.stringMatching(new RegExp(`^Vault ${bao.addr.replace(/[.]/g, '\\.')}: token 'token-jane' valid for (2h|1h 5\\dm) \\(policies: catalog-reader, default\\)$`)) });
+    expect(checkOf(report, 'catalog').verdict).toBe('pass');
+    expect(stderr).not.toContain(token);
+  });
+
+  it('warns on a token about to expire, telling to renew it (OpenBao tokens are renewable)', async () => {
+    const token = await bao.createToken(['default', 'catalog-reader'], { ttl: '5m', displayName: 'ci' });
+    const { report } = await ws.doctor([], { env: vaultEnv({ VAULT_TOKEN: token }), catalogFile: false });
+    expect(checkOf(report, 'vault')).toMatchObject({ verdict: 'warn', detail: expect.stringMatching(/token 'token-ci' expires in [45]m/), fix: 'renew it: vault token renew' });
   });
 
   it('fails on a token Vault does not accept, telling to vault login', async () => {
@@ -65,8 +82,8 @@ describe('doctor with the catalog in Vault', () => {
     expect(stderr).not.toContain('hvs.not-the-token');
   });
 
-  it('fails on a sealed Vault', async () => {
-    vault.seal();
+  it('fails on a sealed Vault (bao operator seal)', async () => {
+    await bao.seal();
     const { report } = await ws.doctor([], { env: vaultEnv(), catalogFile: false });
     expect(checkOf(report, 'vault')).toMatchObject({ verdict: 'fail', fix: expect.stringContaining('unsealed') });
     expect(checkOf(report, 'vault').detail).toContain('503');

@@ -12,6 +12,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const benches = [
   { name: 'login', args: [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'bench/login.ts'] },
   { name: 'credential-hot-path', args: ['bench/credential-hot-path.mjs'] },
+  // int128/kubelogin beside us (test/peers/kubelogin/install.sh builds it): hot path, start → browser
+  { name: 'kubelogin', args: [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'bench/kubelogin.ts'] },
   { name: 'rbac-apply', args: ['bench/rbac-apply.mjs'] },
   { name: 'token', args: ['bench/token.mjs'] },
 ];

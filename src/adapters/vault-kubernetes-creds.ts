@@ -104,7 +104,9 @@ export function credsError(error: unknown, input: VaultKubernetesCredsInput, add
     return new CliError(ExitCode.VAULT, `Vault at ${address} denied minting a token for role '${input.role}' (403 ${detail || 'permission denied'}): your Vault token needs 'update' on ${mount}/creds/${input.role}; run \`vault login\` again or ask a Vault admin`, { cause: error });
   }
   if (status === 400 || status === 500) {
-    const ttlHint = /ttl/i.test(detail) ? ': ask for a shorter --ttl' : /namespace/i.test(detail) ? ': pass a --namespace the role allows' : '';
+    // the namespace hint only for the engine's own namespace check, not for any message that
+    // happens to hold a namespace (e.g. the URL of a TokenRequest that failed on the cluster)
+    const ttlHint = /ttl/i.test(detail) ? ': ask for a shorter --ttl' : /allowed_kubernetes_namespace/i.test(detail) ? ': pass a --namespace the role allows' : '';
     return new CliError(ExitCode.VAULT, `Vault refused to mint a token for role '${input.role}' in namespace ${input.namespace} (${status}${detail ? `: ${detail}` : ''})${ttlHint}`, { cause: error });
   }
   return vaultError(error, `minting a token for role '${input.role}' at ${mount}/creds/${input.role}`, address);

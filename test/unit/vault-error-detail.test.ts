@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { credsError } from '../../src/adapters/vault-kubernetes-creds.js';
 import { vaultErrorDetail } from '../../src/core/vault-error-detail.js';
 
 describe('vaultErrorDetail', () => {
@@ -18,5 +19,19 @@ describe('vaultErrorDetail', () => {
     expect(vaultErrorDetail({ errors: [] })).toBeUndefined();
     expect(vaultErrorDetail({ errors: ['  '] })).toBeUndefined();
     expect(vaultErrorDetail({ errors: [42] })).toBeUndefined();
+  });
+});
+
+describe('credsError hints (Kubernetes secrets engine refusals)', () => {
+  const input = { mount: 'kubernetes', role: 'ci', namespace: 'ci', ttlSeconds: 3600, audiences: [] };
+  const answer = (statusCode: number, message: string) => ({ response: { statusCode, body: { errors: [message] } } });
+  it("names --namespace only for the engine's namespace check", () => {
+    expect(credsError(answer(400, "kubernetes_namespace 'x' is not present in role's allowed_kubernetes_namespaces or does not match role's label selector allowed_kubernetes_namespace_selector"), input, 'https://v').message).toMatch(/: pass a --namespace the role allows$/);
+    // what OpenBao 2.7.2 answered when its cluster was down: the URL holds "namespaces", the hint must not
+    const down = credsError(answer(500, '1 error occurred:\n\t* failed to create a service account token for ci/deployer: Post "https://127.0.0.1:1/api/v1/namespaces/ci/serviceaccounts/deployer/token": dial tcp 127.0.0.1:1: connect: connection refused\n\n'), input, 'https://v');
+    expect(down.message).toBe("Vault refused to mint a token for role 'ci' in namespace ci (500: failed to create a service account token for ci/deployer: Post \"https://127.0.0.1:1/api/v1/namespaces/ci/serviceaccounts/deployer/token\": dial tcp 127.0.0.1:1: connect: connection refused)");
+  });
+  it('a 403 says permission denied, not the multierror header', () => {
+    expect(credsError(answer(403, '1 error occurred:\n\t* permission denied\n\n'), input, 'https://v').message).toContain('(403 permission denied)');
   });
 });

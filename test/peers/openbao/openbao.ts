@@ -209,6 +209,8 @@ async function startOnce(opts: OpenBaoOptions, token: string): Promise<OpenBao> 
   try {
     await waitUntilReady(proc, async () => {
       if (caFile !== undefined && !existsSync(caFile)) return false;
+      // the banner with the unseal key may be printed after the listener already answers
+      if (!/Unseal Key: \S+/.test(readFileSync(logFile, 'utf8'))) return false;
       const res = await http(`${addr}/v1/sys/health`, {});
       await res.arrayBuffer();
       return res.status === 200;

@@ -12,6 +12,7 @@ interface DoctorFlags extends CatalogOptions {
   certificateAuthority?: string[];
   listenPort?: string;
   tokenCacheDir?: string;
+  authenticationConfig?: string;
   output?: string;
 }
 
@@ -34,6 +35,7 @@ export function register(program: Command): void {
     .addOption(new Option('--certificate-authority <file>', "CA certificate (PEM) for the identity provider, added to the system's (repeatable)").argParser(collect))
     .addOption(new Option('--listen-port <port>', 'check this fixed callback port instead of the catalog redirect-uri / a free port'))
     .addOption(new Option('--token-cache-dir <dir>', 'token cache directory (default: $KUBECACHEDIR/k8s-auth, else ~/.kube/cache/k8s-auth)'))
+    .addOption(new Option('--authentication-config <file>', "kube-apiserver's --authentication-config file (AuthenticationConfiguration): say which of its rules the ID token fails"))
     .addOption(new Option('--http-timeout <seconds>', 'timeout of each HTTP request').env('K8S_AUTH_HTTP_TIMEOUT').default('10'))
     .addOption(outputOption(DATA_FORMATS, 'text'))
     .action(async (cluster: string | undefined, flags: DoctorFlags, cmd: Command) => {
@@ -69,6 +71,7 @@ async function runDoctorCommand(cluster: string | undefined, flags: DoctorFlags,
       caFiles: flags.certificateAuthority ?? [],
       ...(listenPort === undefined ? {} : { listenPort }),
       ...(flags.tokenCacheDir === undefined ? {} : { tokenCacheDir: flags.tokenCacheDir }),
+      ...(flags.authenticationConfig === undefined ? {} : { authenticationConfig: flags.authenticationConfig }),
       httpTimeoutMs: httpTimeoutMs(flags.httpTimeout, 10_000),
     });
   } finally {

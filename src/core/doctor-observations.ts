@@ -5,6 +5,8 @@
  * and expiry only.
  */
 
+import type { TokenEvaluation } from './authentication-config.js';
+
 /** A failure as the probe saw it: the one-line message and what classifies it. */
 export interface ProbeError {
   message: string;
@@ -166,6 +168,14 @@ export type ApiServerObservation =
       error?: ProbeError;
     };
 
+/**
+ * `doctor --authentication-config FILE`: the ID token judged against kube-apiserver's
+ * structured authentication configuration (core/authentication-config.ts).
+ */
+export type AuthenticationConfigObservation =
+  | { kind: 'no-token'; source: string; reason: string }
+  | { kind: 'evaluated'; source: string; evaluation: TokenEvaluation };
+
 export interface DoctorObservations {
   /** The cluster the checks were about, if any. */
   cluster?: string;
@@ -178,4 +188,6 @@ export interface DoctorObservations {
   locks: LocksObservation;
   tokens: TokensObservation;
   apiServer: ApiServerObservation;
+  /** Only with --authentication-config. */
+  authenticationConfig?: AuthenticationConfigObservation;
 }

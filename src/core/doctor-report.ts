@@ -3,6 +3,7 @@ import {
   type CheckResult,
   type Verdict,
   apiServerVerdict,
+  authenticationConfigVerdict,
   catalogVerdict,
   kubeconfigVerdict,
   locksVerdict,
@@ -34,8 +35,9 @@ export function doctorReport(o: DoctorObservations): DoctorReport {
     kubeconfigVerdict(o.kubeconfig, o.cluster),
     locksVerdict(o.locks),
     tokensVerdict(o.tokens, o.nowMs, o.cluster),
-    apiServerVerdict(o.apiServer, entry),
+    apiServerVerdict(o.apiServer, entry, o.authenticationConfig?.kind === 'evaluated' ? { rejected: o.authenticationConfig.evaluation.rejected } : undefined),
   ];
+  if (o.authenticationConfig) checks.push(authenticationConfigVerdict(o.authenticationConfig, o.apiServer));
   const summary: Record<Verdict, number> = { pass: 0, warn: 0, fail: 0, skip: 0 };
   for (const c of checks) summary[c.verdict] += 1;
   return { cluster: o.cluster ?? null, ok: summary.fail === 0, summary, checks };

@@ -1,5 +1,7 @@
+import type { RuleResult } from './authentication-config.js';
 import type {
   ApiServerObservation,
+  AuthenticationConfigObservation,
   CatalogObservation,
   KubeconfigObservation,
   LocksObservation,
@@ -16,7 +18,7 @@ import type {
  */
 export type Verdict = 'pass' | 'warn' | 'fail' | 'skip';
 
-export type CheckId = 'vault' | 'catalog' | 'provider' | 'redirect-uri' | 'kubeconfig' | 'locks' | 'tokens' | 'api-server';
+export type CheckId = 'vault' | 'catalog' | 'provider' | 'redirect-uri' | 'kubeconfig' | 'locks' | 'tokens' | 'api-server' | 'authentication-config';
 
 export interface CheckResult {
   id: CheckId;
@@ -36,6 +38,7 @@ export const CHECK_TITLES: Readonly<Record<CheckId, string>> = {
   locks: 'no stale locks',
   tokens: 'cached tokens',
   'api-server': 'API server accepts the credentials',
+  'authentication-config': "the ID token meets the API server's authentication configuration",
 };
 
 const RANK: Record<Verdict, number> = { skip: 0, pass: 1, warn: 2, fail: 3 };
@@ -274,7 +277,7 @@ export function tokensVerdict(o: TokensObservation, nowMs: number, cluster: stri
   return combine('tokens', findings);
 }
 
-export function apiServerVerdict(o: ApiServerObservation, entry?: { issuerUrl: string; clientId: string }): CheckResult {
+export function apiServerVerdict(o: ApiServerObservation, entry?: { issuerUrl: string; clientId: string }, structured?: { rejected: boolean }): CheckResult {
   if (o.kind === 'no-context') return result('api-server', 'skip', o.reason);
   if (o.error) {
     const e = o.error;
@@ -287,9 +290,13 @@ export function apiServerVerdict(o: ApiServerObservation, entry?: { issuerUrl: s
   if (o.credentials === 'none') {
     return result('api-server', 'warn', `API server ${o.server} is reachable over TLS (HTTP ${a.status}), but the credentials were not tested: ${o.noCredentialsReason ?? 'no usable ID token'}`, o.noCredentialsReason?.includes('refresh') ? 'run any kubectl command against this context (it renews the token), then doctor again' : 'sign in first, then doctor again');
   }
+  if (a.status === 401 && structured) {
+    return result('api-server', 'fail', `API server ${o.server} rejected the ID token (401 Unauthorized)`, structured.rejected ? 'see the authentication-config check: it names the rule the token fails' : "the authentication-config check found no rule the token fails: check kube-apiserver's log for the reason");
+  }
   if (a.status === 401) {
     const expect = entry ? ` --oidc-issuer-url=${entry.issuerUrl} --oidc-client-id=${entry.clientId}` : ' --oidc-issuer-url/--oidc-client-id equal to the entry';
-    return result('api-server', 'fail', `API server ${o.server} rejected the ID token (401 Unauthorized)`, `kube-apiserver needs${expect} (and --oidc-ca-file for a private provider CA); check its log for the reason`);
+    const structuredHint = entry ? `, or with --authentication-config a jwt issuer with url ${entry.issuerUrl} and '${entry.clientId}' among its audiences` : '';
+    return result('api-server', 'fail', `API server ${o.server} rejected the ID token (401 Unauthorized)`, `kube-apiserver needs${expect} (and --oidc-ca-file for a private provider CA)${structuredHint}; check its log for the reason (doctor --authentication-config FILE checks the token against that file)`);
   }
   if (a.status === 403) return result('api-server', 'warn', `API server ${o.server} authenticated the ID token but forbids the ${o.review ?? 'review'} (403)`, 'harmless for kubectl; an admin can check the system:basic-user binding');
   if (a.status < 200 || a.status >= 300) return result('api-server', 'fail', `API server ${o.server} answered the ${o.review ?? 'review'} with HTTP ${a.status}${a.message ? `: ${a.message}` : ''}`, 'check the API server (its log, or kubectl -v=6)');
@@ -298,4 +305,44 @@ export function apiServerVerdict(o: ApiServerObservation, entry?: { issuerUrl: s
     return result('api-server', 'pass', `API server ${o.server} knows you as ${a.username ?? '?'}${groups}`);
   }
   return result('api-server', 'pass', `API server ${o.server} accepted the ID token (SelfSubjectAccessReview${a.allowed === undefined ? '' : `, allowed: ${a.allowed}`}; it has no SelfSubjectReview to name you)`);
+}
+
+/** What to do about the first rule a token fails. */
+function ruleFix(r: RuleResult, configured: readonly string[]): string {
+  if (r.rule === 'iss') return `sign in with one of the issuers the API server trusts (${configured.join(', ')}), or an admin adds a jwt authenticator for this issuer`;
+  if (r.rule === 'aud') return "the catalog's client-id must be one of the authenticator's issuer.audiences (or an admin adds this client to them)";
+  if (r.rule === 'exp') return 'run any kubectl command (it renews the token) or sign in again';
+  if (r.rule.startsWith('username claim') || r.rule.startsWith('groups claim')) return "the provider must put that claim in the ID token (ask for the scope that carries it, e.g. 'email' or 'groups'), or an admin maps another claim";
+  return "the user's attributes at the provider must satisfy the rule (e.g. verify the e-mail address there), or an admin changes the rule";
+}
+
+/**
+ * `doctor --authentication-config FILE`: the token's claims against the file's JWT authenticators.
+ * A failed rule is a fail (the server rejects the token); rules doctor cannot evaluate are named.
+ */
+export function authenticationConfigVerdict(o: AuthenticationConfigObservation, apiServer: ApiServerObservation): CheckResult {
+  if (o.kind === 'no-token') return result('authentication-config', 'skip', `${o.source}: ${o.reason}`);
+  const e = o.evaluation;
+  const failed = e.results.filter((r) => r.outcome === 'fail');
+  const unevaluated = e.results.filter((r) => r.outcome === 'not-evaluated').map((r) => r.rule);
+  const notEvaluated = unevaluated.length > 0 ? `; not evaluated: ${unevaluated.join('; ')}` : '';
+  const by = `by ${o.source}${e.issuerUrl ? ` (issuer ${e.issuerUrl})` : ''}`;
+  const first = failed[0];
+  if (first) {
+    return result('authentication-config', 'fail', `${by}, the API server rejects this token: ${failed.map((r) => `${r.rule}: ${r.detail}`).join('; ')}${notEvaluated}`, ruleFix(first, e.configuredIssuers));
+  }
+  const who = e.username !== undefined ? `, user '${e.username}'${e.groups && e.groups.length > 0 ? ` groups ${e.groups.join(', ')}` : ''}` : '';
+  const passed = e.results.filter((r) => r.outcome === 'pass').map((r) => r.rule).join(', ');
+  const rejected = apiServer.kind === 'probed' && apiServer.answer?.status === 401;
+  if (rejected) {
+    return result(
+      'authentication-config',
+      'warn',
+      `${by}, every rule doctor can evaluate passes (${passed})${who}, yet the API server answered 401${notEvaluated}`,
+      unevaluated.length > 0
+        ? "one of the rules doctor did not evaluate, the token's signature (the keys at the issuer's jwks_uri) or the server's trust of the provider's CA fails: check kube-apiserver's log"
+        : "the token's signature (the keys at the issuer's jwks_uri) or the server's trust of the provider's CA fails, or the server runs another configuration: check kube-apiserver's log",
+    );
+  }
+  return result('authentication-config', 'pass', `${by}: ${passed}${who}${notEvaluated}`);
 }

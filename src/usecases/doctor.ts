@@ -4,6 +4,7 @@ import { type ClusterEntry, scopesFor } from '../core/cluster-entry.js';
 import { type DoctorReport, doctorReport } from '../core/doctor-report.js';
 import type {
   ApiServerObservation,
+  AuthenticationConfigObservation,
   CatalogObservation,
   ContextObservation,
   DoctorObservations,
@@ -19,6 +20,10 @@ import { registerSecret } from '../ui/redact.js';
 import { type CurrentLogin, readCurrentLogin } from './current-login.js';
 import { fileMode, probeApiServer, probeError, probeKubeconfigFile, probeLocks, probeProvider, probeRedirect, probeVault, readTextIfExists } from './doctor-probes.js';
 import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { type JwtAuthenticator, evaluateTokenAgainstConfig, parseAuthenticationConfig } from '../core/authentication-config.js';
+import { decodeJwtClaims } from '../core/id-token-claims.js';
+import { CliError, ExitCode, describeError } from '../errors.js';
 
 /**
  * `k8s-auth doctor [<cluster>]`: look at every piece a sign-in and a kubectl call depend on,
@@ -36,6 +41,8 @@ export interface DoctorRequest {
   listenPort?: number;
   tokenCacheDir?: string;
   httpTimeoutMs: number;
+  /** kube-apiserver's --authentication-config file: judge the ID token against it. */
+  authenticationConfig?: string;
   env?: Record<string, string | undefined>;
   now?: () => number;
 }
@@ -51,6 +58,7 @@ export async function observe(request: DoctorRequest): Promise<DoctorObservation
   const env = request.env ?? process.env;
   const now = request.now ?? Date.now;
   const timeoutMs = request.httpTimeoutMs;
+  const structured = request.authenticationConfig === undefined ? undefined : readAuthenticationConfig(request.authenticationConfig);
   const choice = chooseCatalog(request.catalog, env);
   const paths = resolveKubeconfigPaths(request.kubeconfig, env);
 
@@ -78,7 +86,7 @@ export async function observe(request: DoctorRequest): Promise<DoctorObservation
     probeLocks(paths, cacheDirectory, nowMs),
   ]);
 
-  const { observation: tokens, usableIdToken, whyNoToken } = observeTokens(login, context, entry, request.tokenCacheDir, env, nowMs);
+  const { observation: tokens, idToken, usableIdToken, whyNoToken } = observeTokens(login, context, entry, request.tokenCacheDir, env, nowMs);
   let apiServer: ApiServerObservation;
   if (!login) apiServer = { kind: 'no-context', reason: context.kind === 'missing' ? context.error : 'no kubeconfig context to take the API server from' };
   else apiServer = await probeApiServer(login.server, login.caData, usableIdToken, whyNoToken, login.namespace, timeoutMs);
@@ -95,6 +103,7 @@ export async function observe(request: DoctorRequest): Promise<DoctorObservation
     apiServer,
   };
   if (cluster !== undefined) observations.cluster = cluster;
+  if (structured) observations.authenticationConfig = judgeToken(structured, idToken, whyNoToken, nowMs);
   return observations;
 }
 
@@ -168,7 +177,7 @@ function observeTokens(
   cacheDirOverride: string | undefined,
   env: Record<string, string | undefined>,
   nowMs: number,
-): { observation: TokensObservation; usableIdToken?: string; whyNoToken?: string } {
+): { observation: TokensObservation; idToken?: string; usableIdToken?: string; whyNoToken?: string } {
   if (!login) return { observation: { kind: 'no-context', reason: context.kind === 'missing' ? context.error : 'no kubeconfig context to read tokens from' } };
   if (login.kind === 'token' || login.kind === 'other') return { observation: { kind: 'not-ours', auth: login.kind }, whyNoToken: 'the context does not use k8s-auth' };
   const expected = entry ? { expectedIssuer: entry.issuerUrl } : {};
@@ -210,7 +219,32 @@ function observeTokens(
   }
   if (idToken) observation.idToken = summarizeIdToken(idToken);
   const exp = observation.idToken?.expiresAtMs;
-  if (idToken && exp !== undefined && exp - EXPIRY_SKEW_MS > nowMs) return { observation, usableIdToken: idToken };
+  if (idToken && exp !== undefined && exp - EXPIRY_SKEW_MS > nowMs) return { observation, idToken, usableIdToken: idToken };
   const whyNoToken = !idToken ? 'no ID token is cached' : hasRefreshToken ? 'the ID token has expired (kubectl renews it with the refresh token on next use)' : 'the ID token has expired';
-  return { observation, whyNoToken };
+  return { observation, ...(idToken ? { idToken } : {}), whyNoToken };
+}
+
+/** The --authentication-config file, read and parsed; a bad file is a usage error (exit 2). */
+function readAuthenticationConfig(path: string): { source: string; jwt: JwtAuthenticator[] } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new CliError(ExitCode.USAGE, `--authentication-config ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? describeError(error)}`);
+  }
+  const parsed = parseAuthenticationConfig(text, path);
+  if (!parsed.ok) throw new CliError(ExitCode.USAGE, `--authentication-config: ${parsed.problem}`);
+  return { source: path, jwt: parsed.jwt };
+}
+
+/** Any ID token we hold, expired or not: its claims say which rule the server applies. */
+function judgeToken(config: { source: string; jwt: JwtAuthenticator[] }, idToken: string | undefined, whyNoToken: string | undefined, nowMs: number): AuthenticationConfigObservation {
+  if (!idToken) return { kind: 'no-token', source: config.source, reason: whyNoToken ?? 'no ID token to judge' };
+  let claims: Record<string, unknown>;
+  try {
+    claims = decodeJwtClaims(idToken);
+  } catch {
+    return { kind: 'no-token', source: config.source, reason: 'the ID token is not a readable JWT' };
+  }
+  return { kind: 'evaluated', source: config.source, evaluation: evaluateTokenAgainstConfig(config.jwt, claims, nowMs) };
 }

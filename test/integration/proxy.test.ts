@@ -1,5 +1,6 @@
 // HTTPS_PROXY / HTTP_PROXY / NO_PROXY with real traffic: the built CLI talks to the identity
-// provider, Vault and the Kubernetes API double through a CONNECT proxy on loopback, per
+// provider, Vault (real OpenBao 2.7.2, over https and on a second, plain-http listener) and the
+// Kubernetes API double through a CONNECT proxy on loopback, per
 // command and per HTTP client (undici for the provider and direct TokenRequests, axios under
 // node-vault, @kubernetes/client-node through src/adapters/kube-http.ts). NO_PROXY keeps all of
 // it off the proxy; a proxy that refuses the tunnel or the credentials gives one line and the
@@ -22,7 +23,7 @@ import { startCli } from '../support/login-harness.js';
 import { expectOneLineError } from '../support/reliability-harness.js';
 import { cleanEnv, runCli, type CliRun } from '../support/run-cli.js';
 import { repoRoot, skipUnless } from '../support/skip.js';
-import { startVaultDouble, type VaultDouble } from '../support/vault-double.js';
+import { OPENBAO_MISSING, openbaoAvailable, startOpenBao, type OpenBao } from '../peers/openbao/openbao.js';
 
 const built = existsSync(join(repoRoot, 'dist', 'cli.js'));
 const JANE = { login: 'jane@example.com', password: 'jane-password' };
@@ -43,11 +44,11 @@ function hostPort(url: string): string {
   return new URL(url).host;
 }
 
-describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first', 'proxy'))('HTTPS_PROXY / HTTP_PROXY / NO_PROXY with a real CONNECT proxy', () => {
+describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first', 'proxy') || skipUnless(openbaoAvailable(), OPENBAO_MISSING, 'proxy'))('HTTPS_PROXY / HTTP_PROXY / NO_PROXY with a real CONNECT proxy', () => {
   let proxy: ConnectProxy;
   let fx: CredentialFixture;
-  let vault: VaultDouble;
-  let plainVault: VaultDouble;
+  /** one OpenBao: https at bao.addr, plain http at bao.plainAddr */
+  let bao: OpenBao;
   let kube: KubeApiDouble;
   let signIn: HttpSignIn;
   let provider: string;
@@ -56,7 +57,7 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
   let execKubeconfig: string;
 
   beforeAll(async () => {
-    [proxy, fx, vault, plainVault, kube] = await Promise.all([startConnectProxy(), startCredentialFixture(), startVaultDouble({ tls: true }), startVaultDouble(), startKubeApiDouble()]);
+    [proxy, fx, bao, kube] = await Promise.all([startConnectProxy(), startCredentialFixture(), startOpenBao({ tls: true, plainListener: true }), startKubeApiDouble()]);
     signIn = createHttpSignIn(fx.op.caPem);
     provider = hostPort(fx.op.issuer);
     const entry = {
@@ -66,8 +67,10 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
       'client-id': fx.op.clientId,
       'idp-certificate-authority-data': Buffer.from(fx.op.caPem).toString('base64'),
     };
-    vault.putKv('secret', 'k8s-auth/clusters/prod', entry);
-    plainVault.putKv('secret', 'k8s-auth/clusters/plain', entry);
+    await bao.kvPut('k8s-auth/clusters/prod', entry);
+    // the plain-http listener's catalog: its own mount, so a listing tells which one answered
+    await bao.enableSecrets('plainkv', 'kv', { options: { version: '2' } });
+    await bao.kvPut('k8s-auth/clusters/plain', entry, { mount: 'plainkv' });
     kube.seed('namespaces', { metadata: { name: 'team-a' } });
     kube.seed('namespaces', { metadata: { name: 'ci' } });
     kube.seed('serviceaccounts', { metadata: { name: 'deployer', namespace: 'ci' } });
@@ -96,7 +99,7 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
   });
   afterAll(async () => {
     await signIn?.close();
-    await Promise.all([proxy?.close(), vault?.close(), plainVault?.close(), kube?.close()]);
+    await Promise.all([proxy?.close(), bao?.stop(), kube?.close()]);
     await fx?.close();
   });
   beforeEach(() => {
@@ -112,9 +115,9 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
       HTTPS_PROXY: proxy.url,
       HTTP_PROXY: proxy.url,
       NO_PROXY: '',
-      VAULT_ADDR: vault.address,
-      VAULT_TOKEN: vault.token,
-      VAULT_CACERT: String(vault.caFile),
+      VAULT_ADDR: bao.addr,
+      VAULT_TOKEN: bao.token,
+      VAULT_CACERT: String(bao.caFile),
       KUBECONFIG: kube.kubeconfigPath,
       K8S_AUTH_RBAC_MAPPING: mappingFile,
       ...extra,
@@ -137,7 +140,7 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
     const url = await cli.url;
     // discovery (and the JWKS prefetch) happened before the URL was shown; let the prefetch land
     await new Promise((r) => setTimeout(r, 300));
-    expect(proxy.targets()).toEqual(expect.arrayContaining([hostPort(vault.address), provider]));
+    expect(proxy.targets()).toEqual(expect.arrayContaining([hostPort(bao.addr), provider]));
     // cut the open tunnels: the token exchange after the sign-in has to open a new one
     const before = proxy.records.length;
     proxy.closeTunnels();
@@ -150,7 +153,7 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
     expect(later.filter((r) => r.target === provider && r.status === 200).length).toBeGreaterThanOrEqual(1);
     expect(readFileSync(kubeconfig, 'utf8')).toContain(fx.op.issuer);
     // the callback is never proxied, and the proxy only ever saw CONNECTs to known peers
-    expect(proxy.records.every((r) => r.kind === 'connect' && [provider, hostPort(vault.address)].includes(r.target))).toBe(true);
+    expect(proxy.records.every((r) => r.kind === 'connect' && [provider, hostPort(bao.addr)].includes(r.target))).toBe(true);
   });
 
   it('credential: the refresh of an expired token goes through the proxy', async () => {
@@ -193,19 +196,22 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
     expect(https.code, https.stderr).toBe(0);
     expect(https.stderr).toBe('');
     expect(JSON.parse(https.stdout)).toMatchObject({ clusters: ['prod'] });
-    expect(proxy.records.map((r) => `${r.kind} ${r.target} ${r.status}`)).toContain(`connect ${hostPort(vault.address)} 200`);
+    expect(proxy.records.map((r) => `${r.kind} ${r.target} ${r.status}`)).toContain(`connect ${hostPort(bao.addr)} 200`);
     proxy.reset();
-    const plain = await runCli(['clusters', '-o', 'json'], env({ VAULT_ADDR: plainVault.address, VAULT_TOKEN: plainVault.token, VAULT_CACERT: undefined }));
+    bao.clearRequests();
+    const plain = await runCli(['clusters', '-o', 'json'], env({ VAULT_ADDR: bao.plainAddr, VAULT_CACERT: undefined, K8S_AUTH_VAULT_MOUNT: 'plainkv' }));
     expect(plain.code, plain.stderr).toBe(0);
     expect(JSON.parse(plain.stdout)).toMatchObject({ clusters: ['plain'] });
-    expect(proxy.records.map((r) => `${r.kind} ${r.method} ${r.target}`)).toEqual([`forward LIST ${hostPort(plainVault.address)}`]);
+    expect(proxy.records.map((r) => `${r.kind} ${r.method} ${r.target}`)).toEqual([`forward LIST ${hostPort(String(bao.plainAddr))}`]);
+    // and OpenBao received that forwarded LIST as a list of the catalog
+    expect(bao.requests().map((r) => `${r.operation} ${r.path}`)).toEqual(['list plainkv/metadata/k8s-auth/clusters/']);
   });
 
   it('the tunnel does not weaken TLS: Vault and the provider are still verified end to end', async () => {
     const vaultRun = await runCli(['clusters'], env({ VAULT_CACERT: undefined }));
     expect(vaultRun.code).toBe(ExitCode.VAULT);
     expectOneLineError(vaultRun.stderr, { message: /TLS certificate of Vault at .* is not trusted/ });
-    expect(proxy.targets()).toContain(hostPort(vault.address));
+    expect(proxy.targets()).toContain(hostPort(bao.addr));
   });
 
   it('NO_PROXY listing 127.0.0.1: every command connects directly, nothing reaches the proxy', async () => {
@@ -216,14 +222,14 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
       await runCli(['rbac', 'list'], bypass),
       await runCli(tokenArgs, bypass),
       await runCli(tokenArgs, { ...bypass, KUBECONFIG: execKubeconfig }),
-      await runCli(['clusters'], { ...bypass, VAULT_ADDR: plainVault.address, VAULT_TOKEN: plainVault.token }),
+      await runCli(['clusters'], { ...bypass, VAULT_ADDR: bao.plainAddr, K8S_AUTH_VAULT_MOUNT: 'plainkv' }),
       await refreshWithExpiredToken(bypass),
     ];
     for (const run of runs) expect(run.code, run.stderr).toBe(0);
     expect(fx.op.stats.refresh_token).toBe(1);
     // the login flow through a catalog in Vault, with the lower-case name and the port form
     const kubeconfig = join(fx.dir, 'login-direct');
-    const cli = startCli(['login', 'prod', '--kubeconfig', kubeconfig, '--no-browser'], env({ NO_PROXY: undefined, no_proxy: `localhost,127.0.0.1:${new URL(fx.op.issuer).port},127.0.0.1:${new URL(vault.address).port}` }));
+    const cli = startCli(['login', 'prod', '--kubeconfig', kubeconfig, '--no-browser'], env({ NO_PROXY: undefined, no_proxy: `localhost,127.0.0.1:${new URL(fx.op.issuer).port},127.0.0.1:${new URL(bao.addr).port}` }));
     expect(await getDirect(await signIn.signIn(await cli.url, JANE))).toBe(200);
     const login = await cli.exited;
     expect(login.code, login.stderr).toBe(0);
@@ -267,26 +273,26 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
   });
 });
 
-describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first', 'proxy auth'))('a proxy that wants credentials (Proxy-Authorization: Basic)', () => {
+describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first', 'proxy auth') || skipUnless(openbaoAvailable(), OPENBAO_MISSING, 'proxy auth'))('a proxy that wants credentials (Proxy-Authorization: Basic)', () => {
   let proxy: ConnectProxy;
   let fx: CredentialFixture;
-  let vault: VaultDouble;
+  let bao: OpenBao;
   let kube: KubeApiDouble;
   const password = 'pr0xy-s3cret';
 
   beforeAll(async () => {
-    [proxy, fx, vault, kube] = await Promise.all([startConnectProxy({ auth: { username: 'jane', password } }), startCredentialFixture(), startVaultDouble({ tls: true }), startKubeApiDouble()]);
-    vault.putKv('secret', 'k8s-auth/clusters/prod', { server: kube.url, 'issuer-url': fx.op.issuer, 'client-id': fx.op.clientId });
+    [proxy, fx, bao, kube] = await Promise.all([startConnectProxy({ auth: { username: 'jane', password } }), startCredentialFixture(), startOpenBao({ tls: true }), startKubeApiDouble()]);
+    await bao.kvPut('k8s-auth/clusters/prod', { server: kube.url, 'issuer-url': fx.op.issuer, 'client-id': fx.op.clientId });
     kube.seed('serviceaccounts', { metadata: { name: 'deployer', namespace: 'default' } });
   });
   afterAll(async () => {
-    await Promise.all([proxy?.close(), vault?.close(), kube?.close()]);
+    await Promise.all([proxy?.close(), bao?.stop(), kube?.close()]);
     await fx?.close();
   });
   beforeEach(() => proxy.reset());
 
   const env = (proxyUrl: string): NodeJS.ProcessEnv =>
-    cleanEnv({ HOME: fx.home, HTTPS_PROXY: proxyUrl, VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token, VAULT_CACERT: String(vault.caFile), KUBECONFIG: kube.kubeconfigPath, K8S_AUTH_CATALOG: fx.catalogFile });
+    cleanEnv({ HOME: fx.home, HTTPS_PROXY: proxyUrl, VAULT_ADDR: bao.addr, VAULT_TOKEN: bao.token, VAULT_CACERT: String(bao.caFile), KUBECONFIG: kube.kubeconfigPath, K8S_AUTH_CATALOG: fx.catalogFile });
 
   it('sends the credentials from the proxy URL with every client, and never prints them', async () => {
     const real = await fx.realTokens();
@@ -305,7 +311,7 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
     expect(runs.map((r) => r.code), runs.map((r) => r.stderr).join('\n')).toEqual([0, 0, 0, 0]);
     expect(proxy.records.length).toBeGreaterThanOrEqual(4);
     expect(proxy.records.filter((r) => !r.authorized || r.status !== 200), JSON.stringify(proxy.records)).toEqual([]);
-    expect(new Set(proxy.records.map((r) => r.target))).toEqual(new Set([hostPort(fx.op.issuer), hostPort(vault.address), hostPort(kube.url)]));
+    expect(new Set(proxy.records.map((r) => r.target))).toEqual(new Set([hostPort(fx.op.issuer), hostPort(bao.addr), hostPort(kube.url)]));
   });
 
   it('without them: 407, one line naming the proxy (not the peer), the peer\'s exit code', async () => {

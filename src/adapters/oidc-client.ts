@@ -131,6 +131,8 @@ export interface SignInResult {
   /** Unix seconds, from the ID token's exp. */
   expiresAt: number;
   claims: Record<string, unknown>;
+  /** The token response's `scope`: what the provider granted, when it says (RFC 6749 §5.1). */
+  scope?: string;
 }
 
 /** How far in the future an ID token's iat may be (clock drift between this machine and the provider). */
@@ -153,6 +155,7 @@ export function signInResultFrom(tokens: oidc.TokenEndpointResponse & oidc.Token
   const result: SignInResult = { idToken, expiresAt: claims.exp, claims: { ...claims } };
   if (tokens.refresh_token) result.refreshToken = tokens.refresh_token;
   if (tokens.access_token) result.accessToken = tokens.access_token;
+  if (typeof tokens.scope === 'string') result.scope = tokens.scope;
   return result;
 }
 

@@ -6,7 +6,7 @@ import { debug } from '../ui/log.js';
 import { providerError as oidcProviderError, signInResultFrom, type SignInResult } from './oidc-client.js';
 
 /**
- * The token-endpoint grants besides the browser flow: refresh (resending the original scopes,
+ * The token-endpoint grants besides the browser flow: refresh (resending the granted scope,
  * which kubectl's auth-provider does not, so Okta-style providers dropped groups), device code
  * (RFC 8628, for SSH sessions and machines without a browser) and password (CI). Each returns
  * the same shape as the browser sign-in. All HTTP goes through the fetch given to discovery.
@@ -70,15 +70,30 @@ export function providerError(config: client.Configuration, what: string, error:
 }
 
 /**
- * Refresh, resending the scopes of the original sign-in. A rotated refresh token comes back in
- * the result; when the provider keeps the old one, `refreshToken` is the one we sent.
+ * Refresh (RFC 6749 §6), sending `scope` exactly as given: the scope the provider GRANTED
+ * (never more, or Dex and Keycloak answer invalid_scope), or undefined to send none (which
+ * means the original grant). On invalid_scope it retries once without a scope parameter.
+ * A rotated refresh token comes back in the result; when the provider keeps the old one,
+ * `refreshToken` is the one we sent. `scope` of the result is what was granted now: the
+ * response's, else what was sent (an omitted response scope means "as requested").
  */
-export async function refreshGrant(config: client.Configuration, refreshToken: string, scopes: readonly string[]): Promise<GrantTokens> {
+export async function refreshGrant(config: client.Configuration, refreshToken: string, scope: string | undefined): Promise<GrantTokens> {
   registerSecret(refreshToken);
-  debug(`refreshing the ID token at ${issuerOf(config)} with scopes: ${scopes.join(' ')}`);
+  const request = async (sent: string | undefined): Promise<TokenResponse> => {
+    debug(`refreshing the ID token at ${issuerOf(config)} ${sent === undefined ? 'without a scope parameter (the original grant)' : `with scope: ${sent}`}`);
+    return client.refreshTokenGrant(config, refreshToken, sent === undefined ? undefined : { scope: sent });
+  };
+  let sent = scope;
   let response: TokenResponse;
   try {
-    response = await client.refreshTokenGrant(config, refreshToken, { scope: scopes.join(' ') });
+    try {
+      response = await request(sent);
+    } catch (error) {
+      if (!(sent !== undefined && error instanceof client.ResponseBodyError && error.error === 'invalid_scope')) throw error;
+      debug(`the provider refused scope "${sent}" on refresh (${oauthReason(error)}); once more without a scope parameter`);
+      sent = undefined;
+      response = await request(sent);
+    }
   } catch (error) {
     if (error instanceof client.ResponseBodyError && error.error === 'invalid_grant') {
       throw new RefreshRejectedError(issuerOf(config), oauthReason(error), error);
@@ -87,6 +102,7 @@ export async function refreshGrant(config: client.Configuration, refreshToken: s
   }
   const tokens = toGrantTokens(config, response, 'refresh');
   if (!tokens.refreshToken) tokens.refreshToken = refreshToken;
+  if (tokens.scope === undefined && sent !== undefined) tokens.scope = sent;
   return tokens;
 }
 

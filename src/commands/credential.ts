@@ -117,6 +117,9 @@ async function runCredential(cluster: string, flags: CredentialFlags): Promise<v
   const listenPort = parsePort(flags.listenPort);
   const grant = grantFrom(flags);
   const key = keyFrom(flags);
+  const { cooldownSecondsFrom, SIGN_IN_COOLDOWN_ENV } = await import('../core/sign-in-cooldown.js');
+  const signInCooldownSeconds = cooldownSecondsFrom(process.env);
+  if (signInCooldownSeconds === undefined) throw new CliError(ExitCode.USAGE, `${SIGN_IN_COOLDOWN_ENV} must be a number of seconds (or 90s, 2m; 0 for none), not '${process.env[SIGN_IN_COOLDOWN_ENV] ?? ''}'`);
   // kubectl says whether it gave us a terminal; run by hand, a TTY on stdin decides
   const interactive = flags.interactive !== false && (execInfo.info.interactive ?? Boolean(process.stdin.isTTY));
   const nonInteractiveReason =
@@ -167,14 +170,16 @@ async function runCredential(cluster: string, flags: CredentialFlags): Promise<v
       lockTimeoutMs,
       interactive,
       nonInteractiveReason,
+      signInCooldownSeconds,
     },
     {
       resolveEntry: () => catalogFromOptions(flags).get(cluster),
-      refresh: async (connection, refreshToken, scopes) => {
+      refresh: async (connection, refreshToken, scope) => {
         const { refreshGrant } = await import('../adapters/oidc-grants.js');
-        return refreshGrant(await connect(connection), refreshToken, scopes);
+        return refreshGrant(await connect(connection), refreshToken, scope);
       },
-      signIn: async (entry, scopes) => {
+      // the login hint of the cache key: from --login-hint, or from the cached sign-in a bare call found
+      signIn: async (entry, scopes, loginHint) => {
         const config = await connect(entry);
         const { authorizationCodeSignIn } = await import('../adapters/oidc-client.js');
         const { createBrowserOpener } = await import('../adapters/browser-launcher.js');
@@ -186,9 +191,9 @@ async function runCredential(cluster: string, flags: CredentialFlags): Promise<v
             openBrowser: createBrowserOpener({ noBrowser: !openBrowser, ...(flags.browserCommand ? { browserCommand: flags.browserCommand } : {}) }),
             timeoutMs,
             clusters: [cluster],
-            ...(flags.loginHint ? { extraParameters: { login_hint: flags.loginHint } } : {}),
+            ...(loginHint ? { extraParameters: { login_hint: loginHint } } : {}),
             // the browser page must not say "signed in" for a person this kubeconfig user is not
-            ...(flags.loginHint ? { describeUser: describeHintedUser(cluster, flags.loginHint, entry.usernameClaim) } : {}),
+            ...(loginHint ? { describeUser: describeHintedUser(cluster, loginHint, entry.usernameClaim) } : {}),
           }),
         );
       },

@@ -19,6 +19,14 @@ export interface CachedTokens {
    * secret (which is never stored here: confidential clients read it from the catalog).
    */
   connection?: CachedConnection;
+  /**
+   * The `scope` the provider said it GRANTED (token response, RFC 6749 §5.1), exactly as sent.
+   * A refresh resends this, never more (§6). Absent in entries written before it was stored,
+   * and when the provider did not say (then it granted what was asked: the key's scopes).
+   */
+  grantedScope?: string;
+  /** Catalog clusters this sign-in serves, so a bare `credential <cluster>` finds it without the catalog. */
+  clusters?: string[];
   updatedAt: string;
 }
 
@@ -60,6 +68,8 @@ export function serializeCachedTokens(entry: CachedTokens): string {
     out['confidentialClient'] = entry.connection.confidentialClient;
     if (entry.connection.idpCertificateAuthorityData) out['idpCertificateAuthorityData'] = entry.connection.idpCertificateAuthorityData;
   }
+  if (entry.grantedScope !== undefined) out['grantedScope'] = entry.grantedScope;
+  if (entry.clusters && entry.clusters.length > 0) out['clusters'] = [...new Set(entry.clusters)].sort();
   out['expiresAt'] = entry.expiresAt;
   out['updatedAt'] = entry.updatedAt;
   out['idToken'] = entry.idToken;
@@ -72,10 +82,10 @@ export type ParsedCache =
   | { ok: false; problem: string };
 
 /**
- * Reads a cache file's text. A file for another key (hash collision, copied file) or of an
- * unknown format is reported, never used.
+ * Reads a cache file's text, whatever key it holds (for a scan of the cache directory). Fields
+ * added later (grantedScope, clusters) are optional, so older files stay readable.
  */
-export function parseCachedTokens(text: string, expected: TokenCacheKey): ParsedCache {
+export function parseAnyCachedTokens(text: string): ParsedCache {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -86,15 +96,15 @@ export function parseCachedTokens(text: string, expected: TokenCacheKey): Parsed
   const r = raw as Record<string, unknown>;
   if (r['version'] !== CACHE_FORMAT_VERSION) return { ok: false, problem: `has format version ${String(r['version'])}, expected ${CACHE_FORMAT_VERSION}` };
   const str = (name: string): string | undefined => (typeof r[name] === 'string' && r[name] !== '' ? (r[name] as string) : undefined);
+  const strings = (name: string): string[] | undefined => (Array.isArray(r[name]) && (r[name] as unknown[]).every((s) => typeof s === 'string') ? (r[name] as string[]) : undefined);
   const issuer = str('issuer');
   const clientId = str('clientId');
   const idToken = str('idToken');
-  const scopes = Array.isArray(r['scopes']) && r['scopes'].every((s) => typeof s === 'string') ? (r['scopes'] as string[]) : undefined;
+  const scopes = strings('scopes');
   if (!issuer || !clientId || !scopes || !idToken) return { ok: false, problem: 'lacks issuer, clientId, scopes or idToken' };
   const key: TokenCacheKey = { issuer, clientId, scopes };
   const loginHint = str('loginHint');
   if (loginHint) key.loginHint = loginHint;
-  if (!sameCacheKey(key, expected)) return { ok: false, problem: 'belongs to another issuer, client, scope set or login hint' };
   const entry: CachedTokens = {
     key: normalizeCacheKey(key),
     idToken,
@@ -110,5 +120,19 @@ export function parseCachedTokens(text: string, expected: TokenCacheKey): Parsed
     const ca = str('idpCertificateAuthorityData');
     if (ca) entry.connection.idpCertificateAuthorityData = ca;
   }
+  // '' is a grant of no scope at all, kept as given
+  if (typeof r['grantedScope'] === 'string') entry.grantedScope = r['grantedScope'];
+  const clusters = strings('clusters');
+  if (clusters && clusters.length > 0) entry.clusters = clusters;
   return { ok: true, entry };
+}
+
+/**
+ * Reads a cache file's text. A file for another key (hash collision, copied file) or of an
+ * unknown format is reported, never used.
+ */
+export function parseCachedTokens(text: string, expected: TokenCacheKey): ParsedCache {
+  const parsed = parseAnyCachedTokens(text);
+  if (parsed.ok && !sameCacheKey(parsed.entry.key, expected)) return { ok: false, problem: 'belongs to another issuer, client, scope set or login hint' };
+  return parsed;
 }

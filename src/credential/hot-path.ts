@@ -1,7 +1,8 @@
-import { readFileSync, writeSync } from 'node:fs';
+import { readdirSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { homedir } from 'node:os';
 import { CREDENTIAL_FLAGS, formatExecCredential, parseExecInfo, readCredentialFlags } from '../core/exec-credential.js';
-import { parseCachedTokens } from '../core/token-cache-entry.js';
+import { parseAnyCachedTokens, parseCachedTokens, type CachedTokens } from '../core/token-cache-entry.js';
 import { DEFAULT_SKEW_SECONDS, decideFreshness, parseSeconds } from '../core/token-cache-freshness.js';
 import { cacheFilePath, parseScopes, tokenCacheDirectory, type TokenCacheKey } from '../core/token-cache-key.js';
 
@@ -33,28 +34,77 @@ export function cachedCredential(input: HotPathInput): string | undefined {
   const issuer = flags.get(CREDENTIAL_FLAGS.issuer);
   const clientId = flags.get(CREDENTIAL_FLAGS.clientId);
   const scopes = flags.get(CREDENTIAL_FLAGS.scopes);
-  if (!issuer || !clientId || scopes === undefined) return undefined;
+  const bare = issuer === undefined && clientId === undefined && scopes === undefined;
+  if (!bare && (!issuer || !clientId || scopes === undefined)) return undefined;
   const skewText = flags.get(CREDENTIAL_FLAGS.skew) ?? env['K8S_AUTH_SKEW'];
   const skew = skewText === undefined ? DEFAULT_SKEW_SECONDS : parseSeconds(skewText);
   if (skew === undefined) return undefined;
   const execInfo = parseExecInfo(env['KUBERNETES_EXEC_INFO']);
   if (!execInfo.ok) return undefined;
-
-  const key: TokenCacheKey = { issuer, clientId, scopes: parseScopes(scopes) };
+  const directory = tokenCacheDirectory(env, input.home, flags.get(CREDENTIAL_FLAGS.cacheDir));
   const loginHint = flags.get(CREDENTIAL_FLAGS.loginHint);
-  if (loginHint) key.loginHint = loginHint;
-  const file = cacheFilePath(tokenCacheDirectory(env, input.home, flags.get(CREDENTIAL_FLAGS.cacheDir)), key);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
+
+  let entry: CachedTokens;
+  if (bare) {
+    // `credential <cluster>` alone: the one cached sign-in that serves this cluster, if there is exactly one
+    const matches = cachedEntriesForCluster(directory, cluster, loginHint);
+    const only = matches[0];
+    if (matches.length !== 1 || !only) return undefined;
+    entry = only.entry;
+  } else if (issuer && clientId && scopes !== undefined) {
+    const key: TokenCacheKey = { issuer, clientId, scopes: parseScopes(scopes) };
+    if (loginHint) key.loginHint = loginHint;
+    let text: string;
+    try {
+      text = readFileSync(cacheFilePath(directory, key), 'utf8');
+    } catch {
+      return undefined;
+    }
+    const parsed = parseCachedTokens(text, key);
+    if (!parsed.ok) return undefined;
+    entry = parsed.entry;
+  } else {
     return undefined;
   }
-  const parsed = parseCachedTokens(text, key);
-  if (!parsed.ok) return undefined;
-  const freshness = decideFreshness(parsed.entry, input.nowMs, skew);
+  const freshness = decideFreshness(entry, input.nowMs, skew);
   if (freshness.state !== 'fresh') return undefined;
-  return formatExecCredential(execInfo.info.apiVersion, parsed.entry.idToken, freshness.expiresAtMs, execInfo.info.interactive);
+  return formatExecCredential(execInfo.info.apiVersion, entry.idToken, freshness.expiresAtMs, execInfo.info.interactive);
+}
+
+/**
+ * A bare `k8s-auth credential <cluster>` (typed by hand, or an IDE's kubeconfig without the
+ * identity args): the cache entries that name the cluster, found by reading the cache directory
+ * (no catalog, no Vault). Shared with the full path (usecases/credential.ts).
+ */
+export interface CachedMatch {
+  file: string;
+  entry: CachedTokens;
+}
+
+/** Entries serving `cluster` (and, given one, written for `loginHint`); unreadable files are skipped. */
+export function cachedEntriesForCluster(directory: string, cluster: string, loginHint?: string): CachedMatch[] {
+  let names: string[];
+  try {
+    names = readdirSync(directory);
+  } catch {
+    return [];
+  }
+  const matches: CachedMatch[] = [];
+  for (const name of names.sort()) {
+    if (!name.endsWith('.json')) continue;
+    const file = join(directory, name);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    const parsed = parseAnyCachedTokens(text);
+    if (!parsed.ok || !parsed.entry.clusters?.includes(cluster)) continue;
+    if (loginHint !== undefined && parsed.entry.key.loginHint !== loginHint.trim()) continue;
+    matches.push({ file, entry: parsed.entry });
+  }
+  return matches;
 }
 
 /** Prints the cached credential and returns true, or returns false for the full path. */

@@ -2,12 +2,16 @@ import type { ClusterEntry } from '../core/cluster-entry.js';
 import { scopesFor } from '../core/cluster-entry.js';
 import type { CachedConnection, CachedTokens } from '../core/token-cache-entry.js';
 import { decideFreshness, type Freshness } from '../core/token-cache-freshness.js';
-import { normalizeCacheKey, sameCacheKey, type TokenCacheKey } from '../core/token-cache-key.js';
+import { homedir } from 'node:os';
+import { normalizeCacheKey, sameCacheKey, tokenCacheDirectory, type TokenCacheKey } from '../core/token-cache-key.js';
 import { checkHintedUser } from '../core/signed-in-user.js';
 import { lockTokenCache, openTokenCache, readCachedTokens, writeCachedTokens, type TokenCache } from '../adapters/token-cache.js';
 import type { GrantTokens } from '../adapters/oidc-grants.js';
 import { RefreshRejectedError, RefreshWithoutIdTokenError } from '../adapters/oidc-grants.js';
-import { CliError, ExitCode } from '../errors.js';
+import { clearSignInFailure, readSignInFailure, recordSignInFailure } from '../adapters/sign-in-cooldown.js';
+import { cooldownRemainingSeconds, DEFAULT_SIGN_IN_COOLDOWN_SECONDS, SIGN_IN_COOLDOWN_ENV } from '../core/sign-in-cooldown.js';
+import { cachedEntriesForCluster, type CachedMatch } from '../credential/hot-path.js';
+import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug, info } from '../ui/log.js';
 
 /**
@@ -29,6 +33,8 @@ export interface CredentialRequest {
   interactive: boolean;
   /** Why not, for the refusal message, e.g. "kubectl says this run has no terminal". */
   nonInteractiveReason?: string;
+  /** After a failed sign-in, no new one from `credential` for this long (K8S_AUTH_SIGNIN_COOLDOWN; 0 = off). */
+  signInCooldownSeconds?: number;
 }
 
 /** What talking to the provider needs; a catalog entry is one, a cache file can give one too. */
@@ -37,8 +43,9 @@ export type ProviderConnection = Pick<ClusterEntry, 'issuerUrl' | 'clientId' | '
 export interface CredentialDeps {
   /** The catalog lookup; only called on a miss, and for a refresh only when the cache cannot say how to connect. */
   resolveEntry(): Promise<ClusterEntry>;
-  refresh(connection: ProviderConnection, refreshToken: string, scopes: readonly string[]): Promise<GrantTokens>;
-  signIn(entry: ClusterEntry, scopes: readonly string[]): Promise<GrantTokens>;
+  /** `scope`: exactly what to send (the granted scope), or undefined for none (the original grant). */
+  refresh(connection: ProviderConnection, refreshToken: string, scope: string | undefined): Promise<GrantTokens>;
+  signIn(entry: ClusterEntry, scopes: readonly string[], loginHint: string | undefined): Promise<GrantTokens>;
   /** Whether signIn needs a person (browser, device code, password from stdin) or not (password from env). */
   signInNeedsPerson: boolean;
   now?: () => number;
@@ -84,14 +91,62 @@ export function connectionFromCache(key: TokenCacheKey, cached: CachedTokens | u
   return { issuerUrl: key.issuer, clientId: key.clientId, ...(c.idpCertificateAuthorityData ? { idpCertificateAuthorityData: c.idpCertificateAuthorityData } : {}) };
 }
 
-export function cacheEntryFrom(key: TokenCacheKey, tokens: GrantTokens, entry: ClusterEntry | undefined, nowMs: number, previous?: CachedTokens): CachedTokens {
+/**
+ * The cache entry for a token response. `previous` is the entry it replaces (same key): its
+ * clusters are kept, and, for a refresh whose response named no scope, its granted scope.
+ */
+export function cacheEntryFrom(key: TokenCacheKey, tokens: GrantTokens, entry: ClusterEntry | undefined, nowMs: number, previous?: CachedTokens, cluster?: string): CachedTokens {
   const cached: CachedTokens = { key, idToken: tokens.idToken, expiresAt: new Date(tokens.expiresAt * 1000).toISOString(), updatedAt: new Date(nowMs).toISOString() };
   if (tokens.refreshToken) cached.refreshToken = tokens.refreshToken;
   const user = entry ? usernameOf(tokens, entry) : previous?.user;
   if (user) cached.user = user;
   const connection = entry ? connectionOf(entry) : previous?.connection;
   if (connection) cached.connection = connection;
+  if (tokens.scope !== undefined) cached.grantedScope = tokens.scope;
+  const clusters = new Set([...(previous?.clusters ?? []), ...(entry ? [entry.name] : []), ...(cluster ? [cluster] : [])]);
+  if (clusters.size > 0) cached.clusters = [...clusters].sort();
   return cached;
+}
+
+/** What a refresh sends: the granted scope when known, else the key's scopes (entries from before it was stored). */
+export function refreshScopeFor(key: TokenCacheKey, cached: CachedTokens | undefined): string {
+  return cached?.grantedScope ?? key.scopes.join(' ');
+}
+
+/** Who each match is, for the "which one?" line: the login hint (else the user), plus what else differs. */
+export function describeMatches(matches: readonly CachedMatch[]): string[] {
+  const issuers = new Set(matches.map((m) => m.entry.key.issuer));
+  const clients = new Set(matches.map((m) => m.entry.key.clientId));
+  const scopeSets = new Set(matches.map((m) => m.entry.key.scopes.join(' ')));
+  return matches.map(({ entry }) => {
+    const parts = [entry.key.loginHint ?? entry.user ?? '(no login hint)'];
+    if (issuers.size > 1) parts.push(`at ${entry.key.issuer}`);
+    if (clients.size > 1) parts.push(`client ${entry.key.clientId}`);
+    if (scopeSets.size > 1) parts.push(`scopes "${entry.key.scopes.join(' ')}"`);
+    return parts.join(' ');
+  });
+}
+
+/**
+ * A bare `credential <cluster>` (no --issuer/--client-id/--scopes): the cached sign-in serving
+ * the cluster, read from the cache directory alone. Undefined when none does (then the catalog
+ * decides); several are a usage error naming them and how to pick one.
+ */
+export function keyFromCache(cluster: string, cacheDir: string | undefined, loginHint: string | undefined): TokenCacheKey | undefined {
+  const directory = tokenCacheDirectory(process.env, homedir(), cacheDir);
+  const matches = cachedEntriesForCluster(directory, cluster, loginHint);
+  const only = matches[0];
+  if (matches.length === 1 && only) {
+    debug(`the cached sign-in ${only.file} serves '${cluster}'`);
+    return only.entry.key;
+  }
+  if (matches.length === 0) return undefined;
+  const who = describeMatches(matches);
+  const byHint = new Set(matches.map((m) => m.entry.key.loginHint ?? '')).size === matches.length;
+  const pick = byHint
+    ? `pick one with --login-hint, e.g. \`k8s-auth credential ${cluster} --login-hint ${matches[0]?.entry.key.loginHint ?? ''}\``
+    : 'pick one with --issuer, --client-id, --scopes and --login-hint as `login --exec` wrote them in the kubeconfig';
+  throw new CliError(ExitCode.USAGE, `${matches.length} cached sign-ins serve '${cluster}' (${who.join('; ')}): ${pick}`);
 }
 
 function fromFreshness(entry: CachedTokens | undefined, freshness: Freshness): Credential | undefined {
@@ -111,9 +166,9 @@ function staleReason(freshness: Freshness): string {
 export async function getCredential(request: CredentialRequest, deps: CredentialDeps): Promise<Credential> {
   const now = deps.now ?? Date.now;
   let entry: ClusterEntry | undefined;
-  let key = request.key;
+  let key = request.key ?? keyFromCache(request.cluster, request.cacheDir, request.loginHint);
   if (!key) {
-    // a hand-written `credential <cluster>` without identity args: the catalog names it
+    // a hand-written `credential <cluster>` without identity args, and no cached sign-in names it: the catalog does
     entry = await deps.resolveEntry();
     key = keyForEntry(entry, request.loginHint);
   }
@@ -167,8 +222,8 @@ async function renew(
     try {
       const fromCache = entry ? undefined : connectionFromCache(cache.key, current);
       if (fromCache) debug('refreshing with the connection details in the cache (no catalog lookup)');
-      const tokens = await deps.refresh(fromCache ?? (await catalogEntry()), refreshToken, cache.key.scopes);
-      return save(cache, tokens, entry, now, 'refresh', current);
+      const tokens = await deps.refresh(fromCache ?? (await catalogEntry()), refreshToken, refreshScopeFor(cache.key, current));
+      return save(request, cache, tokens, entry, now, 'refresh', current);
     } catch (error) {
       // the provider rotated the refresh token but sent no ID token: keep the new refresh token
       if (error instanceof RefreshWithoutIdTokenError && error.rotatedRefreshToken && current) {
@@ -176,7 +231,8 @@ async function renew(
       }
       // only a refused refresh token may lead to a sign-in; a network or provider failure would fail that too
       if (!(error instanceof RefreshRejectedError)) throw error;
-      why = `the provider refused the cached refresh token (${error.reason})`;
+      // Dex keeps one refresh token per user, connector and client: a sign-in elsewhere ends this one
+      why = `the provider no longer accepts the cached refresh token (${error.reason}): it was revoked or expired, or a sign-in with the same account and client elsewhere replaced it`;
     }
   } else if (current) {
     why = `${why}, and there is no refresh token`;
@@ -186,17 +242,41 @@ async function renew(
       hint: `not interactive because ${request.nonInteractiveReason ?? 'kubectl gave this run no terminal'}`,
     });
   }
+  const cooldownSeconds = request.signInCooldownSeconds ?? DEFAULT_SIGN_IN_COOLDOWN_SECONDS;
+  if (deps.signInNeedsPerson) {
+    // after a failed sign-in, background callers (and those queued behind it) open no new tab for a while
+    const failure = readSignInFailure(cache.file);
+    const left = cooldownRemainingSeconds(failure, now(), cooldownSeconds);
+    if (failure && left > 0) {
+      const ago = Math.max(0, Math.round((now() - failure.failedAtMs) / 1000));
+      throw new CliError(ExitCode.INTERACTION_REQUIRED, `'${request.cluster}' needs a new sign-in, but the last one failed ${ago}s ago (${failure.reason}): no new browser sign-in from credential for ${left}s; run \`k8s-auth login ${request.cluster} --exec\` to sign in now`, {
+        hint: `${SIGN_IN_COOLDOWN_ENV}=0 turns the pause off (default ${DEFAULT_SIGN_IN_COOLDOWN_SECONDS}s)`,
+      });
+    }
+  }
   const signInEntry = await catalogEntry();
   info(`signing in to '${request.cluster}': ${why}`);
-  const tokens = await deps.signIn(signInEntry, cache.key.scopes);
   const hint = cache.key.loginHint;
-  if (hint) checkHintedUser(request.cluster, hint, tokens.claims, signInEntry.usernameClaim);
-  return save(cache, tokens, signInEntry, now, 'sign-in', current);
+  let tokens: GrantTokens;
+  try {
+    tokens = await deps.signIn(signInEntry, cache.key.scopes, hint);
+    if (hint) checkHintedUser(request.cluster, hint, tokens.claims, signInEntry.usernameClaim);
+  } catch (error) {
+    // recorded under the entry's lock, so the callers waiting on it see it before they try
+    if (deps.signInNeedsPerson && cooldownSeconds > 0) recordSignInFailure(cache.file, { failedAtMs: now(), reason: error instanceof CliError ? error.message : describeError(error) });
+    throw error;
+  }
+  clearSignInFailure(cache.file);
+  return save(request, cache, tokens, signInEntry, now, 'sign-in', current);
 }
 
-function save(cache: TokenCache, tokens: GrantTokens, entry: ClusterEntry | undefined, now: () => number, source: Credential['source'], previous: CachedTokens | undefined): Credential {
-  const cached = cacheEntryFrom(cache.key, tokens, entry, now(), previous);
-  if (!cached.refreshToken && previous?.refreshToken && source === 'refresh') cached.refreshToken = previous.refreshToken;
+function save(request: CredentialRequest, cache: TokenCache, tokens: GrantTokens, entry: ClusterEntry | undefined, now: () => number, source: Credential['source'], previous: CachedTokens | undefined): Credential {
+  const cached = cacheEntryFrom(cache.key, tokens, entry, now(), previous, request.cluster);
+  if (source === 'refresh') {
+    if (!cached.refreshToken && previous?.refreshToken) cached.refreshToken = previous.refreshToken;
+    // refreshed without a scope parameter and the response named none: the grant is unchanged
+    if (cached.grantedScope === undefined && previous?.grantedScope !== undefined) cached.grantedScope = previous.grantedScope;
+  }
   writeCachedTokens(cache, cached);
   return { token: tokens.idToken, expiresAtMs: tokens.expiresAt * 1000, source };
 }

@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { SignInResult } from '../adapters/oidc-client.js';
-import { lockTokenCache, openTokenCache, writeCachedTokens } from '../adapters/token-cache.js';
+import { lockTokenCache, openTokenCache, readCachedTokens, writeCachedTokens } from '../adapters/token-cache.js';
+import { clearSignInFailure } from '../adapters/sign-in-cooldown.js';
 import { scopesFor, type ClusterEntry } from '../core/cluster-entry.js';
 import { buildCredentialArgs, buildExecUser, type ExecApiVersion } from '../core/exec-credential.js';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS } from '../core/token-cache-freshness.js';
@@ -51,7 +52,10 @@ export async function storeForExec(entry: ClusterEntry, result: SignInResult, op
   const cache = openTokenCache(key, options.cacheDir ? absolute(options.cacheDir) : undefined);
   const release = await lockTokenCache(cache, { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_SECONDS * 1000 });
   try {
-    writeCachedTokens(cache, cacheEntryFrom(key, result, entry, nowMs));
+    // the same sign-in may already serve other clusters: keep them, so a bare `credential <cluster>` finds each
+    writeCachedTokens(cache, cacheEntryFrom(key, result, entry, nowMs, readCachedTokens(cache)));
+    // a person signed in: background callers may sign in again when they must
+    clearSignInFailure(cache.file);
   } finally {
     release();
   }

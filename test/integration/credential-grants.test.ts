@@ -29,14 +29,16 @@ describe('grants against oidc-provider', () => {
     await fx?.close();
   });
 
-  it('refresh resends the original scopes and returns the rotated refresh token', async () => {
+  it('refresh sends exactly the granted scope and returns the rotated refresh token', async () => {
     const first = await passwordGrant(config, { scopes: fx.scopes, username: 'jane@example.com', password: 'jane-password' });
     expect(first.refreshToken).toBeDefined();
+    expect(first.scope?.split(' ').sort()).toEqual([...fx.scopes].sort());
     bodies.length = 0;
-    const refreshed = await refreshGrant(config, first.refreshToken as string, fx.scopes);
+    const refreshed = await refreshGrant(config, first.refreshToken as string, first.scope);
     expect(bodies).toHaveLength(1);
     expect(bodies[0]?.get('grant_type')).toBe('refresh_token');
-    expect(bodies[0]?.get('scope')?.split(' ').sort()).toEqual([...fx.scopes].sort());
+    expect(bodies[0]?.get('scope')).toBe(first.scope);
+    expect(refreshed.scope?.split(' ').sort()).toEqual([...fx.scopes].sort());
     expect(refreshed.refreshToken).toBeDefined();
     expect(refreshed.refreshToken).not.toBe(first.refreshToken);
     expect(refreshed.claims['groups']).toEqual(['developers']);
@@ -45,8 +47,8 @@ describe('grants against oidc-provider', () => {
 
   it('a used (rotated-away) refresh token is refused as invalid_grant', async () => {
     const first = await passwordGrant(config, { scopes: fx.scopes, username: 'jane@example.com', password: 'jane-password' });
-    await refreshGrant(config, first.refreshToken as string, fx.scopes);
-    const again = refreshGrant(config, first.refreshToken as string, fx.scopes);
+    await refreshGrant(config, first.refreshToken as string, first.scope);
+    const again = refreshGrant(config, first.refreshToken as string, first.scope);
     await expect(again).rejects.toBeInstanceOf(RefreshRejectedError);
     await expect(again).rejects.toMatchObject({ exitCode: ExitCode.PROVIDER, reason: expect.stringContaining('invalid_grant') });
   });

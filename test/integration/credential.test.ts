@@ -193,7 +193,7 @@ describe('credential: exec plugin against a real OIDC provider', () => {
     fx.writeCache({ idToken: expired, refreshToken: 'not-a-valid-refresh-token' });
     const run = await runCli(fx.credentialArgs('--grant', 'browser', '--browser-command', '/bin/false'), fx.env({ KUBERNETES_EXEC_INFO: execInfo(false) }));
     expect(run.code).toBe(10);
-    expect(run.stderr).toMatch(/refused the cached refresh token \(invalid_grant/);
+    expect(run.stderr).toMatch(/no longer accepts the cached refresh token \(invalid_grant/);
     expect(run.stderr).toContain(`k8s-auth login ${CLUSTER}`);
     expect(run.stderr).not.toContain('not-a-valid-refresh-token');
     expect(fx.op.stats.refresh_token).toBe(1);

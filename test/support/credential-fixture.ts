@@ -9,7 +9,7 @@ import { EXEC_API_V1 } from '../../src/core/exec-credential.js';
 import { jwtExpiryMs, serializeCachedTokens, type CachedConnection } from '../../src/core/token-cache-entry.js';
 import { cacheFilePath, type TokenCacheKey } from '../../src/core/token-cache-key.js';
 import { writeFileAtomic } from '../../src/adapters/atomic-file.js';
-import { startTestProvider, type TestProvider } from './oidc-provider.js';
+import { startTestProvider, type TestProvider, type TestProviderOptions } from './oidc-provider.js';
 import { cleanEnv } from './run-cli.js';
 import { fetchTrusting, type TrustingFetch } from './tls-fetch.js';
 
@@ -43,8 +43,9 @@ export function execInfo(interactive: boolean, apiVersion: string = EXEC_API_V1)
   return JSON.stringify({ kind: 'ExecCredential', apiVersion, spec: { interactive } });
 }
 
-export async function startCredentialFixture(opts: { idTokenTtlSeconds?: number } = {}): Promise<CredentialFixture> {
-  const op = await startTestProvider(opts.idTokenTtlSeconds !== undefined ? { idTokenTtlSeconds: opts.idTokenTtlSeconds } : {});
+/** `provider`: a variant of the test provider (reduced scopes, Dex's one refresh token per user); `extraScopes`: the catalog's extra-scopes. */
+export async function startCredentialFixture(opts: { idTokenTtlSeconds?: number; provider?: TestProviderOptions; extraScopes?: string[] } = {}): Promise<CredentialFixture> {
+  const op = await startTestProvider({ ...opts.provider, ...(opts.idTokenTtlSeconds !== undefined ? { idTokenTtlSeconds: opts.idTokenTtlSeconds } : {}) });
   const dir = await mkdtemp(join(tmpdir(), 'k8s-auth-credential-'));
   const home = join(dir, 'home');
   const cacheDir = join(dir, 'cache');
@@ -59,10 +60,11 @@ export async function startCredentialFixture(opts: { idTokenTtlSeconds?: number 
       `    issuer-url: ${op.issuer}`,
       `    client-id: ${op.clientId}`,
       `    idp-certificate-authority-data: ${caData}`,
+      ...(opts.extraScopes?.length ? [`    extra-scopes: ${JSON.stringify(opts.extraScopes.join(' '))}`] : []),
       '',
     ].join('\n'),
   );
-  const scopes = [...BASE_SCOPES];
+  const scopes = [...new Set([...BASE_SCOPES, ...(opts.extraScopes ?? [])])];
   const key: TokenCacheKey = { issuer: op.issuer, clientId: op.clientId, scopes };
   let trusting: TrustingFetch | undefined;
   let config: client.Configuration | undefined;

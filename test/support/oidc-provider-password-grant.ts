@@ -13,7 +13,7 @@ interface PasswordUser {
 export function registerPasswordGrant(
   provider: Provider,
   errors: typeof OidcErrors,
-  deps: { findByLogin(login: string): PasswordUser | undefined; findAccount(sub: string): Account | undefined },
+  deps: { findByLogin(login: string): PasswordUser | undefined; findAccount(sub: string): Account | undefined; withholdScopes?: readonly string[] },
 ): void {
   provider.registerGrantType<{ username?: string; password?: string }>(
     'password',
@@ -28,7 +28,8 @@ export function registerPasswordGrant(
       const requested = String(scope ?? 'openid').split(' ').filter(Boolean);
       const unknown = requested.filter((s) => !SUPPORTED_SCOPES.includes(s));
       if (unknown.length > 0) throw new errors.InvalidScope('requested scope is not supported', unknown.join(' '));
-      const scopes = [...new Set(requested)].join(' ');
+      // a reduced-scope provider grants less than asked (and says so in `scope`)
+      const scopes = [...new Set(requested)].filter((s) => !(deps.withholdScopes ?? []).includes(s)).join(' ');
       const { client } = ctx.oidc;
       const authTime = Math.floor(Date.now() / 1000);
 
@@ -43,7 +44,7 @@ export function registerPasswordGrant(
       const accessToken = await at.save();
 
       let refreshToken: string | undefined;
-      if (requested.includes('offline_access')) {
+      if (scopes.split(' ').includes('offline_access')) {
         const rt = new provider.RefreshToken({
           accountId: user.sub, client, grantId, gty: 'password', scope: scopes, authTime, rotations: 0,
         });

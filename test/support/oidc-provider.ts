@@ -75,6 +75,10 @@ export interface TestProvider {
   resetFaults(): void;
   setIdTokenTtl(seconds: number): void;
   setRefreshOmitsIdToken(omit: boolean): void;
+  /** The `scope` parameter of each refresh request, in order (null: none sent); cleared by resetStats(). */
+  refreshScopes: (string | null)[];
+  /** Ends every grant (and so every refresh token) of this user, as an admin's revocation does. */
+  revokeGrantsOf(email: string): Promise<number>;
   mintIdToken(opts?: MintIdTokenOptions): Promise<string>;
   close(): Promise<void>;
 }
@@ -110,12 +114,26 @@ function statKey(grantType: unknown): keyof ProviderStats | undefined {
 const emptyStats = (): ProviderStats => ({ authorization_code: 0, refresh_token: 0, device_code: 0, password: 0, revocations: 0, tokenErrors: 0 });
 const noFaults = (): ProviderFaults => ({ discovery: null, token500: false, tokenDelayMs: 0 });
 
-export async function startTestProvider(opts: {
+export interface TestProviderOptions {
   users?: TestUser[];
   idTokenTtlSeconds?: number;
   port?: number;
   confidentialRedirectUris?: string[];
-} = {}): Promise<TestProvider> {
+  /**
+   * Scopes this provider grants never, though asked (one that does not know them, or grants
+   * them only with a consent nobody gave): dropped from browser and password sign-ins, so the
+   * token response's `scope` lists fewer than requested, and a refresh that asks for them is
+   * answered `invalid_scope` ("refresh token missing requested scope"), as Dex and Keycloak do.
+   */
+  withholdScopes?: string[];
+  /**
+   * Dex's rule: one refresh token per user and client. A new sign-in (browser, password,
+   * device code) ends the grant of the previous one, whose refresh token then gets invalid_grant.
+   */
+  oneRefreshTokenPerUser?: boolean;
+}
+
+export async function startTestProvider(opts: TestProviderOptions = {}): Promise<TestProvider> {
   const users = (opts.users ?? DEFAULT_USERS).map(resolveUser);
   const bySub = new Map(users.map((u) => [u.sub, u]));
   const findByLogin = (login: string): ResolvedTestUser | undefined => {
@@ -124,6 +142,10 @@ export async function startTestProvider(opts: {
   };
   let idTokenTtl = opts.idTokenTtlSeconds ?? 3600;
   let refreshOmitsIdToken = false;
+  const withheld = new Set(opts.withholdScopes ?? []);
+  const refreshScopes: (string | null)[] = [];
+  /** `${accountId} ${clientId}` → grant ids, for oneRefreshTokenPerUser and revokeGrantsOf */
+  const grantsOf = new Map<string, string[]>();
   const stats = emptyStats();
   const faults = noFaults();
   const confidentialSecret = randomBytes(18).toString('base64url');
@@ -180,11 +202,22 @@ export async function startTestProvider(opts: {
     if (path === `${MOUNT}/token/revocation` && req.method === 'POST') stats.revocations += 1;
     const interaction = /^\/dex\/interaction\/([^/]+)$/.exec(path);
     if (interaction) return handleInteraction(req, res, url);
-    if (path === `${MOUNT}/auth` && req.method === 'GET') addConsentPromptForOfflineAccess(url, req);
+    if (path === `${MOUNT}/auth` && req.method === 'GET') {
+      withholdFromAuthorization(url, req);
+      addConsentPromptForOfflineAccess(url, req);
+    }
     // mount under /dex: oidc-provider derives its mount path from originalUrl minus url
     (req as IncomingMessage & { originalUrl?: string }).originalUrl = req.url;
     req.url = (req.url ?? '/').slice(MOUNT.length) || '/';
     providerCallback(req, res);
+  }
+
+  // a reduced-scope provider never sees the scopes it withholds, so it grants the rest
+  function withholdFromAuthorization(url: URL, req: IncomingMessage): void {
+    const scope = url.searchParams.get('scope');
+    if (withheld.size === 0 || scope === null) return;
+    url.searchParams.set('scope', scope.split(' ').filter((s) => s && !withheld.has(s)).join(' '));
+    req.url = `${url.pathname}${url.search}`;
   }
 
   // oidc-provider drops offline_access unless prompt=consent; Dex grants it without asking.
@@ -250,17 +283,31 @@ export async function startTestProvider(opts: {
 
   const { default: ProviderClass, errors } = await quietly(() => import('oidc-provider'));
   const p = await quietly(async () => new ProviderClass(issuer, configuration));
-  registerPasswordGrant(p, errors, { findByLogin, findAccount: (sub) => findAccount({} as KoaContextWithOIDC, sub) });
+  registerPasswordGrant(p, errors, { findByLogin, findAccount: (sub) => findAccount({} as KoaContextWithOIDC, sub), withholdScopes: [...withheld] });
 
+  const endGrant = async (grantId: string): Promise<void> => {
+    const grant = await p.Grant.find(grantId);
+    await grant?.destroy();
+  };
   p.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const key = statKey(ctx.oidc.params?.grant_type);
     if (key) stats[key] += 1;
+    if (key === 'refresh_token') refreshScopes.push(typeof ctx.oidc.params?.scope === 'string' ? ctx.oidc.params.scope : null);
+    const grant = ctx.oidc.entities.Grant;
+    if (grant?.jti && grant.accountId && key && key !== 'refresh_token') {
+      const owner = `${grant.accountId} ${grant.clientId ?? ''}`;
+      const earlier = grantsOf.get(owner) ?? [];
+      // Dex: the new sign-in's refresh token replaces the old one (ended before the response is sent)
+      if (opts.oneRefreshTokenPerUser) for (const id of earlier) if (id !== grant.jti) void endGrant(id);
+      grantsOf.set(owner, opts.oneRefreshTokenPerUser ? [grant.jti] : [...earlier, grant.jti]);
+    }
     const body = ctx.body as Record<string, unknown> | undefined;
     if (refreshOmitsIdToken && key === 'refresh_token' && body && typeof body === 'object') delete body.id_token;
   });
   p.on('grant.error', (ctx: KoaContextWithOIDC) => {
     const key = statKey(ctx.oidc?.params?.grant_type);
     if (key) stats[key] += 1;
+    if (key === 'refresh_token') refreshScopes.push(typeof ctx.oidc.params?.scope === 'string' ? ctx.oidc.params.scope : null);
     stats.tokenErrors += 1;
   });
   provider = p;
@@ -278,7 +325,25 @@ export async function startTestProvider(opts: {
     confidentialClient: { id: 'k8s-auth-confidential', secret: confidentialSecret, redirectUris: [...confidentialRedirectUris] },
     users,
     stats,
-    resetStats: () => void Object.assign(stats, emptyStats()),
+    resetStats: () => {
+      Object.assign(stats, emptyStats());
+      refreshScopes.length = 0;
+    },
+    refreshScopes,
+    async revokeGrantsOf(email) {
+      const user = findByLogin(email);
+      if (!user) return 0;
+      let ended = 0;
+      for (const [owner, ids] of grantsOf) {
+        if (!owner.startsWith(`${user.sub} `)) continue;
+        for (const id of ids) {
+          await endGrant(id);
+          ended += 1;
+        }
+        grantsOf.set(owner, []);
+      }
+      return ended;
+    },
     faults,
     resetFaults: () => void Object.assign(faults, noFaults()),
     setIdTokenTtl: (seconds) => {

@@ -1,5 +1,6 @@
-// The bad-input catalogue, part 2: what the peers send or hold. Vault (sealed, token refused,
-// entry missing, unreachable, KV v1, malformed entries), provider discovery (404, invalid JSON,
+// The bad-input catalogue, part 2: what the peers send or hold. Vault (real OpenBao 2.7.2:
+// sealed with `bao operator seal`, token unknown, a policy that denies, entry missing,
+// unreachable, KV v1, malformed entries), provider discovery (404, invalid JSON,
 // issuer mismatch, untrusted TLS), raw ID tokens handed to `rbac apply --id-token` (the RBAC
 // verifier), mapping files and identities that make no ServiceAccount name, and API server
 // refusals (403/404/409/422/429/500) for `token` and `rbac apply`. Every case runs the built
@@ -14,11 +15,15 @@ import { cleanEnv, tempDir, type TempDir } from '../support/login-harness.js';
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { diffTrees, expectOneLineError, snapshotTree, spawnCli, type OneLineExpectation } from '../support/reliability-harness.js';
 import { closedPort } from '../support/fault-server.js';
-import { startVaultDouble, type VaultDouble } from '../support/vault-double.js';
+import { skipUnless } from '../support/skip.js';
+import { OPENBAO_MISSING, openbaoAvailable, startOpenBao, type OpenBao } from '../peers/openbao/openbao.js';
 
 let provider: TestProvider;
 let front: IdTokenFront;
-let vault: VaultDouble;
+/** undefined when OpenBao is not installed (the Vault cases then skip) */
+let bao: OpenBao | undefined;
+let listOnlyToken = '';
+const skipVault = skipUnless(openbaoAvailable(), OPENBAO_MISSING, 'reliability-peer-inputs: Vault as the catalog');
 let api: KubeApiDouble;
 let dir: TempDir;
 let deadPort: number;
@@ -51,7 +56,7 @@ function yamlCatalog(clusters: Record<string, Record<string, string>>): string {
 }
 
 beforeAll(async () => {
-  [provider, vault, api, deadPort] = await Promise.all([startTestProvider(), startVaultDouble(), startKubeApiDouble(), closedPort()]);
+  [provider, bao, api, deadPort] = await Promise.all([startTestProvider(), skipVault ? undefined : startOpenBao(), startKubeApiDouble(), closedPort()]);
   front = await startIdTokenFront(provider);
   dir = tempDir('k8s-auth-rel-peers-');
   files.catalog = dir.file('clusters.yaml');
@@ -70,22 +75,26 @@ beforeAll(async () => {
   writeFileSync(files.frontCa, front.caPem);
   files.mapping = dir.file('mapping.yaml');
   writeFileSync(files.mapping, 'serviceAccountNamespace: default\ngroups:\n  developers:\n    clusterRole: view\n');
-  vault.putKv('secret', 'k8s-auth/clusters/prod', entry(provider.issuer, provider.caPem));
-  vault.putKv('secret', 'k8s-auth/clusters/typo', { ...entry(provider.issuer, provider.caPem), 'client-id': 42 });
-  vault.putKv('kv1', 'k8s-auth/clusters/prod', entry(provider.issuer, provider.caPem));
-  vault.setKvVersion('kv1', 1);
+  if (bao) {
+    await bao.kvPut('k8s-auth/clusters/prod', entry(provider.issuer, provider.caPem));
+    await bao.kvPut('k8s-auth/clusters/typo', { ...entry(provider.issuer, provider.caPem), 'client-id': 42 });
+    await bao.enableSecrets('kv1', 'kv', { options: { version: '1' } });
+    expect((await bao.api('POST', 'kv1/k8s-auth/clusters/prod', entry(provider.issuer, provider.caPem))).status).toBe(204);
+    await bao.writePolicy('list-only', 'path "secret/metadata/k8s-auth/clusters" { capabilities = ["list"] }');
+    listOnlyToken = await bao.createToken(['list-only']);
+  }
   for (const role of ['view', 'edit', 'admin', 'cluster-admin']) api.seed('clusterroles', { metadata: { name: role }, rules: [] });
   api.seed('serviceaccounts', { metadata: { name: 'ci', namespace: 'default' } });
 });
 
 afterAll(async () => {
-  await Promise.all([front?.close(), provider?.close(), vault?.close(), api?.close()]);
+  await Promise.all([front?.close(), provider?.close(), bao?.stop(), api?.close()]);
   dir?.remove();
 });
 
-beforeEach(() => {
+beforeEach(async () => {
   provider.resetFaults();
-  vault.unseal();
+  await bao?.unseal();
   api.clearFaults();
   api.resetRecords();
   front.jwks = 'real';
@@ -112,12 +121,13 @@ async function runCase(c: Case): Promise<void> {
 
 const login = (catalog = files.catalog, ...extra: string[]) => ['login', 'prod', '--catalog', catalog, '--kubeconfig', files.kubeconfig, '--no-browser', '--timeout', '5', '--http-timeout', '3', ...extra];
 const vaultLogin = (cluster = 'prod', ...extra: string[]) => ['login', cluster, '--kubeconfig', files.kubeconfig, '--no-browser', '--timeout', '5', '--http-timeout', '3', ...extra];
-const vaultEnv = (extra: Record<string, string | undefined> = {}) => () => ({ VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token, ...extra });
+const vaultEnv = (extra: Record<string, string | undefined> = {}) => () => ({ VAULT_ADDR: bao?.addr, VAULT_TOKEN: bao?.token, ...extra });
 
-describe('Vault as the catalog', () => {
+describe.skipIf(skipVault)('Vault as the catalog (OpenBao)', () => {
   const cases: Case[] = [
-    { name: 'sealed (503)', before: () => vault.seal(), args: () => vaultLogin(), env: vaultEnv(), code: 4, message: /sealed or unavailable \(503\)/ },
-    { name: 'token refused (403)', args: () => vaultLogin(), env: vaultEnv({ VAULT_TOKEN: 'hvs.not-the-token' }), code: 4, message: /denied .*\(403 permission denied\)/ },
+    { name: 'sealed (503, bao operator seal)', before: () => bao?.seal(), args: () => vaultLogin(), env: vaultEnv(), code: 4, message: /sealed or unavailable \(503\)/ },
+    { name: 'token unknown to the server (403)', args: () => vaultLogin(), env: vaultEnv({ VAULT_TOKEN: 'hvs.not-the-token' }), code: 4, message: /denied .*\(403 permission denied\)/ },
+    { name: 'a policy that denies reading the entry (403)', args: () => vaultLogin(), env: () => vaultEnv({ VAULT_TOKEN: listOnlyToken })(), code: 4, message: /denied reading cluster 'prod' at secret\/k8s-auth\/clusters\/prod \(403 permission denied\)/ },
     { name: 'cluster missing (404)', args: () => vaultLogin('nope'), env: vaultEnv(), code: 3, message: /cluster 'nope' not found in Vault secret\/k8s-auth\/clusters\/nope/ },
     { name: 'unreachable', args: () => vaultLogin(), env: () => vaultEnv({ VAULT_ADDR: `http://127.0.0.1:${deadPort}` })(), code: 4, message: /refused the connection/ },
     { name: 'mount is KV version 1', args: () => vaultLogin('prod', '--vault-mount', 'kv1'), env: vaultEnv(), code: 3, message: /KV version 2/ },

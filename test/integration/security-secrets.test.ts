@@ -19,11 +19,13 @@ import { startTestProvider, type TestProvider } from '../support/oidc-provider.j
 import { spawnCli, waitForCaptured, writeUrlCaptureCommand } from '../support/reliability-harness.js';
 import { cliEntry } from '../support/run-cli.js';
 import { repoRoot, skipUnless } from '../support/skip.js';
-import { startVaultDouble, type VaultDouble } from '../support/vault-double.js';
+import { OPENBAO_MISSING, openbaoAvailable, startOpenBao, type OpenBao } from '../peers/openbao/openbao.js';
 
 let provider: TestProvider;
 let front: IdTokenFront;
-let vault: VaultDouble;
+/** real OpenBao, the catalog of the Vault login; undefined when not installed (those suites skip) */
+let bao: OpenBao | undefined;
+const skipVault = skipUnless(openbaoAvailable(), OPENBAO_MISSING, 'security-secrets: the Vault login and the commands on it');
 let api: KubeApiDouble;
 let dir: TempDir;
 let browser: { command: string };
@@ -51,15 +53,15 @@ function expectNoSecrets(text: string, where: string, allowed: string[] = []): v
 }
 
 beforeAll(async () => {
-  [provider, vault, api] = await Promise.all([startTestProvider(), startVaultDouble(), startKubeApiDouble()]);
+  [provider, bao, api] = await Promise.all([startTestProvider(), skipVault ? undefined : startOpenBao(), startKubeApiDouble()]);
   front = await startIdTokenFront(provider);
   dir = tempDir('k8s-auth-sec-secrets-');
   browser = writeUrlCaptureCommand(dir.path);
-  remember('Vault token', vault.token);
+  remember('Vault token', bao?.token);
   remember('client secret', CLIENT_SECRET);
   remember('password', PASSWORD);
   remember('kubeconfig bearer token', api.adminToken);
-  vault.putKv('secret', 'k8s-auth/clusters/prod', {
+  await bao?.kvPut('k8s-auth/clusters/prod', {
     server: api.url,
     'issuer-url': front.issuer,
     'client-id': 'k8s-auth-confidential',
@@ -83,7 +85,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([front?.close(), provider?.close(), vault?.close(), api?.close()]);
+  await Promise.all([front?.close(), provider?.close(), bao?.stop(), api?.close()]);
   dir?.remove();
   process.stderr.write(`security-secrets: ${secrets.size} secret values searched for in ${searched.runs} outputs (${searched.bytes} bytes), 0 found\n`);
 });
@@ -97,13 +99,13 @@ function cmdline(pid: number): string {
   }
 }
 
-describe('login --verbose (Vault catalog, confidential client)', () => {
+describe.skipIf(skipVault)('login --verbose (Vault catalog in OpenBao, confidential client)', () => {
   it('prints no token, secret or Vault token; the CLI and browser command lines hold none either', async () => {
     const capture = dir.file('opened-login.jsonl');
     const kubeconfig = dir.file('kubeconfig');
     const cli = spawnCli(
       ['login', 'prod', '--kubeconfig', kubeconfig, '--browser-command', browser.command, '--verbose', '-o', 'json', '--timeout', '20'],
-      cleanEnv({ HOME: dir.path, CAPTURE_FILE: capture, VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token }),
+      cleanEnv({ HOME: dir.path, CAPTURE_FILE: capture, VAULT_ADDR: bao?.addr, VAULT_TOKEN: bao?.token }),
       40_000,
     );
     const opened = await waitForCaptured(capture);
@@ -157,8 +159,8 @@ describe('login --verbose (Vault catalog, confidential client)', () => {
   });
 });
 
-describe('whoami, doctor and logout --verbose on the login just written', () => {
-  const env = () => cleanEnv({ HOME: dir.path, VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token });
+describe.skipIf(skipVault)('whoami, doctor and logout --verbose on the login just written', () => {
+  const env = () => cleanEnv({ HOME: dir.path, VAULT_ADDR: bao?.addr, VAULT_TOKEN: bao?.token });
   it('whoami', async () => {
     const run = await spawnCli(['whoami', '--kubeconfig', dir.file('kubeconfig'), '--verbose', '-o', 'json'], env()).exited;
     expect(run.code, run.stderr).toBe(0);

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, ExitCode } from '../errors.js';
@@ -33,8 +33,19 @@ export type ReleaseLock = () => void;
 
 export const DEFAULT_STALE_AFTER_MS = 30_000;
 
+/**
+ * A waiter gives up when ONE holder keeps the lock longer than the timeout (a hung process), not
+ * when many healthy writers take it in turn: each change of holder restarts the clock. So that a
+ * busy queue cannot keep a waiter forever either, the whole wait ends at this many timeouts.
+ */
+export const MAX_WAIT_TIMEOUTS = 3;
+
 export async function acquireLock(lockPath: string, options: LockOptions): Promise<ReleaseLock> {
-  const deadline = Date.now() + options.timeoutMs;
+  const started = Date.now();
+  const overall = started + options.timeoutMs * MAX_WAIT_TIMEOUTS;
+  let deadline = started + options.timeoutMs;
+  let seen: string | undefined;
+  let turns = 0;
   let delay = 10;
   let told = false;
   for (;;) {
@@ -45,12 +56,23 @@ export async function acquireLock(lockPath: string, options: LockOptions): Promi
       breakStaleLock(lockPath, holder);
       continue;
     }
+    // a new holder we can name restarts the clock (an empty or half-written lock names nobody)
+    const key = holder ? `${holder.pid}@${holder.host}@${holder.createdAt}` : undefined;
+    if (key !== undefined) {
+      if (seen !== undefined && key !== seen) {
+        turns += 1;
+        deadline = Math.min(Date.now() + options.timeoutMs, overall);
+      }
+      seen = key;
+    }
     if (Date.now() >= deadline) {
       const who = holder ? `process ${holder.pid} on ${holder.host}` : 'another process (kubectl?)';
-      throw new CliError(
-        ExitCode.LOCK_TIMEOUT,
-        `${options.description ?? lockPath} is locked by ${who} (${lockPath}) for more than ${Math.round(options.timeoutMs / 1000)}s: wait for it to finish, or remove the lock file if nothing is running`,
-      );
+      const what = options.description ?? lockPath;
+      const message =
+        turns > 0 && deadline >= overall
+          ? `${what} was taken in turn by other processes for more than ${Math.round((options.timeoutMs * MAX_WAIT_TIMEOUTS) / 1000)}s (now ${who}, ${lockPath}): try again when they are done`
+          : `${what} is locked by ${who} (${lockPath}) for more than ${Math.round(options.timeoutMs / 1000)}s: wait for it to finish, or remove the lock file if nothing is running`;
+      throw new CliError(ExitCode.LOCK_TIMEOUT, message);
     }
     if (!told) {
       told = true;
@@ -73,9 +95,13 @@ export async function withLock<T>(lockPath: string, options: LockOptions, work: 
 function tryCreate(lockPath: string): ReleaseLock | undefined {
   let fd: number;
   try {
+    // O_EXCL: never through a symlink, whatever it points at
     fd = openSync(lockPath, 'wx', 0o600);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      refuseOddLock(lockPath);
+      return undefined;
+    }
     throw new CliError(ExitCode.KUBECONFIG, `cannot create lock file ${lockPath}: ${(error as Error).message}`);
   }
   const holder: LockHolder = { pid: process.pid, host: hostname(), createdAt: new Date().toISOString() };
@@ -103,9 +129,42 @@ function removeIfOurs(lockPath: string, holder: LockHolder): void {
   }
 }
 
+/**
+ * A lock that is a symlink (or a FIFO, a directory…) is no lock k8s-auth or kubectl made: someone
+ * planted it. Refused at once rather than waited on, read through or "recovered".
+ */
+function refuseOddLock(lockPath: string): void {
+  let st;
+  try {
+    st = lstatSync(lockPath);
+  } catch {
+    return; // vanished: the next attempt creates it
+  }
+  if (st.isSymbolicLink()) {
+    throw new CliError(ExitCode.KUBECONFIG, `the lock file ${lockPath} is a symbolic link: k8s-auth does not follow one (someone may have planted it)`, { hint: 'remove it, then run again' });
+  }
+  if (!st.isFile()) throw new CliError(ExitCode.KUBECONFIG, `the lock file ${lockPath} is not a regular file`, { hint: 'remove it, then run again' });
+}
+
+/** A holder record is ~100 bytes; read no more than this of a lock file. */
+const MAX_HOLDER_BYTES = 4096;
+
+/** The lock's text: no symlink followed, no FIFO waited on, at most MAX_HOLDER_BYTES. */
+function readLockText(lockPath: string): string {
+  const fd = openSync(lockPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) return '';
+    const buffer = Buffer.alloc(MAX_HOLDER_BYTES);
+    const n = readSync(fd, buffer, 0, MAX_HOLDER_BYTES, 0);
+    return buffer.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function readHolder(lockPath: string): LockHolder | undefined {
   try {
-    const parsed: unknown = JSON.parse(readFileSync(lockPath, 'utf8'));
+    const parsed: unknown = JSON.parse(readLockText(lockPath));
     if (parsed && typeof parsed === 'object') {
       const { pid, host, createdAt } = parsed as Record<string, unknown>;
       if (typeof pid === 'number' && typeof host === 'string' && typeof createdAt === 'string') return { pid, host, createdAt };

@@ -14,6 +14,8 @@ const benches = [
   { name: 'credential-hot-path', args: ['bench/credential-hot-path.mjs'] },
   // int128/kubelogin beside us (test/peers/kubelogin/install.sh builds it): hot path, start → browser
   { name: 'kubelogin', args: [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'bench/kubelogin.ts'] },
+  // one vs 1,000 contexts, token cache entries and catalog clusters: hot path and login --exec
+  { name: 'scale', args: [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'bench/scale.ts'] },
   { name: 'rbac-apply', args: ['bench/rbac-apply.mjs'] },
   { name: 'token', args: ['bench/token.mjs'] },
 ];

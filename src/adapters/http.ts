@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { RequestInit as UndiciRequestInit } from 'undici';
 import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
 import { fetch as undiciFetch } from 'undici/lib/web/fetch/index.js';
+import { Response as UndiciResponse } from 'undici/lib/web/fetch/response.js';
 import { secureContextWithExtraCas } from './tls-context.js';
 import { proxyForUrl, proxyRefusalMessage, proxyTunnelStatus, proxyUnreachable, proxyUnreachableMessage } from '../core/proxy-env.js';
 import { CliError, ExitCode, type ExitCodeValue, describeError } from '../errors.js';
@@ -19,8 +20,10 @@ export interface HttpClientOptions {
   caFiles?: readonly string[];
   /** Explicit opt-out of TLS verification; warns once. */
   insecureSkipTlsVerify?: boolean;
-  /** Whole-request timeout in milliseconds. */
+  /** Whole-exchange timeout in milliseconds: connection, headers and the whole body. */
   timeoutMs?: number;
+  /** Largest body read from this peer (default MAX_PROVIDER_BODY_BYTES); larger fails. */
+  maxBodyBytes?: number;
   /** Names the peer in error messages, e.g. "identity provider". */
   peer?: string;
   /** Exit code for transport failures talking to this peer. */
@@ -54,6 +57,98 @@ export const TRUST_HINTS = {
 export type FetchFunction = (input: string | URL, init?: RequestInit) => Promise<Response>;
 
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
+
+/**
+ * The largest answer read from an identity provider (discovery, JWKS, token, device code and
+ * revocation responses are a few kB): a provider streaming an endless body must not fill the
+ * memory (docs/security.md).
+ */
+export const MAX_PROVIDER_BODY_BYTES = 1024 * 1024;
+
+/** "1 MiB", "64 MiB", "512 KiB": a byte cap as people say it. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
+/** A body larger than the cap; its message is the one line the user sees. */
+export class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`answered with more than ${formatBytes(limit)}`);
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+/** Statuses whose Response must have a null body (the fetch standard). */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * Reads a whole body, failing once it passes `limit` bytes (before reading further when the
+ * declared content-length already does). The caller's abort signal bounds the time.
+ */
+export async function readBodyBounded(body: ReadableStream<Uint8Array> | null, limit: number, declaredLength: string | null): Promise<Uint8Array> {
+  if (!body) return new Uint8Array(0);
+  if (declaredLength !== null && Number(declaredLength) > limit) {
+    await body.cancel().catch(() => undefined);
+    throw new BodyTooLargeError(limit);
+  }
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new BodyTooLargeError(limit);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+/**
+ * One deadline for a whole exchange, from the first byte sent to the last byte of the body,
+ * whatever signal the caller adds (openid-client and jose pass their own). A plain timer, held
+ * until the exchange ends: on Node 20 an AbortSignal.timeout() combined through
+ * AbortSignal.any() can be garbage-collected while a large body is read, and then never fires.
+ */
+export interface Deadline {
+  signal: AbortSignal;
+  /** Whether the deadline (not the caller) ended the exchange. */
+  readonly expired: boolean;
+  clear(): void;
+}
+
+export function startDeadline(timeoutMs: number, callerSignal?: AbortSignal | null): Deadline {
+  const controller = new AbortController();
+  let expired = false;
+  const timer = setTimeout(() => {
+    expired = true;
+    controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError'));
+  }, timeoutMs);
+  const onCallerAbort = (): void => controller.abort(callerSignal?.reason);
+  if (callerSignal?.aborted) onCallerAbort();
+  else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+  return {
+    signal: controller.signal,
+    get expired() {
+      return expired;
+    },
+    clear() {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+    },
+  };
+}
 
 export function readCaFiles(paths: readonly string[]): string[] {
   return paths.map((path) => {
@@ -107,20 +202,32 @@ export function createFetch(options: HttpClientOptions = {}): FetchFunction {
   const peer = options.peer ?? 'server';
   const exitCode = options.exitCode ?? ExitCode.INTERNAL;
   const trustHint = options.trustHint ?? TRUST_HINTS.provider;
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_PROVIDER_BODY_BYTES;
   const proxied = proxyVariablesSet();
 
   return async (input, init) => {
     if (proxied) await loadProxySupport();
     const url = typeof input === 'string' ? input : input.toString();
-    const signal = init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+    const deadline = startDeadline(timeoutMs, init?.signal);
     debug(`${init?.method ?? 'GET'} ${stripQuery(url)}`);
     try {
       // undici's own fetch, so the dispatcher is the one we built whatever Node bundles.
-      const response = await undiciFetch(url, { ...(init as UndiciRequestInit), signal, dispatcher });
+      const response = await undiciFetch(url, { ...(init as UndiciRequestInit), signal: deadline.signal, dispatcher });
       debug(`${response.status} from ${stripQuery(url)}`);
-      return response as unknown as Response;
+      // the body is read here, under the same deadline and a size cap, so no caller can read
+      // past either; callers get a Response over the bytes read
+      const bytes = await readBodyBounded(response.body as ReadableStream<Uint8Array> | null, maxBodyBytes, response.headers.get('content-length'));
+      const buffered = new UndiciResponse(NULL_BODY_STATUSES.has(response.status) ? null : bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
+      Object.defineProperty(buffered, 'url', { value: response.url });
+      return buffered as unknown as Response;
     } catch (error) {
-      throw transportError(error, peer, url, timeoutMs, exitCode, trustHint);
+      if (error instanceof BodyTooLargeError) {
+        throw new CliError(exitCode, `${peer} at ${stripQuery(url)} ${error.message}: it is not answering as a ${peer} should; check the address`, { cause: error });
+      }
+      // a timeout while the body was read surfaces as the stream's error, not as TimeoutError
+      throw transportError(deadline.expired ? new DOMException('timeout', 'TimeoutError') : error, peer, url, timeoutMs, exitCode, trustHint);
+    } finally {
+      deadline.clear();
     }
   };
 }

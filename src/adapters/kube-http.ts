@@ -4,7 +4,7 @@ import * as https from 'node:https';
 import type { HttpLibrary, RequestContext, ResponseContext } from '@kubernetes/client-node';
 import { HttpProxyAgent, HttpsProxyAgent } from 'hpagent';
 import { proxyForUrl, type ProxyEnv } from '../core/proxy-env.js';
-import { KubeTransportError } from './kube-transport-error.js';
+import { KubeTransportError, kubeBodyTooLarge } from './kube-transport-error.js';
 
 /**
  * The HTTP layer under @kubernetes/client-node. Its default one has no timeout and builds a new
@@ -34,6 +34,12 @@ type ClientNode = typeof import('@kubernetes/client-node');
 
 export const DEFAULT_KUBE_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_IN_FLIGHT = 8;
+/**
+ * The largest API server answer read (docs/security.md). The lists k8s-auth reads (RBAC objects,
+ * ServiceAccounts by label) are kilobytes to a few megabytes even on large clusters; a server or
+ * proxy streaming without end must not fill the memory.
+ */
+export const MAX_KUBE_BODY_BYTES = 32 * 1024 * 1024;
 
 export function createKubeHttpLibrary(k8s: ClientNode, options: KubeHttpLibraryOptions): { library: HttpLibrary; stats: RequestStats } {
   const timeoutMs = options.timeoutMs ?? DEFAULT_KUBE_TIMEOUT_MS;
@@ -108,7 +114,16 @@ function sendOnce(k8s: ClientNode, request: RequestContext, agent: http.Agent | 
     };
     const req = transport.request(url, { method: request.getHttpMethod(), headers: request.getHeaders(), agent }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_KUBE_BODY_BYTES) {
+          fail(kubeBodyTooLarge(url.origin, MAX_KUBE_BODY_BYTES));
+          req.destroy();
+          return;
+        }
+        chunks.push(chunk);
+      });
       res.on('error', (error) => fail(new KubeTransportError(`response from ${url.origin} broke off`, { cause: error })));
       res.on('end', () => {
         if (settled) return;

@@ -5,8 +5,11 @@ import { rfc3339 } from '../core/token-output.js';
 import { CliError, ExitCode } from '../errors.js';
 import { debug, warn } from '../ui/log.js';
 import { registerSecret } from '../ui/redact.js';
-import { KubeTransportError } from './kube-transport-error.js';
+import { KubeTransportError, kubeBodyTooLarge } from './kube-transport-error.js';
 import { readKubeconfigTarget, type KubeconfigSelection, type KubeconfigTarget, type StaticCredentials } from './kubeconfig-target.js';
+
+/** A TokenRequest answer is a few kB (the token and its expiry): the cap for it (docs/security.md). */
+export const MAX_TOKEN_REQUEST_BODY_BYTES = 1024 * 1024;
 
 /**
  * The TokenRequest API (POST /api/v1/namespaces/NS/serviceaccounts/NAME/token), called with the
@@ -125,7 +128,17 @@ function send(url: URL, headers: Record<string, string>, body: string, tls: http
   return new Promise<RawResponse>((resolve, reject) => {
     const req = https.request(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, agent: false, ...tls }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_TOKEN_REQUEST_BODY_BYTES) {
+          clearTimeout(timer);
+          reject(kubeBodyTooLarge(url.origin, MAX_TOKEN_REQUEST_BODY_BYTES));
+          req.destroy();
+          return;
+        }
+        chunks.push(chunk);
+      });
       res.on('error', (error) => reject(new KubeTransportError(`response from ${url.origin} broke off`, { cause: error })));
       res.on('end', () => {
         clearTimeout(timer);
@@ -152,17 +165,35 @@ async function sendThroughProxy(url: URL, headers: Record<string, string>, body:
   const { EnvHttpProxyAgent, request } = await import('undici');
   const connect = { ca: tls.ca as string | undefined, cert: tls.cert as string | undefined, key: tls.key as string | undefined, rejectUnauthorized: tls.rejectUnauthorized, servername: tls.servername };
   const dispatcher = new EnvHttpProxyAgent({ connect, requestTls: connect, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-  const signal = AbortSignal.timeout(timeoutMs);
+  // a plain timer held for the whole exchange, headers and body (see startDeadline in http.ts)
+  const controller = new AbortController();
+  let expired = false;
+  const timer = setTimeout(() => {
+    expired = true;
+    controller.abort();
+  }, timeoutMs);
   try {
-    const res = await request(url, { method: 'POST', headers, body, dispatcher, signal });
+    const res = await request(url, { method: 'POST', headers, body, dispatcher, signal: controller.signal });
     const out: Record<string, string> = {};
     for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-    return { status: res.statusCode, headers: out, body: await res.body.text() };
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_TOKEN_REQUEST_BODY_BYTES) {
+        res.body.destroy();
+        throw kubeBodyTooLarge(url.origin, MAX_TOKEN_REQUEST_BODY_BYTES);
+      }
+      chunks.push(chunk as Buffer);
+    }
+    return { status: res.statusCode, headers: out, body: Buffer.concat(chunks).toString('utf8') };
   } catch (error) {
+    if (error instanceof CliError) throw error;
     // undici names a refused proxy tunnel AbortError too: only the timer makes this a timeout
-    const name = signal.aborted ? 'TimeoutError' : 'KubeTransportError';
+    const name = expired ? 'TimeoutError' : 'KubeTransportError';
     throw new KubeTransportError(name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `request to ${url.origin} failed`, { cause: error, name });
   } finally {
+    clearTimeout(timer);
     await dispatcher.close();
   }
 }

@@ -1,15 +1,20 @@
 import type { SecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
 import nodeVault from 'node-vault';
+// axios is node-vault's own HTTP client (not a dependency of ours): its types, and at run time
+// the very copy node-vault loads
+import type { AxiosInstance, AxiosStatic } from 'axios';
 import { isLoopbackHost } from '../core/cluster-entry.js';
 import { vaultErrorDetail } from '../core/vault-error-detail.js';
 import { proxyForUrl, proxyRefusalMessage, proxyUnreachable, proxyUnreachableMessage } from '../core/proxy-env.js';
 import { secureContextWithExtraCas } from './tls-context.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
-import { DEFAULT_HTTP_TIMEOUT_MS, TRUST_HINTS } from './http.js';
+import { DEFAULT_HTTP_TIMEOUT_MS, TRUST_HINTS, formatBytes, startDeadline } from './http.js';
 import { debug, warn } from '../ui/log.js';
 import { registerSecret } from '../ui/redact.js';
 
@@ -103,17 +108,87 @@ export function vaultClientFromSettings(settings: VaultSettings, options: VaultC
   }
   if (protocol === 'https:' && isIP(hostname.replace(/^\[|\]$/g, '')) !== 0 && proxyForVault(settings.address) !== undefined) silenceIpServernameWarning();
   debug(`Vault ${settings.address}${settings.namespace ? ` namespace ${settings.namespace}` : ''}, token from ${settings.tokenSource}`);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
   const config: nodeVault.VaultOptions = {
     endpoint: settings.address,
     token: settings.token,
     // node-vault's own debug output (DEBUG=node-vault) would print written data: keep it silent
     debug: () => undefined,
     // node-vault otherwise treats any non-empty VAULT_SKIP_VERIFY (even "false") as "skip"
-    rpDefaults: { strictSSL: !settings.skipVerify, timeout: options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS },
+    rpDefaults: { strictSSL: !settings.skipVerify, timeout: timeoutMs },
     requestOptions,
+    // node-vault's own request function bounds neither the body nor the whole exchange (axios's
+    // timeout is an idle timeout, which a drip never trips): ours does both
+    'request-promise': { defaults: () => boundedVaultRequest(timeoutMs, secureContextOf(requestOptions), settings.skipVerify) },
   } as nodeVault.VaultOptions;
   if (settings.namespace) config.namespace = settings.namespace;
   return nodeVault(config);
+}
+
+/**
+ * The largest answer read from Vault (docs/security.md): a catalog entry or a listing is a few
+ * kB, a minted token a few more.
+ */
+export const MAX_VAULT_BODY_BYTES = 1024 * 1024;
+
+/** Marks a Vault answer past MAX_VAULT_BODY_BYTES, for vaultError. */
+const BODY_TOO_LARGE = 'K8S_AUTH_BODY_TOO_LARGE';
+
+interface NodeVaultRequest {
+  method: string;
+  uri: string;
+  headers?: Record<string, string>;
+  json?: unknown;
+}
+
+interface NodeVaultResponse {
+  statusCode: number;
+  body: unknown;
+  request: { path: string };
+}
+
+function secureContextOf(requestOptions: nodeVault.VaultOptions['requestOptions']): SecureContext | undefined {
+  return (requestOptions as { agentOptions?: { secureContext?: SecureContext } } | undefined)?.agentOptions?.secureContext;
+}
+
+let vaultAxios: AxiosStatic | undefined;
+
+/**
+ * What node-vault's own request function does (any status resolves, JSON bodies, the same TLS
+ * agent, axios's HTTPS_PROXY handling), plus a cap on the body (and on what we send) and one
+ * deadline for the whole exchange, headers and body.
+ */
+function boundedVaultRequest(timeoutMs: number, secureContext: SecureContext | undefined, skipVerify: boolean): (options: NodeVaultRequest) => Promise<NodeVaultResponse> {
+  vaultAxios ??= createRequire(createRequire(import.meta.url).resolve('node-vault'))('axios') as AxiosStatic;
+  const agent = secureContext || skipVerify ? new HttpsAgent({ ...(secureContext ? { secureContext } : {}), ...(skipVerify ? { rejectUnauthorized: false } : {}) }) : undefined;
+  const instance: AxiosInstance = vaultAxios.create({
+    validateStatus: () => true,
+    timeout: timeoutMs,
+    maxContentLength: MAX_VAULT_BODY_BYTES,
+    maxBodyLength: MAX_VAULT_BODY_BYTES,
+    ...(agent ? { httpsAgent: agent } : {}),
+  });
+  return async (options) => {
+    const deadline = startDeadline(timeoutMs);
+    try {
+      const response = await instance.request({
+        method: options.method,
+        url: options.uri,
+        headers: { ...options.headers },
+        ...(options.json && typeof options.json === 'object' ? { data: options.json } : {}),
+        signal: deadline.signal,
+      });
+      return { statusCode: response.status, body: response.data as unknown, request: { path: new URL(options.uri).pathname } };
+    } catch (error) {
+      if (deadline.expired) throw Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT', cause: error });
+      if (/maxContentLength size of .* exceeded/.test((error as Error).message ?? '')) {
+        throw Object.assign(new Error(`answered with more than ${formatBytes(MAX_VAULT_BODY_BYTES)}`), { code: BODY_TOO_LARGE, cause: error });
+      }
+      throw error;
+    } finally {
+      deadline.clear();
+    }
+  };
 }
 
 let ipServernameWarningSilenced = false;
@@ -188,6 +263,9 @@ export function vaultError(error: unknown, what: string, address?: string): CliE
   if (unreachable !== undefined && proxy !== undefined && address) return new CliError(ExitCode.VAULT, proxyUnreachableMessage(unreachable, proxy, 'Vault', address), { cause: error });
   if (code === 'ECONNREFUSED') return new CliError(ExitCode.VAULT, `Vault${where} refused the connection while ${what}: is VAULT_ADDR right and is Vault running?`, { cause: error });
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new CliError(ExitCode.VAULT, `cannot resolve the host of Vault${where}: check VAULT_ADDR`, { cause: error });
+  if (code === BODY_TOO_LARGE) {
+    return new CliError(ExitCode.VAULT, `Vault${where} answered with more than ${formatBytes(MAX_VAULT_BODY_BYTES)} while ${what}: it is not answering as Vault should; check VAULT_ADDR`, { cause: error });
+  }
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED') {
     return new CliError(ExitCode.VAULT, `Vault${where} did not answer in time while ${what}: check VAULT_ADDR and your network, or raise --http-timeout`, { cause: error });
   }

@@ -1,4 +1,4 @@
-// Typings for the two parts of undici that src/adapters/http.ts imports directly: loading the
+// Typings for the parts of undici that src/adapters/http.ts imports directly: loading the
 // package index costs ~60 ms at start-up, these two ~37 ms (see docs/performance.md). The
 // types are undici's own; test/unit/undici-parts.test.ts fails if the files move.
 declare module 'undici/lib/dispatcher/env-http-proxy-agent.js' {
@@ -9,4 +9,8 @@ declare module 'undici/lib/dispatcher/env-http-proxy-agent.js' {
 
 declare module 'undici/lib/web/fetch/index.js' {
   export { fetch } from 'undici';
+}
+
+declare module 'undici/lib/web/fetch/response.js' {
+  export { Response } from 'undici';
 }

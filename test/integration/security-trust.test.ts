@@ -1,4 +1,4 @@
-// Trust, the rest of it: TLS to Vault and the API server verified unless the user explicitly
+// Trust, the rest of it: TLS to Vault (real OpenBao with its -dev-tls CA) and the API server verified unless the user explicitly
 // opts out (VAULT_SKIP_VERIFY, insecure-skip-tls-verify in the kubeconfig), and then a warning
 // on stderr; RBAC written only from a verified token, also when the token comes from the
 // current kubeconfig login rather than a file.
@@ -9,10 +9,12 @@ import { startKubeApiDouble, type KubeApiDouble } from '../support/kube-api-doub
 import { cleanEnv, tempDir, type TempDir } from '../support/login-harness.js';
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { expectOneLineError, nonEmptyLines, spawnCli } from '../support/reliability-harness.js';
-import { startVaultDouble, type VaultDouble } from '../support/vault-double.js';
+import { skipUnless } from '../support/skip.js';
+import { OPENBAO_MISSING, openbaoAvailable, startOpenBao, type OpenBao } from '../peers/openbao/openbao.js';
 
 let provider: TestProvider;
-let vault: VaultDouble;
+let bao: OpenBao | undefined;
+const skipVault = skipUnless(openbaoAvailable(), OPENBAO_MISSING, 'security-trust: Vault TLS');
 let api: KubeApiDouble;
 let dir: TempDir;
 
@@ -31,26 +33,26 @@ function kubeconfig(name: string, cluster: Record<string, unknown>, user: Record
 }
 
 beforeAll(async () => {
-  [provider, vault, api] = await Promise.all([startTestProvider(), startVaultDouble({ tls: true }), startKubeApiDouble()]);
+  [provider, bao, api] = await Promise.all([startTestProvider(), skipVault ? undefined : startOpenBao({ tls: true }), startKubeApiDouble()]);
   dir = tempDir('k8s-auth-sec-trust-');
-  vault.putKv('secret', 'k8s-auth/clusters/prod', { server: 'https://127.0.0.1:6443', 'issuer-url': provider.issuer, 'client-id': 'k8s-auth' });
+  await bao?.kvPut('k8s-auth/clusters/prod', { server: 'https://127.0.0.1:6443', 'issuer-url': provider.issuer, 'client-id': 'k8s-auth' });
   api.seed('serviceaccounts', { metadata: { name: 'ci', namespace: 'default' } });
 });
 afterAll(async () => {
-  await Promise.all([provider?.close(), vault?.close(), api?.close()]);
+  await Promise.all([provider?.close(), bao?.stop(), api?.close()]);
   dir?.remove();
 });
 beforeEach(() => api.resetRecords());
 
-describe('Vault TLS', () => {
-  const env = (extra: Record<string, string | undefined>) => cleanEnv({ HOME: dir.path, VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token, ...extra });
+describe.skipIf(skipVault)('Vault TLS (OpenBao -dev-tls)', () => {
+  const env = (extra: Record<string, string | undefined>) => cleanEnv({ HOME: dir.path, VAULT_ADDR: bao?.addr, VAULT_TOKEN: bao?.token, ...extra });
   it('an untrusted Vault certificate is refused (exit 4, names VAULT_CACERT)', async () => {
     const run = await spawnCli(['clusters'], env({})).exited;
     expect(run.code).toBe(4);
     expectOneLineError(run.stderr, { message: /TLS certificate of Vault at .* is not trusted .*: set VAULT_CACERT to its CA file/ });
   });
   it('VAULT_CACERT trusts it without a warning', async () => {
-    const run = await spawnCli(['clusters', '-o', 'json'], env({ VAULT_CACERT: vault.caFile })).exited;
+    const run = await spawnCli(['clusters', '-o', 'json'], env({ VAULT_CACERT: bao?.caFile })).exited;
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('prod');
     expect(nonEmptyLines(run.stderr)).toEqual([]);

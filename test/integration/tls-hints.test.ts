@@ -8,11 +8,14 @@ import { startKubeApiDouble, type KubeApiDouble } from '../support/kube-api-doub
 import { cleanEnv, tempDir, writeCatalog, type TempDir } from '../support/login-harness.js';
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { expectOneLineError, spawnCli } from '../support/reliability-harness.js';
-import { startVaultDouble, type VaultDouble } from '../support/vault-double.js';
+import { skipUnless } from '../support/skip.js';
+import { OPENBAO_MISSING, openbaoAvailable, startOpenBao, type OpenBao } from '../peers/openbao/openbao.js';
 
 let provider: TestProvider;
 let api: KubeApiDouble;
-let vault: VaultDouble;
+/** real OpenBao over -dev-tls; undefined when not installed (its case skips) */
+let bao: OpenBao | undefined;
+const skipVault = skipUnless(openbaoAvailable(), OPENBAO_MISSING, 'tls-hints: Vault');
 let dir: TempDir;
 let catalog: string;
 let idTokenFile: string;
@@ -21,7 +24,7 @@ let untrustedKubeconfig: string;
 const NOT_TRUSTED = (peer: string) => new RegExp(`^error: TLS certificate of ${peer} at \\S+ is not trusted \\([A-Z_]+\\): `);
 
 beforeAll(async () => {
-  [provider, api, vault] = await Promise.all([startTestProvider(), startKubeApiDouble(), startVaultDouble({ tls: true })]);
+  [provider, api, bao] = await Promise.all([startTestProvider(), startKubeApiDouble(), skipVault ? undefined : startOpenBao({ tls: true })]);
   dir = tempDir('k8s-auth-tls-hints-');
   // no idp-certificate-authority-data: the provider's CA is unknown
   catalog = writeCatalog(dir.file('catalog.yaml'), { prod: { server: api.url, 'issuer-url': provider.issuer, 'client-id': provider.clientId } });
@@ -43,7 +46,7 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
-  await Promise.all([provider?.close(), api?.close(), vault?.close()]);
+  await Promise.all([provider?.close(), api?.close(), bao?.stop()]);
   dir?.remove();
 });
 
@@ -83,8 +86,8 @@ describe('the fix for an untrusted certificate names that peer', () => {
     expect(expectOneLineError(listed.stderr, { message: NOT_TRUSTED('Kubernetes API server') })).toMatch(hint);
   });
 
-  it('Vault: VAULT_CACERT (exit 4)', async () => {
-    const run = await spawnCli(['clusters'], cleanEnv({ HOME: dir.path, VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token })).exited;
+  it.skipIf(skipVault)('Vault (OpenBao -dev-tls): VAULT_CACERT (exit 4)', async () => {
+    const run = await spawnCli(['clusters'], cleanEnv({ HOME: dir.path, VAULT_ADDR: bao?.addr, VAULT_TOKEN: bao?.token })).exited;
     expect(run.code, run.stderr).toBe(4);
     expect(expectOneLineError(run.stderr, { message: NOT_TRUSTED('Vault') })).toMatch(/: set VAULT_CACERT to its CA file$/);
   });

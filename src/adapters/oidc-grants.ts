@@ -45,7 +45,7 @@ export class RefreshWithoutIdTokenError extends CliError {
   }
 }
 
-/** The provider said no to a refresh token (invalid_grant: expired, revoked, already used). */
+/** The provider said no to a refresh token (invalid_grant, or Dex's invalid_request: expired, revoked, already used). */
 export class RefreshRejectedError extends CliError {
   readonly reason: string;
   constructor(issuer: string, reason: string, cause: unknown) {
@@ -56,6 +56,17 @@ export class RefreshRejectedError extends CliError {
     this.name = 'RefreshRejectedError';
     this.reason = reason;
   }
+}
+
+/**
+ * Whether a refresh error says the refresh token itself is dead (so a new sign-in is the way
+ * out), not that the provider failed. RFC 6749 §5.2 says invalid_grant; Dex answers HTTP 400
+ * invalid_request "Refresh token is invalid or has already been claimed by another client." for
+ * a rotated, replaced (a sign-in elsewhere) or revoked token, and "Refresh token expired.".
+ */
+export function refreshTokenRejected(error: string, description: string | undefined): boolean {
+  if (error === 'invalid_grant') return true;
+  return error === 'invalid_request' && /^refresh token (is invalid|expired)/i.test(description ?? '');
 }
 
 /** The provider's error text, trimmed and stripped of control characters. */
@@ -95,7 +106,7 @@ export async function refreshGrant(config: client.Configuration, refreshToken: s
       response = await request(sent);
     }
   } catch (error) {
-    if (error instanceof client.ResponseBodyError && error.error === 'invalid_grant') {
+    if (error instanceof client.ResponseBodyError && refreshTokenRejected(error.error, error.error_description)) {
       throw new RefreshRejectedError(issuerOf(config), oauthReason(error), error);
     }
     throw providerError(config, 'refresh', error);

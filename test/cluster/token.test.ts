@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { cleanEnv, runCli } from '../support/run-cli.js';
 import { repoRoot } from '../support/skip.js';
-import { startVaultDouble } from '../support/vault-double.js';
 import { apiRequest, selfSubjectAccessReview, type ApiAuth } from './api-client.js';
 import { startClusterFixture, type ClusterFixture } from './fixture.js';
 import { clusterTierSkip, KUBECTLS, kubectlSkip } from './tier.js';
@@ -101,37 +100,7 @@ describe.skipIf(skipTier || !existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-
     expect(run.stderr).toBe('error: ServiceAccount ci/ghost does not exist on cluster test: create it with `k8s-auth rbac apply` (or name another with --service-account / --namespace)\n');
   });
 
-  it('--via-vault: a token Vault minted on this cluster is accepted with the ServiceAccount permissions', async () => {
-    // Vault's Kubernetes engine, played by the double, mints with its own (admin) credentials
-    const vault = await startVaultDouble();
-    try {
-      vault.setK8sRole('kubernetes', 'deployer', {
-        mint: async (req) => {
-          const res = await apiRequest(fx.cp, {
-            method: 'POST', path: `/api/v1/namespaces/${req.namespace}/serviceaccounts/deployer/token`, auth: fx.cp.adminAuth,
-            body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: req.ttlSeconds, audiences: req.audiences } },
-          });
-          const status = (res.json as { status: { token: string } }).status;
-          return { token: status.token, ttlSeconds: req.ttlSeconds, serviceAccountName: 'deployer', namespace: req.namespace };
-        },
-      });
-      const run = await runCli(['token', '--via-vault', 'deployer', '-n', NS, '--ttl', '1h', '-o', 'json'], { ...adminEnv, VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token });
-      expect(run.code).toBe(0);
-      const out = JSON.parse(run.stdout) as { token: string; expirationTimestamp: string; serviceAccount: string; leaseId: string };
-      expect(out.serviceAccount).toBe('deployer');
-      expect(run.stderr).toBe(`Vault lease ${out.leaseId} (revoke early with: vault lease revoke ${out.leaseId})\n`);
-      const claims = claimsOf(out.token);
-      expect(claims['exp']).toBe(Date.parse(out.expirationTimestamp) / 1000);
-      const sa: ApiAuth = { kind: 'bearer', token: out.token };
-      const checks = await Promise.all([
-        selfSubjectAccessReview(fx.cp, sa, { verb: 'list', resource: 'configmaps', namespace: NS }),
-        selfSubjectAccessReview(fx.cp, sa, { verb: 'create', resource: 'configmaps', namespace: NS }),
-      ]);
-      expect(checks).toEqual([{ status: 201, allowed: true }, { status: 201, allowed: false }]);
-    } finally {
-      await vault.close();
-    }
-  });
+  // --via-vault on this cluster, minted by real OpenBao's Kubernetes secrets engine: test/cluster/token-via-openbao.test.ts
 
   describe.skipIf(skipKubectl)('-o kubeconfig with real kubectl', () => {
     let kubeconfig: string;

@@ -35,3 +35,11 @@ describe('credsError hints (Kubernetes secrets engine refusals)', () => {
     expect(credsError(answer(403, '1 error occurred:\n\t* permission denied\n\n'), input, 'https://v').message).toContain('(403 permission denied)');
   });
 });
+
+describe('credsError: a 400 about the ttl asks for a shorter --ttl', () => {
+  it('(no real OpenBao refuses this way: it caps at token_max_ttl; the wording is kept for servers that do)', () => {
+    const input = { mount: 'kubernetes', role: 'strict', namespace: 'ci', ttlSeconds: 43_200, audiences: [] };
+    const error = { response: { statusCode: 400, body: { errors: ["ttl of 12h0m0s is greater than the role's token_max_ttl of 1h0m0s"] } } };
+    expect(credsError(error, input, 'https://v').message).toBe("Vault refused to mint a token for role 'strict' in namespace ci (400: ttl of 12h0m0s is greater than the role's token_max_ttl of 1h0m0s): ask for a shorter --ttl");
+  });
+});

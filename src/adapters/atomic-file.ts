@@ -2,13 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
+export interface AtomicWriteOptions {
+  /**
+   * Write through a symlinked target (default true: dotfile managers link ~/.kube/config). The
+   * token cache says false: the rename then replaces the name itself, never the link's target.
+   */
+  followSymlink?: boolean;
+}
+
 /**
  * Write a file so that a reader (or a crash) only ever sees the old or the new content, never a
  * truncated one: a temp file in the same directory, fsync, rename over the target. Mode 0600 by
- * default: these files hold credentials. A symlinked target (dotfile managers) is written through.
+ * default: these files hold credentials. A symlinked target (dotfile managers) is written through
+ * unless `followSymlink: false`.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
-  const target = resolveTarget(path);
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, options: AtomicWriteOptions = {}): void {
+  const target = options.followSymlink === false ? path : resolveTarget(path);
   const dir = dirname(target);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const temp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);

@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
+import { checkDirectory, type DirectoryWords } from './directory-check.js';
 import { type Document, parseDocument } from 'yaml';
 import { type KubeconfigSection, checkKubeconfig, getCurrentContext, hasNamed, readNamed, renderKubeconfig, setCurrentContext } from '../core/kubeconfig-merge.js';
 import { chooseCurrentContextTarget, chooseWriteTarget, kubeconfigPathsFrom } from '../core/kubeconfig-paths.js';
@@ -89,10 +90,32 @@ export async function updateKubeconfig(
   return target;
 }
 
+const KUBECONFIG_DIRECTORY: DirectoryWords = {
+  what: 'kubeconfig directory',
+  risk: 'replace your kubeconfig there, or plant a link for k8s-auth to write through',
+  hint: 'keep the kubeconfig in a directory only you can write (--kubeconfig or KUBECONFIG)',
+};
+
+/**
+ * Refuses a kubeconfig whose directory (or, for a symlinked kubeconfig, its target's) is someone
+ * else's or writable by others; called before a sign-in and again before every write.
+ */
+export function checkKubeconfigDirectory(path: string): void {
+  checkDirectory(dirname(path), KUBECONFIG_DIRECTORY);
+  let real: string | undefined;
+  try {
+    real = realpathSync(path);
+  } catch {
+    real = undefined; // not there yet
+  }
+  if (real !== undefined && dirname(real) !== dirname(path)) checkDirectory(dirname(real), KUBECONFIG_DIRECTORY);
+}
+
 /** The same for one known file. */
 export async function updateKubeconfigFile(path: string, mutate: (doc: Document, path: string) => void, options: UpdateOptions = {}): Promise<void> {
-  // fail on an unreadable/malformed file before creating anything next to it
+  // fail on an unreadable/malformed file, or a directory someone else controls, before creating anything next to it
   readKubeconfig(path);
+  checkKubeconfigDirectory(path);
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   } catch (error) {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { CREDENTIAL_FLAGS, readCredentialFlags } from '../core/exec-credential.js';
@@ -16,28 +16,52 @@ export interface TokenCache {
   directory: string;
   file: string;
   key: TokenCacheKey;
+  /** The tool's own default directory (no --token-cache-dir): only that one is ever tightened. */
+  defaultDirectory: boolean;
 }
 
 export function openTokenCache(key: TokenCacheKey, directoryOverride?: string, env: NodeJS.ProcessEnv = process.env): TokenCache {
   const directory = tokenCacheDirectory(env, homedir(), directoryOverride);
-  return { directory, file: cacheFilePath(directory, key), key };
+  return { directory, file: cacheFilePath(directory, key), key, defaultDirectory: !directoryOverride };
+}
+
+/**
+ * The cache file's text, opened without following a symlink (O_NOFOLLOW) nor blocking on a
+ * FIFO, and only when it is a plain file owned by us (or root). Undefined when absent.
+ */
+function readOwnFile(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') {
+      throw new CliError(ExitCode.KUBECONFIG, `the token cache file ${file} is a symbolic link: k8s-auth does not read or write credentials through one (someone may have planted it)`, { hint: 'remove it, then run again' });
+    }
+    throw new CliError(ExitCode.KUBECONFIG, `cannot read the token cache file ${file}: ${describeError(error)}`, { hint: 'check its owner and permissions, or remove it to sign in again' });
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new CliError(ExitCode.KUBECONFIG, `the token cache file ${file} is not a regular file`, { hint: 'remove it, then run again' });
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
+      throw new CliError(ExitCode.KUBECONFIG, `the token cache file ${file} is owned by uid ${st.uid}, not you (uid ${uid}): another user put it there`, { hint: 'remove it, and keep the cache in a directory only you can write' });
+    }
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const warnedAbout = new Set<string>();
 
 /** Cached tokens, or undefined when absent; an unusable file is reported and ignored (the next write replaces it). */
 export function readCachedTokens(cache: TokenCache): CachedTokens | undefined {
-  let text: string;
-  try {
-    text = readFileSync(cache.file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      debug(`no cached tokens in ${cache.file}`);
-      return undefined;
-    }
-    throw new CliError(ExitCode.KUBECONFIG, `cannot read the token cache file ${cache.file}: ${describeError(error)}`, {
-      hint: 'check its owner and permissions, or remove it to sign in again',
-    });
+  const text = readOwnFile(cache.file);
+  if (text === undefined) {
+    debug(`no cached tokens in ${cache.file}`);
+    return undefined;
   }
   const parsed = parseCachedTokens(text, cache.key);
   if (!parsed.ok) {

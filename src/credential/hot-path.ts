@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
 import { CREDENTIAL_FLAGS, formatExecCredential, parseExecInfo, readCredentialFlags } from '../core/exec-credential.js';
@@ -54,12 +54,8 @@ export function cachedCredential(input: HotPathInput): string | undefined {
   } else if (issuer && clientId && scopes !== undefined) {
     const key: TokenCacheKey = { issuer, clientId, scopes: parseScopes(scopes) };
     if (loginHint) key.loginHint = loginHint;
-    let text: string;
-    try {
-      text = readFileSync(cacheFilePath(directory, key), 'utf8');
-    } catch {
-      return undefined;
-    }
+    const text = readOwnCacheFile(cacheFilePath(directory, key));
+    if (text === undefined) return undefined;
     const parsed = parseCachedTokens(text, key);
     if (!parsed.ok) return undefined;
     entry = parsed.entry;
@@ -93,18 +89,38 @@ export function cachedEntriesForCluster(directory: string, cluster: string, logi
   for (const name of names.sort()) {
     if (!name.endsWith('.json')) continue;
     const file = join(directory, name);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
+    // never through a symlink, never a file someone else owns
+    const text = readOwnCacheFile(file);
+    if (text === undefined) continue;
     const parsed = parseAnyCachedTokens(text);
     if (!parsed.ok || !parsed.entry.clusters?.includes(cluster)) continue;
     if (loginHint !== undefined && parsed.entry.key.loginHint !== loginHint.trim()) continue;
     matches.push({ file, entry: parsed.entry });
   }
   return matches;
+}
+
+/**
+ * The cache file, only when it is a plain file (never through a symlink: O_NOFOLLOW) owned by
+ * us or root; anything else goes to the full path, which refuses it in one line.
+ */
+function readOwnCacheFile(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    const uid = process.getuid?.();
+    if (!st.isFile() || (uid !== undefined && st.uid !== uid && st.uid !== 0)) return undefined;
+    return readFileSync(fd, 'utf8');
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Prints the cached credential and returns true, or returns false for the full path. */

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { SignInResult } from '../adapters/oidc-client.js';
-import { lockTokenCache, openTokenCache, readCachedTokens, writeCachedTokens } from '../adapters/token-cache.js';
+import { checkTokenCache, lockTokenCache, openTokenCache, readCachedTokens, writeCachedTokens } from '../adapters/token-cache.js';
 import { clearSignInFailure } from '../adapters/sign-in-cooldown.js';
 import { scopesFor, type ClusterEntry } from '../core/cluster-entry.js';
 import { buildCredentialArgs, buildExecUser, type ExecApiVersion } from '../core/exec-credential.js';
@@ -60,4 +60,17 @@ export async function storeForExec(entry: ClusterEntry, result: SignInResult, op
     release();
   }
   return cache.file;
+}
+
+/**
+ * Before anyone signs in: the token cache directory (and, with --login-hint, the entry's file and
+ * lock) must be ours, not writable by others, and not symlinks. Without a hint the entry is named
+ * after whoever signs in; its file and lock are checked again before the write.
+ */
+export function checkExecCache(entries: readonly ClusterEntry[], options: ExecLoginOptions): void {
+  for (const entry of entries) {
+    const key = keyForEntry(entry, options.loginHint);
+    const cache = openTokenCache(key, options.cacheDir ? absolute(options.cacheDir) : undefined);
+    checkTokenCache(cache, { entry: options.loginHint !== undefined });
+  }
 }

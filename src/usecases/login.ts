@@ -1,5 +1,5 @@
 import type { OpenBrowser } from '../adapters/browser-launcher.js';
-import { readKubeconfig, resolveKubeconfigPaths, setCurrentContextInFiles, updateKubeconfig } from '../adapters/kubeconfig-file.js';
+import { checkKubeconfigDirectory, readKubeconfig, resolveKubeconfigPaths, setCurrentContextInFiles, updateKubeconfig } from '../adapters/kubeconfig-file.js';
 import { decodeBase64Pem } from '../adapters/http.js';
 import { type ClusterEntry, checkClusterName, scopesFor } from '../core/cluster-entry.js';
 import { groupsFrom, isoFromUnix } from '../core/id-token-claims.js';
@@ -110,8 +110,11 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
     discovery.catch(() => undefined); // reported when awaited below
     return discovery;
   });
-  // an unreadable or malformed kubeconfig fails now, not after the person has signed in
+  // an unreadable or malformed kubeconfig, or a kubeconfig or token cache directory someone else
+  // controls, fails now, not after the person has signed in
   for (const path of paths) readKubeconfig(path);
+  checkKubeconfigDirectory(paths[0] as string);
+  if (request.exec) (await import('./login-exec.js')).checkExecCache(entries, request.exec);
 
   const outcomes: LoginOutcome[] = [];
   for (const [index, group] of groups.entries()) {

@@ -1,13 +1,14 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MAX_CALLBACK_URL_LENGTH, type RedirectPlan, redirectUriFor } from '../core/oauth-callback.js';
+import { MAX_CALLBACK_URL_LENGTH, type RedirectPlan, isLoopbackHostHeader, redirectUriFor } from '../core/oauth-callback.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { CALLBACK_PAGE_HEADERS } from '../ui/callback-page.js';
 import { debug } from '../ui/log.js';
 
 /**
  * The RFC 8252 loopback listener: loopback addresses only, one path, capped request size
- * (Node answers 431 to oversized headers; we answer 414 to an oversized URL), no keep-alive.
+ * (Node answers 431 to oversized headers; we answer 414 to an oversized URL), no keep-alive,
+ * and 400 to any Host but 127.0.0.1, [::1] or localhost with our port (DNS rebinding).
  * The handler decides what each request means; a `final` reply closes the listener once sent.
  */
 export interface LoopbackRequest {
@@ -60,6 +61,11 @@ export async function startLoopbackServer(plan: RedirectPlan, handler: LoopbackH
         if (reply.final) close();
       });
     };
+    if (!isLoopbackHostHeader(req.headers.host, port)) {
+      debug('loopback: request for a foreign Host refused (400)');
+      send({ status: 400, html: 'bad request: this listener only answers 127.0.0.1, [::1] and localhost\n' });
+      return;
+    }
     const rawUrl = req.url ?? '/';
     if (rawUrl.length > MAX_CALLBACK_URL_LENGTH) {
       debug(`loopback: ${rawUrl.length}-byte request URL refused (414)`);
@@ -94,7 +100,10 @@ export async function startLoopbackServer(plan: RedirectPlan, handler: LoopbackH
       port = await listen(server, host, port);
     } catch (error) {
       // `localhost` also listens on ::1 when the machine has IPv6; without it 127.0.0.1 suffices
-      if (index > 0 && ['EADDRNOTAVAIL', 'EAFNOSUPPORT'].includes((error as NodeJS.ErrnoException).code ?? '')) continue;
+      if (index > 0 && ['EADDRNOTAVAIL', 'EAFNOSUPPORT'].includes((error as NodeJS.ErrnoException).code ?? '')) {
+        debug(`loopback: no ${host} on this host (${(error as NodeJS.ErrnoException).code ?? ''}); listening on ${plan.hosts[0] ?? ''} only`);
+        continue;
+      }
       for (const s of servers) s.close();
       throw listenError(error, host, port);
     }

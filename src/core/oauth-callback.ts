@@ -93,5 +93,20 @@ export function sanitizeProviderText(text: string, max = 200): string {
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
 
+/**
+ * DNS rebinding: a page on evil.example whose name resolves to 127.0.0.1 reaches the listener
+ * with `Host: evil.example:<port>`. Only the loopback names, with the listening port, are ours
+ * (port 80 may be left out, as browsers do).
+ */
+export function isLoopbackHostHeader(host: string | undefined, port: number): boolean {
+  if (!host) return false;
+  const value = host.toLowerCase();
+  for (const name of ['127.0.0.1', '[::1]', 'localhost']) {
+    if (value === `${name}:${port}`) return true;
+    if (port === 80 && value === name) return true;
+  }
+  return false;
+}
+
 /** Request lines longer than this get 414 (RFC 8252 callbacks are a few hundred bytes). */
 export const MAX_CALLBACK_URL_LENGTH = 8192;

@@ -3,6 +3,7 @@ import { chooseGrant, type GrantDecision, type GrantName } from '../core/grant-c
 import { deviceCodeGrant, passwordGrant, supportsDeviceCode, type DevicePrompt, type GrantTokens } from '../adapters/oidc-grants.js';
 import { passwordFromEnv, readPassword } from '../adapters/password-input.js';
 import { CliError, ExitCode } from '../errors.js';
+import { sanitizeProviderText } from '../core/oauth-callback.js';
 import { debug } from '../ui/log.js';
 import { redact } from '../ui/redact.js';
 
@@ -44,13 +45,17 @@ export function decideGrant(config: Configuration, settings: SignInSettings): Gr
   return decision;
 }
 
-/** What a person needs to approve a device code, on stderr (stdout may belong to kubectl). */
+/**
+ * What a person needs to approve a device code, on stderr (stdout may belong to kubectl). The
+ * code and URLs are the provider's text: terminal escapes (clear screen, window title, a
+ * rewritten line) are dropped as on every error path.
+ */
 export function showDevicePrompt(prompt: DevicePrompt, write: (text: string) => void = (t) => process.stderr.write(redact(t))): void {
   const minutes = Math.max(1, Math.round(prompt.expiresInSeconds / 60));
   const lines = [
-    `To sign in, open ${prompt.verificationUri} in a browser on any device and enter the code ${prompt.userCode}`,
+    `To sign in, open ${sanitizeProviderText(prompt.verificationUri, 2048)} in a browser on any device and enter the code ${sanitizeProviderText(prompt.userCode, 64)}`,
   ];
-  if (prompt.verificationUriComplete) lines.push(`(or open ${prompt.verificationUriComplete} directly)`);
+  if (prompt.verificationUriComplete) lines.push(`(or open ${sanitizeProviderText(prompt.verificationUriComplete, 2048)} directly)`);
   lines.push(`Waiting for approval (the code expires in ${minutes} min)…`);
   write(`${lines.join('\n')}\n`);
 }

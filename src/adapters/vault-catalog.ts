@@ -94,6 +94,14 @@ export class VaultCatalog implements Catalog {
       body = await this.client.read(path);
     } catch (error) {
       if (statusOf(error) === 404) {
+        // KV v2 answers a deleted or destroyed latest version with 404 and its metadata; the
+        // list still names it, so "not found, check `k8s-auth clusters`" would send the user in a circle
+        const gone = deletedVersion((error as { response?: { body?: unknown } }).response?.body);
+        if (gone !== undefined) {
+          const how = gone.destroyed ? 'destroyed' : `deleted${gone.deletionTime ? ` at ${gone.deletionTime}` : ''}`;
+          const fix = gone.destroyed ? 'write it again (`vault kv put`)' : `\`vault kv undelete -versions=${gone.version} ${this.secretPath(name)}\`, or write it again`;
+          throw new CliError(ExitCode.CATALOG, `cluster '${name}' in ${source}: its latest version (${gone.version}) was ${how}: ${fix}`, { cause: error });
+        }
         // a KV version 1 mount also answers 404 at <mount>/data/…: say so rather than "not found"
         if ((await this.kvVersion()) === '1') {
           throw new CliError(ExitCode.CATALOG, `cluster '${name}' in ${source}: the mount '${mount}' is KV version 1; k8s-auth reads KV version 2 (\`vault kv enable-versioning ${mount}\`, or point --vault-mount at a KV v2 mount)`, { cause: error });
@@ -109,6 +117,17 @@ export class VaultCatalog implements Catalog {
     if (data === null) throw new CliError(ExitCode.CATALOG, `cluster '${name}' not found in ${source}: its latest version is deleted`);
     return parseClusterEntry(name, data, source);
   }
+}
+
+/** The version metadata of a KV v2 404 for a deleted or destroyed latest version, else undefined. */
+function deletedVersion(body: unknown): { version: number; deletionTime: string; destroyed: boolean } | undefined {
+  const data = (body as { data?: { data?: unknown; metadata?: { version?: unknown; deletion_time?: unknown; destroyed?: unknown } } } | undefined)?.data;
+  if (data === undefined || data === null || data.data !== null || typeof data.metadata !== 'object' || data.metadata === null) return undefined;
+  const { version, deletion_time: deletionTime, destroyed } = data.metadata;
+  if (typeof version !== 'number') return undefined;
+  const deleted = typeof deletionTime === 'string' && deletionTime !== '';
+  if (!deleted && destroyed !== true) return undefined;
+  return { version, deletionTime: deleted ? deletionTime : '', destroyed: destroyed === true };
 }
 
 function statusOf(error: unknown): number | undefined {

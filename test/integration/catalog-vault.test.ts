@@ -52,6 +52,13 @@ describe.skipIf(skipUnless(openbaoAvailable(), OPENBAO_MISSING))('catalog in Vau
       'path "secret/data/k8s-auth/clusters/staging" { capabilities = ["read"] }',
     ].join('\n'));
     listOnlyToken = await bao.createToken(['catalog-list-only']);
+    // soft-deleted and destroyed entries, with the real CLI
+    await bao.kvPut('k8s-auth/clusters/retired', prod, { mount: 'kv' });
+    await bao.kvPut('k8s-auth/clusters/shredded', prod, { mount: 'kv' });
+    for (const args of [['kv', 'delete', 'kv/k8s-auth/clusters/retired'], ['kv', 'destroy', '-versions=1', 'kv/k8s-auth/clusters/shredded']]) {
+      const run = await bao.bao(args);
+      expect(run.code, run.stderr).toBe(0);
+    }
   });
   afterAll(async () => {
     await bao?.stop();
@@ -86,6 +93,20 @@ describe.skipIf(skipUnless(openbaoAvailable(), OPENBAO_MISSING))('catalog in Vau
     expect((await failure(() => createVaultCatalog({ mount: 'legacy', prefix: 'k8s-auth/clusters' }, env).list())).message).toMatch(/the catalog mount 'legacy' .* is KV version 1/);
     expect(await createVaultCatalog({ mount: 'secret', prefix: 'nothing/here' }, env).list()).toEqual([]);
     expect(v1.message).toBe("cluster 'old' in Vault legacy/k8s-auth/clusters/old: the mount 'legacy' is KV version 1; k8s-auth reads KV version 2 (`vault kv enable-versioning legacy`, or point --vault-mount at a KV v2 mount)");
+  });
+
+  it('a deleted or destroyed latest version: still listed, so the read says what happened and how to undo it (CATALOG)', async () => {
+    const catalog = createVaultCatalog({ mount: 'kv', prefix: 'k8s-auth/clusters' }, env);
+    expect(await catalog.list()).toEqual(['retired', 'shredded']);
+    const retired = await failure(() => catalog.get('retired'));
+    expect(retired.exitCode).toBe(ExitCode.CATALOG);
+    expect(retired.message).toMatch(/^cluster 'retired' in Vault kv\/k8s-auth\/clusters\/retired: its latest version \(1\) was deleted at \d{4}-\d\d-\d\dT[\d:.]+Z: `vault kv undelete -versions=1 kv\/k8s-auth\/clusters\/retired`, or write it again$/);
+    const shredded = await failure(() => catalog.get('shredded'));
+    expect(shredded.exitCode).toBe(ExitCode.CATALOG);
+    expect(shredded.message).toBe("cluster 'shredded' in Vault kv/k8s-auth/clusters/shredded: its latest version (1) was destroyed: write it again (`vault kv put`)");
+    // the advice works: after `bao kv undelete` the entry reads again
+    expect((await bao.bao(['kv', 'undelete', '-versions=1', 'kv/k8s-auth/clusters/retired'])).code).toBe(0);
+    expect((await catalog.get('retired')).server).toBe('https://127.0.0.1:6443');
   });
 
   it('sends VAULT_NAMESPACE as X-Vault-Namespace: the catalog of that OpenBao namespace', async () => {

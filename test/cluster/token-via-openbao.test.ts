@@ -183,6 +183,16 @@ describe.skipIf(skipTier || skipBao || !built)('token --via-vault: OpenBao Kuber
     expect(status).toBe(401);
   });
 
+  it('a role with a fixed service_account_name: revoking the lease does not take the token back (nothing to delete)', async () => {
+    const run = await runCli(['token', '--via-vault', 'deployer', '-n', NS, '--ttl', '1h', '-o', 'json'], env);
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout) as { token: string; leaseId: string };
+    const revoke = await bao.bao(['lease', 'revoke', out.leaseId]);
+    expect(revoke.code, revoke.stderr).toBe(0);
+    expect((await bao.bao(['lease', 'lookup', out.leaseId])).code).not.toBe(0);
+    expect(await selfSubjectAccessReview(cp, { kind: 'bearer', token: out.token }, { verb: 'list', resource: 'configmaps', namespace: NS })).toEqual({ status: 201, allowed: true });
+  });
+
   describe.skipIf(skipKubectl)('-o kubeconfig for the OpenBao-minted ServiceAccount, with real kubectl', () => {
     let kubeconfig: string;
     beforeAll(async () => {

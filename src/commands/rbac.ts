@@ -76,7 +76,7 @@ async function failOnRefusals(plan: RbacPlan): Promise<void> {
 function addApplyOptions(command: Command): Command {
   return kubeOptions(command)
     .addOption(new Option('--id-token <file>', "file holding the raw ID token, or '-' for stdin (default: the current login's ID token)"))
-    .addOption(new Option('--cluster <name>', 'catalog entry whose issuer and client id verify the token').env('K8S_AUTH_CLUSTER'))
+    .addOption(new Option('--cluster <name>', 'catalog entry whose issuer and client id verify the token (env K8S_AUTH_CATALOG_ENTRY; K8S_AUTH_CLUSTER is deprecated)').env('K8S_AUTH_CATALOG_ENTRY'))
     .addOption(new Option('--catalog <file>', 'read clusters from this YAML file instead of Vault').env('K8S_AUTH_CATALOG'))
     .addOption(new Option('--vault-mount <mount>', 'Vault KV v2 mount of the catalog (env K8S_AUTH_VAULT_MOUNT; default "secret")'))
     .addOption(new Option('--vault-prefix <path>', 'path of the catalog under the mount (env K8S_AUTH_VAULT_PREFIX)'))
@@ -96,16 +96,19 @@ function addApplyOptions(command: Command): Command {
     );
 }
 
-/** "--cluster (from K8S_AUTH_CLUSTER)" when the value came from the environment, for messages. */
-function labelsOf(command: Command): Partial<Record<'cluster' | 'issuerUrl' | 'clientId', string>> {
+/** "--cluster (from K8S_AUTH_CATALOG_ENTRY)" when the value came from the environment, for messages. */
+function labelsOf(command: Command, clusterVariable: string | undefined): Partial<Record<'cluster' | 'issuerUrl' | 'clientId', string>> {
   const labels: Partial<Record<'cluster' | 'issuerUrl' | 'clientId', string>> = {};
-  for (const [key, flag, variable] of [['cluster', '--cluster', 'K8S_AUTH_CLUSTER'], ['issuerUrl', '--issuer-url', 'K8S_AUTH_ISSUER_URL'], ['clientId', '--client-id', 'K8S_AUTH_CLIENT_ID']] as const) {
+  for (const [key, flag, variable] of [['cluster', '--cluster', clusterVariable ?? 'K8S_AUTH_CATALOG_ENTRY'], ['issuerUrl', '--issuer-url', 'K8S_AUTH_ISSUER_URL'], ['clientId', '--client-id', 'K8S_AUTH_CLIENT_ID']] as const) {
     if (command.getOptionValueSource(key) === 'env') labels[key] = `${flag} (from ${variable})`;
   }
   return labels;
 }
 
 async function runApply(flags: ApplyFlags, dryRun: boolean, command: Command): Promise<void> {
+  const { clusterFromEnv } = await import('../config/cluster-env.js');
+  const clusterVariable = clusterFromEnv(command, `rbac ${command.name()}`, 'catalog entry');
+  if (clusterVariable) flags.cluster = command.getOptionValue('cluster') as string;
   const { httpTimeoutMs } = await import('../config/catalog-options.js');
   const { applyRbac } = await import('../usecases/rbac-apply.js');
   const { info, warn } = await import('../ui/log.js');
@@ -123,7 +126,7 @@ async function runApply(flags: ApplyFlags, dryRun: boolean, command: Command): P
     ...opt('usernameClaim'),
     ...opt('groupsClaim'),
     ...opt('usernamePrefix'),
-    labels: labelsOf(command),
+    labels: labelsOf(command, clusterVariable),
     ...(flags.mapping !== undefined ? { mappingFile: flags.mapping } : {}),
     ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
     ...(flags.context ? { context: flags.context } : {}),

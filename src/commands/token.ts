@@ -44,7 +44,7 @@ export function register(program: Command): void {
     .addOption(new Option('--service-account <name>', 'ServiceAccount to mint for (default: your own, from the current login)').env('K8S_AUTH_SERVICE_ACCOUNT'))
     .addOption(new Option('-n, --namespace <namespace>', 'namespace of the ServiceAccount').env('K8S_AUTH_SA_NAMESPACE').default('default'))
     .addOption(new Option('--audience <audience>', 'intended audience of the token (repeatable; env K8S_AUTH_AUDIENCES, comma-separated; default: the API server)').argParser(collect))
-    .addOption(new Option('--cluster <name>', 'kubeconfig context (or cluster) to mint through (default: the current context)').env('K8S_AUTH_CLUSTER'))
+    .addOption(new Option('--cluster <name>', 'kubeconfig context (or cluster) to mint through (default: the current context; env K8S_AUTH_CONTEXT; K8S_AUTH_CLUSTER is deprecated)').env('K8S_AUTH_CONTEXT'))
     .addOption(new Option('--kubeconfig <file>', 'kubeconfig to read (default: $KUBECONFIG, else ~/.kube/config)'))
     .addOption(outputOption(TOKEN_OUTPUT_FORMATS, 'token'))
     .addOption(new Option('--kubeconfig-out <file>', 'with -o kubeconfig: write a self-contained kubeconfig here (mode 0600) instead of merging into the current one').env('K8S_AUTH_KUBECONFIG_OUT'))
@@ -58,6 +58,8 @@ export function register(program: Command): void {
 }
 
 async function runToken(flags: TokenFlags, command: Command): Promise<void> {
+  const { clusterFromEnv } = await import('../config/cluster-env.js');
+  if (clusterFromEnv(command, 'token', 'kubeconfig context')) flags.cluster = command.getOptionValue('cluster') as string;
   const { parseTokenTtl } = await import('../core/duration.js');
   const { checkTokenOutput, renderTokenOutput } = await import('../core/token-output.js');
   const { httpTimeoutMs } = await import('../config/catalog-options.js');

@@ -34,7 +34,7 @@ export interface IdentitySourceOptions {
   httpTimeoutMs?: number;
   /**
    * How the user gave cluster/issuerUrl/clientId, for messages: e.g. "--cluster (from
-   * K8S_AUTH_CLUSTER)" when the value came from the environment. Default: the flag name.
+   * K8S_AUTH_CATALOG_ENTRY)" when the value came from the environment. Default: the flag name.
    */
   labels?: Partial<Record<'cluster' | 'issuerUrl' | 'clientId', string>>;
   /** Injected for tests. */

@@ -123,12 +123,18 @@ describe.skipIf(!existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-auth rbac (C
     expect(double.requests).toEqual([]);
   });
 
-  it('K8S_AUTH_CLUSTER (a kubeconfig context for token) with --issuer-url: the conflict names the variable, exit 2, no request', async () => {
+  it('K8S_AUTH_CLUSTER (deprecated; perhaps meant for token) with --issuer-url: a deprecation line, then the conflict naming the variable, exit 2, no request', async () => {
     const tokenFile = join(dir, 'env-conflict-token');
     await writeFile(tokenFile, await provider.mintIdToken({ email: 'jane@example.com' }));
     const run = await runCli(['rbac', 'apply', '--id-token', tokenFile, '--issuer-url', 'https://127.0.0.1:1/dex', '--client-id', 'x'], { ...env, K8S_AUTH_CLUSTER: 'prod' });
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe('error: --cluster (from K8S_AUTH_CLUSTER) and --issuer-url/--client-id both name the issuer: use one (unset K8S_AUTH_CLUSTER if it was meant for another command)\n');
+    expect(run.stderr).toBe(
+      'warning: K8S_AUTH_CLUSTER is deprecated: for rbac apply it names a catalog entry; set K8S_AUTH_CATALOG_ENTRY instead\n' +
+        'error: --cluster (from K8S_AUTH_CLUSTER) and --issuer-url/--client-id both name the issuer: use one (unset K8S_AUTH_CLUSTER if it was meant for another command)\n',
+    );
+    const renamed = await runCli(['rbac', 'apply', '--id-token', tokenFile, '--issuer-url', 'https://127.0.0.1:1/dex', '--client-id', 'x'], { ...env, K8S_AUTH_CATALOG_ENTRY: 'prod' });
+    expect(renamed.code).toBe(2);
+    expect(renamed.stderr).toBe('error: --cluster (from K8S_AUTH_CATALOG_ENTRY) and --issuer-url/--client-id both name the issuer: use one (unset K8S_AUTH_CATALOG_ENTRY if it was meant for another command)\n');
     const flags = await runCli(['rbac', 'apply', '--id-token', tokenFile, '--cluster', 'prod', '--client-id', 'x'], { ...env, K8S_AUTH_ISSUER_URL: 'https://127.0.0.1:1/dex' });
     expect(flags.stderr).toBe('error: --cluster and --issuer-url (from K8S_AUTH_ISSUER_URL)/--client-id both name the issuer: use one (unset K8S_AUTH_ISSUER_URL if it was meant for another command)\n');
     expect(double.requests).toEqual([]);

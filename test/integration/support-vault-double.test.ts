@@ -19,6 +19,8 @@ async function failure(p: Promise<unknown>): Promise<ApiError> {
   throw new Error('expected the call to fail');
 }
 
+// The double is kept only for answers real OpenBao (test/peers/openbao) never gives on demand:
+// malformed bodies (vault-malformed-answers.test.ts), a slow answer, a dropped connection.
 describe('support: Vault double, driven by the real node-vault client', () => {
   let v: VaultDouble;
   let client: vault.client;
@@ -183,6 +185,19 @@ describe('support: Vault double, driven by the real node-vault client', () => {
     v.dropNextConnection();
     await expect(client.read('secret/data/k8s-auth/clusters/prod')).rejects.toThrow(/socket hang up|ECONNRESET/i);
     expect(((await client.read('secret/data/k8s-auth/clusters/prod')) as { data: unknown }).data).toBeTruthy();
+  });
+
+  it('answers a raw status and body on one path until the override is removed (answerRaw)', async () => {
+    v.answerRaw('/v1/secret/data/k8s-auth/clusters/prod/', { status: 200, body: { data: { not: 'kv v2' } } });
+    expect(((await client.read('secret/data/k8s-auth/clusters/prod')) as { data: unknown }).data).toEqual({ not: 'kv v2' });
+    v.answerRaw('secret/data/k8s-auth/clusters/prod', { status: 502, body: '<h1>Bad Gateway</h1>', contentType: 'text/html' });
+    const gateway = await failure(client.read('secret/data/k8s-auth/clusters/prod'));
+    expect(gateway.response.statusCode).toBe(502);
+    expect(String(gateway.response.body)).toContain('Bad Gateway');
+    // other paths are untouched
+    expect(((await client.read('secret/data/k8s-auth/clusters/staging')) as { data: { data: unknown } }).data.data).toEqual({ server: 'https://127.0.0.1:7443' });
+    v.answerRaw('secret/data/k8s-auth/clusters/prod', undefined);
+    expect(((await client.read('secret/data/k8s-auth/clusters/prod')) as { data: { data: { clientId: string } } }).data.data.clientId).toBe('k8s-auth');
   });
 });
 

@@ -1,4 +1,6 @@
-// A Vault HTTP API double that follows Vault's documented API: sys/health, token lookup-self,
+// A Vault HTTP API double, kept for the answers a real server (test/peers/openbao) never gives
+// on demand: malformed bodies (`answerRaw`), a slow answer, a dropped connection. Everything
+// Vault really does is tested against real OpenBao. It follows Vault's documented API: sys/health, token lookup-self,
 // sys/internal/ui/mounts (what the vault CLI uses to tell KV v1 from v2), KV v1/v2, the
 // Kubernetes secrets engine creds endpoint, X-Vault-Token (403 {"errors":["permission denied"]}),
 // sealing (503 {"errors":["Vault is sealed"]}) and X-Vault-Namespace scoping.
@@ -51,6 +53,13 @@ export interface VaultDouble {
   setLatency(ms: number): void;
   /** the next request's connection is destroyed without an answer */
   dropNextConnection(): void;
+  /**
+   * From now on, requests to /v1/<path> (exact, trailing slashes ignored) get this status and
+   * body verbatim (a string is sent as is with `contentType`, anything else as JSON): the
+   * malformed answers a real Vault never sends but a proxy or a broken build in front of it can.
+   * `undefined` removes the override.
+   */
+  answerRaw(path: string, answer: { status: number; body: unknown; contentType?: string } | undefined): void;
   close(): Promise<void>;
 }
 
@@ -91,6 +100,7 @@ export async function startVaultDouble(opts: { tls?: boolean; token?: string } =
   let sealed = false;
   let latencyMs = 0;
   let dropNext = false;
+  const raw = new Map<string, { status: number; body: unknown; contentType?: string }>();
   const startedAt = Math.floor(Date.now() / 1000);
   const clusterId = randomUUID();
 
@@ -140,6 +150,13 @@ export async function startVaultDouble(opts: { tls?: boolean; token?: string } =
 
     if (!url.pathname.startsWith('/v1/')) return sendJson(res, 404, { errors: [] });
     const path = url.pathname.slice('/v1/'.length).replace(/\/+$/, '');
+    const override = raw.get(path);
+    if (override !== undefined) {
+      if (typeof override.body !== 'string') return sendJson(res, override.status, override.body);
+      res.writeHead(override.status, { 'content-type': override.contentType ?? 'text/plain', 'content-length': Buffer.byteLength(override.body) });
+      res.end(override.body);
+      return;
+    }
 
     if (path === 'sys/health' && (method === 'GET' || method === 'HEAD')) {
       const status = sealed ? Number(url.searchParams.get('sealedcode') ?? 503) : Number(url.searchParams.get('activecode') ?? 200);
@@ -293,6 +310,11 @@ export async function startVaultDouble(opts: { tls?: boolean; token?: string } =
     },
     dropNextConnection: () => {
       dropNext = true;
+    },
+    answerRaw: (path, answer) => {
+      const key = path.replace(/^\/+|\/+$/g, '').replace(/^v1\//, '');
+      if (answer === undefined) raw.delete(key);
+      else raw.set(key, answer);
     },
     async close() {
       server.destroyConnections();

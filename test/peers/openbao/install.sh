@@ -15,10 +15,10 @@ if [ -x "$LINK" ] && "$LINK" version 2>/dev/null | grep -q "v$VERSION"; then
   exit 0
 fi
 
-if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-  # Debian splits venv/ensurepip into python3-venv
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  # a fresh Debian: python3 itself, and venv/ensurepip, which Debian splits into python3-venv
   export DEBIAN_FRONTEND=noninteractive
-  flock /tmp/k8s-auth-apt.lock apt-get install -y --no-install-recommends python3-venv
+  flock /tmp/k8s-auth-apt.lock apt-get install -y --no-install-recommends python3 python3-venv
 fi
 
 mkdir -p "$DIR/bin"

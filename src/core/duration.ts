@@ -17,9 +17,16 @@ export const MAX_TOKEN_TTL_SECONDS = 2 ** 32;
 
 const EXAMPLES = 'e.g. 12h, 90m, 1h30m, 2d';
 
+/** The input as it goes into a message: control characters (a newline from `$'1h\n'`) escaped, so the message stays one line. */
+function shown(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Seconds in `text`; throws a one-line USAGE error naming `what` (e.g. "--ttl") when malformed. */
-export function parseDuration(text: string, what = 'duration'): number {
-  const input = text.trim().toLowerCase();
+export function parseDuration(rawText: string, what = 'duration'): number {
+  const text = shown(rawText);
+  const input = rawText.trim().toLowerCase();
   if (input === '') throw usage(`${what} is empty: give a duration, ${EXAMPLES}`);
   if (/^\d+$/.test(input)) throw usage(`${what} '${text}' has no unit: write ${input}m, ${input}h or ${input}d (${EXAMPLES})`);
   const parts = input.match(/\d+[a-z]+|[^\d]+|\d+$/g) ?? [];
@@ -44,6 +51,7 @@ export function parseDuration(text: string, what = 'duration'): number {
  */
 export function parseTokenTtl(text: string, what = '--ttl'): number {
   const seconds = parseDuration(text, what);
+  text = shown(text);
   if (seconds < MIN_TOKEN_TTL_SECONDS) {
     throw usage(`${what} ${text} is shorter than the 10 minute minimum that Kubernetes accepts: ask for 10m or more`);
   }

@@ -35,7 +35,17 @@ const LITERAL_BLOCK = /^(?:-\s+)?[A-Za-z0-9_][A-Za-z0-9_.\/-]*\s*:\s+\|(-?)$/;
 /** Characters that may not start a plain scalar, or that need more care than this reader takes. */
 const UNSAFE_START = /^(?:[?:,[\]{}#&*!|>'"%@`]|-(?:\s|$))/;
 
+/**
+ * Whitespace the yaml library does not treat as whitespace (or treats its own way), where this
+ * reader's `\s` would: a lone CR, NEL, no-break and other Unicode spaces, line/paragraph
+ * separators, BOM, vertical tab and form feed. Found by the fuzzer (test/fuzz): `key\u2028: x`
+ * was read as key `key`, the yaml library says `key\u2028`. Such a text goes to the yaml library.
+ */
+// eslint-disable-next-line no-control-regex
+const FOREIGN_WHITESPACE = /\r(?!\n)|[\u000b\u000c\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
+
 export function parseSimpleYaml(text: string): YamlValue | undefined {
+  if (FOREIGN_WHITESPACE.test(text)) return undefined;
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{')) {
     try {

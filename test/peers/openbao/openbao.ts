@@ -222,8 +222,11 @@ async function startOnce(opts: OpenBaoOptions, token: string): Promise<OpenBao> 
   }
   const unsealKey = /Unseal Key: (\S+)/.exec(readFileSync(logFile, 'utf8'))?.[1];
   if (unsealKey === undefined) {
+    const tail = readTail(logFile);
+    await fetcher?.close();
     await proc.stop();
-    throw new Error(`openbao: no unseal key in its log:\n${readTail(logFile)}`);
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`openbao: no unseal key in its log:\n${tail}`);
   }
   const caPem = caFile === undefined ? undefined : readFileSync(caFile, 'utf8');
   let auditOffset = 0;

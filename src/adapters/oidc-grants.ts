@@ -196,7 +196,8 @@ export async function passwordGrant(config: client.Configuration, options: Passw
       scope: options.scopes.join(' '),
     });
   } catch (error) {
-    if (error instanceof client.ResponseBodyError && error.error === 'invalid_grant') {
+    // RFC 6749 says invalid_grant; Dex answers a wrong password with HTTP 401 access_denied
+    if (error instanceof client.ResponseBodyError && (error.error === 'invalid_grant' || error.error === 'access_denied')) {
       throw new CliError(ExitCode.LOGIN_DENIED, `the identity provider at ${issuerOf(config)} refused the username or password for '${options.username}' (${oauthReason(error)})`, { cause: error });
     }
     if (error instanceof client.ResponseBodyError && (error.error === 'unsupported_grant_type' || error.error === 'unauthorized_client')) {

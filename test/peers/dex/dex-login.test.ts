@@ -172,10 +172,10 @@ describe.skipIf(skip)(`k8s-auth login against Dex ${dexVersion} with LDAP`, () =
     expect(oidcUser(kubeconfig)['refresh-token']?.length).toBeGreaterThan(10);
 
     const wrong = await runCli(['login', 'prod', '--catalog', catalog, '--kubeconfig', dir.file('kc-password-wrong'), '--grant', 'password', '--username', 'ops@example.com'], cleanEnv({ HOME: dir.path, K8S_AUTH_PASSWORD: 'wrong' }));
-    // Dex answers a wrong password with HTTP 401 access_denied (not invalid_grant); exit 5 (provider)
-    expect(wrong.code).toBe(5);
+    // Dex answers a wrong password with HTTP 401 access_denied (RFC 6749 says invalid_grant): exit 7, the sign-in was refused
+    expect(wrong.code).toBe(7);
     const errors = wrong.stderr.split('\n').filter((l) => l.startsWith('error:'));
-    expect(errors).toEqual([`error: the identity provider rejected the password sign-in at ${dex.issuer} (HTTP 401, access_denied: Invalid username or password)`]);
+    expect(errors).toEqual([`error: the identity provider at ${dex.issuer} refused the username or password for 'ops@example.com' (access_denied: Invalid username or password)`]);
   });
 
   it('the gRPC API answers over mutual TLS, and refuses a client certificate from another CA', async () => {

@@ -1,7 +1,7 @@
-import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
-import { checkDirectory, type DirectoryWords } from './directory-check.js';
+import { checkKubeconfigDirectory } from './kubeconfig-check.js';
 import { type Document, parseDocument } from 'yaml';
 import { type KubeconfigSection, checkKubeconfig, getCurrentContext, hasNamed, readNamed, renderKubeconfig, setCurrentContext } from '../core/kubeconfig-merge.js';
 import { chooseCurrentContextTarget, chooseWriteTarget, kubeconfigPathsFrom } from '../core/kubeconfig-paths.js';
@@ -9,6 +9,9 @@ import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug, info } from '../ui/log.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { acquireLock } from './file-lock.js';
+
+// login checks before the sign-in without loading this module (and the yaml library)
+export { checkKubeconfigDirectory };
 
 /**
  * Reading and writing kubeconfig files the way kubectl does: `<file>.lock` around every write
@@ -88,27 +91,6 @@ export async function updateKubeconfig(
   const target = chooseKubeconfigTarget(paths, entryKey);
   await updateKubeconfigFile(target, mutate, options);
   return target;
-}
-
-const KUBECONFIG_DIRECTORY: DirectoryWords = {
-  what: 'kubeconfig directory',
-  risk: 'replace your kubeconfig there, or plant a link for k8s-auth to write through',
-  hint: 'keep the kubeconfig in a directory only you can write (--kubeconfig or KUBECONFIG)',
-};
-
-/**
- * Refuses a kubeconfig whose directory (or, for a symlinked kubeconfig, its target's) is someone
- * else's or writable by others; called before a sign-in and again before every write.
- */
-export function checkKubeconfigDirectory(path: string): void {
-  checkDirectory(dirname(path), KUBECONFIG_DIRECTORY);
-  let real: string | undefined;
-  try {
-    real = realpathSync(path);
-  } catch {
-    real = undefined; // not there yet
-  }
-  if (real !== undefined && dirname(real) !== dirname(path)) checkDirectory(dirname(real), KUBECONFIG_DIRECTORY);
 }
 
 /** The same for one known file. */

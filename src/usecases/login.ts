@@ -1,9 +1,7 @@
 import type { OpenBrowser } from '../adapters/browser-launcher.js';
-import { checkKubeconfigDirectory, readKubeconfig, resolveKubeconfigPaths, setCurrentContextInFiles, updateKubeconfig } from '../adapters/kubeconfig-file.js';
-import { decodeBase64Pem } from '../adapters/http.js';
+import { checkKubeconfigBeforeSignIn, checkKubeconfigDirectory, kubeconfigPaths } from '../adapters/kubeconfig-check.js';
 import { type ClusterEntry, checkClusterName, scopesFor } from '../core/cluster-entry.js';
 import { groupsFrom, isoFromUnix } from '../core/id-token-claims.js';
-import { oidcAuthProviderUser, setCluster, setContext, setCurrentContext, setUser } from '../core/kubeconfig-merge.js';
 import { checkHintedUser } from '../core/signed-in-user.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { Catalog } from './catalog.js';
@@ -88,11 +86,13 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
   const names = [...new Set(request.clusters.map(checkClusterName))];
   if (names.length === 0) throw new CliError(ExitCode.USAGE, 'name at least one cluster: k8s-auth login <cluster>');
   if (request.contextName !== undefined && names.length > 1) throw new CliError(ExitCode.USAGE, '--context-name renames one context: name a single cluster with it');
-  const paths = resolveKubeconfigPaths(request.kubeconfig, request.env ?? process.env);
-  // load openid-client while the catalog answers
+  const paths = kubeconfigPaths(request.kubeconfig, request.env ?? process.env);
+  // load openid-client and the HTTP stack while the catalog answers; the yaml library and the
+  // kubeconfig writer load only after the sign-in (bench/scale.ts, docs/performance.md)
   const oidcModule = import('../adapters/oidc-client.js');
+  const httpModule = import('../adapters/http.js');
   const entries = await Promise.all(names.map((name) => request.catalog.get(name)));
-  const { discoverProvider, authorizationCodeSignIn } = await oidcModule;
+  const [{ discoverProvider, authorizationCodeSignIn }, { decodeBase64Pem }] = await Promise.all([oidcModule, httpModule]);
   const groups = groupBySignIn(entries);
   // discovery for every provider at once, while the kubeconfig is checked
   const discoveries = groups.map((group) => {
@@ -112,7 +112,7 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
   });
   // an unreadable or malformed kubeconfig, or a kubeconfig or token cache directory someone else
   // controls, fails now, not after the person has signed in
-  for (const path of paths) readKubeconfig(path);
+  for (const path of paths) await checkKubeconfigBeforeSignIn(path);
   checkKubeconfigDirectory(paths[0] as string);
   if (request.exec) (await import('./login-exec.js')).checkExecCache(entries, request.exec);
 
@@ -141,6 +141,10 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
     // --grant: the flow is chosen (and device code / password run) by the shared sign-in use case
     const result = request.grant ? await (await import('./sign-in.js')).signIn(config, scopes, request.grant, browserSignIn) : await browserSignIn();
     debug(`signed in at ${group.issuerUrl}; ID token valid until ${isoFromUnix(result.expiresAt)}`);
+    const [{ setCurrentContextInFiles, updateKubeconfig }, { oidcAuthProviderUser, setCluster, setContext, setCurrentContext, setUser }] = await Promise.all([
+      import('../adapters/kubeconfig-file.js'),
+      import('../core/kubeconfig-merge.js'),
+    ]);
 
     for (const entry of group.entries) {
       const username = usernameFor(entry, result.claims);

@@ -21,7 +21,7 @@
 //     `node -e 0` and our hot path are also timed without it (the `…NoExtraCa` fields);
 //  3. start → browser invoked: from just before spawn until the browser command writes its time
 //     (`date +%s%N`): ours (`login bench --browser-command 'bench/browser-stub.sh FILE'`, catalog
-//     file; and the catalog in the Vault double, as bench/login.ts runs it) and kubelogin's
+//     file; and the catalog in OpenBao, as bench/login.ts runs it) and kubelogin's
 //     (`get-token … --browser-command bench/kubelogin-browser-stub.sh` with an empty cache). Both
 //     fetch the provider's discovery and start a loopback listener before opening the browser;
 //     kubelogin opens its own listener's URL, which then redirects to the provider. The process

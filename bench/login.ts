@@ -10,8 +10,8 @@
 //   --existing-contexts N: start every run from a kubeconfig that already holds N other
 //     clusters/users/contexts, as a person's ~/.kube/config does (default 0: a new file)
 //
-// Peers, all on 127.0.0.1 and in this process: the Dex-like test provider over HTTPS
-// (test/support/oidc-provider.ts) and the Vault double (test/support/vault-double.ts) holding
+// Peers, all on 127.0.0.1: the Dex-like test provider over HTTPS (test/support/oidc-provider.ts,
+// in this process) and a real OpenBao dev server (test/peers/openbao, its own process) holding
 // the catalog entry in KV v2 over HTTPS; the CLI gets VAULT_ADDR/VAULT_TOKEN/VAULT_CACERT. Per run:
 //  (a) startToBrowserMs: from just before spawning `node bin/k8s-auth.js login …` until the
 //      browser command runs. The browser is bench/browser-stub.sh, which writes `date +%s%N`
@@ -170,7 +170,7 @@ const stubOverhead: number[] = [];
 const samples: LoginSample[] = [];
 let exitCode = 0;
 try {
-  process.stderr.write(`bench/login: ${RUNS} runs (+${WARMUP} warm-up), catalog from ${catalogKind === 'vault' ? 'the Vault double (KV v2)' : 'a file'}, provider ${provider.issuer}\n`);
+  process.stderr.write(`bench/login: ${RUNS} runs (+${WARMUP} warm-up), catalog from ${catalogKind === 'vault' ? 'OpenBao (KV v2)' : 'a file'}, provider ${provider.issuer}\n`);
   for (let i = 0; i < WARMUP + RUNS; i++) {
     const node = await timeToExit(process.execPath, ['-e', '0'], env, repoRoot);
     const stubMs = await stubOverheadOnce(i);

@@ -1,5 +1,6 @@
-// The catalog entry in the Vault double's KV v2 mount (over HTTPS, like a real Vault), and the
-// environment the CLI needs to read it: VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT.
+// The catalog entry in a real OpenBao's KV v2 mount (test/peers/openbao: `bao server -dev
+// -dev-tls`, over HTTPS like a production Vault), and the environment the CLI needs to read it:
+// VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT. OpenBao's audit device tells which paths the CLI read.
 
 export interface CatalogEntryFields {
   server: string;
@@ -10,21 +11,23 @@ export interface CatalogEntryFields {
 
 export interface VaultCatalog {
   env: Record<string, string>;
-  /** KV requests the CLI made so far (paths only), to check that it really read Vault */
+  /** KV reads the CLI made so far (as /v1/<path>), to check that it really read Vault */
   readPaths(): string[];
   close(): Promise<void>;
 }
 
-/** Starts the Vault double with `secret/k8s-auth/clusters/<name>` = `entry` (KV v2). */
+/** Starts OpenBao with `secret/k8s-auth/clusters/<name>` = `entry` (KV v2). */
 export async function startVaultCatalog(name: string, entry: CatalogEntryFields): Promise<VaultCatalog> {
   // loaded only for --catalog vault
-  const { startVaultDouble } = await import('../../test/support/vault-double.js');
-  const vault = await startVaultDouble({ tls: true });
-  vault.putKv('secret', `k8s-auth/clusters/${name}`, { ...entry });
-  if (!vault.caFile) throw new Error('the Vault double started without TLS');
+  const { startOpenBao, openbaoAvailable, OPENBAO_MISSING } = await import('../../test/peers/openbao/openbao.js');
+  if (!openbaoAvailable()) throw new Error(OPENBAO_MISSING);
+  const bao = await startOpenBao({ tls: true });
+  await bao.kvPut(`k8s-auth/clusters/${name}`, { ...entry });
+  if (!bao.caFile) throw new Error('OpenBao started without TLS');
+  bao.clearRequests();
   return {
-    env: { VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token, VAULT_CACERT: vault.caFile },
-    readPaths: () => vault.requests.filter((r) => r.method === 'GET').map((r) => r.path),
-    close: () => vault.close(),
+    env: { VAULT_ADDR: bao.addr, VAULT_TOKEN: bao.token, VAULT_CACERT: bao.caFile },
+    readPaths: () => bao.requests().filter((r) => r.operation === 'read').map((r) => `/v1/${r.path}`),
+    close: () => bao.stop(),
   };
 }

@@ -33,6 +33,15 @@ describe('found by the fuzzer, and fixed', () => {
     expect(parseSimpleYaml('a: b\r\nc: d\r\n')).toEqual({ a: 'b', c: 'd' });
   });
 
+  it('the narrow YAML reader declines a literal block with a line of spaces, and a tab-indented blank line (the yaml library keeps the spaces / refuses the tab)', async () => {
+    const { parseSimpleYaml } = await import('../../src/core/simple-yaml.js');
+    expect(parseSimpleYaml('k: |\n  a\n   \n  b\n')).toBeUndefined(); // yaml: "a\n \nb\n"
+    expect(parseSimpleYaml('k: |\n  a\n\n    \nn: x\n')).toBeUndefined(); // yaml: "a\n\n  \n"
+    expect(parseSimpleYaml('a: \n\t')).toBeUndefined(); // yaml: "Tabs are not allowed as indentation"
+    // what the yaml library itself writes (empty lines without spaces) is still read
+    expect(parseSimpleYaml('k: |\n  a\n\n  b\nn: x\n')).toEqual({ k: 'a\n\nb\n', n: 'x' });
+  });
+
   it('a duration with a newline in it gives a one-line error (--ttl $\'12N\\nsaN0\')', async () => {
     const { parseDuration } = await import('../../src/core/duration.js');
     expect(() => parseDuration('12N\nsaN0\ns', '--ttl')).toThrow(/^--ttl '12N\\u000asaN0\\u000as' is not a duration/);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createCa, issueCert, removeCa } from '../support/pki.js';
 import { apiRequest, selfSubjectAccessReview, type ApiAuth } from './api-client.js';
-import { controlPlaneBinaries, freePort, logTail, openssl, pidAlive, sleep, startWatchdog } from './processes.js';
+import { controlPlaneBinaries, type ControlPlaneBinaries, freePort, logTail, openssl, pidAlive, sleep, startWatchdog } from './processes.js';
 
 export { controlPlaneBinaries } from './processes.js';
 
@@ -25,6 +25,25 @@ export interface OidcOptions {
   groupsClaim?: string;
   usernamePrefix?: string;
   groupsPrefix?: string;
+}
+
+/** The programs a control plane runs; `controlPlaneBinaries()` gives the 1.20 tier's. */
+export interface ControlPlaneBinarySet {
+  apiserver: string;
+  /** without it: no ServiceAccount controllers and no aggregated ClusterRoles (view, edit…) */
+  controllerManager?: string;
+  etcd: string;
+  /** 'legacy' (1.20) passes kube-controller-manager's --port=0, a flag newer releases removed */
+  generation: 'legacy' | 'current';
+}
+
+export interface ControlPlaneOptions {
+  /** the legacy --oidc-* flags */
+  oidc?: OidcOptions;
+  /** default: the 1.20 tier (test/cluster/build-control-plane.sh) */
+  binaries?: ControlPlaneBinarySet;
+  /** more kube-apiserver flags, given the control plane's temp dir to write files into (removed on stop) */
+  apiserverArgs?: (dir: string) => string[];
 }
 
 export interface ControlPlane {
@@ -140,9 +159,10 @@ async function waitUntil(what: string, procs: Proc[], deadline: number, probe: (
   }
 }
 
-export async function startControlPlane(opts: { oidc?: OidcOptions } = {}): Promise<ControlPlane> {
-  const bins = controlPlaneBinaries();
-  if (!bins.ok) throw new Error(`control plane: ${bins.missing}`);
+export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const found = opts.binaries ? undefined : controlPlaneBinaries();
+  if (found && !found.ok) throw new Error(`control plane: ${found.missing}`);
+  const bins: ControlPlaneBinarySet = opts.binaries ?? { ...(found as Extract<ControlPlaneBinaries, { ok: true }>), generation: 'legacy' };
   installExitHook();
   const dir = await mkdtemp(join(tmpdir(), 'k8s-auth-cp-'));
   mkdirSync(join(dir, 'logs'));
@@ -227,6 +247,7 @@ export async function startControlPlane(opts: { oidc?: OidcOptions } = {}): Prom
               ...(oidc.groupsPrefix !== undefined ? [`--oidc-groups-prefix=${oidc.groupsPrefix}`] : []),
             ]
           : []),
+        ...(opts.apiserverArgs ? opts.apiserverArgs(dir) : []),
       ]),
     );
     await waitUntil('kube-apiserver /readyz', entry.procs, deadline, async () => {
@@ -234,24 +255,26 @@ export async function startControlPlane(opts: { oidc?: OidcOptions } = {}): Prom
       return res.status === 200;
     });
 
-    const cmKubeconfig = join(dir, 'controller-manager.kubeconfig');
-    writeFileSync(cmKubeconfig, readFileSync(adminKubeconfig), { mode: 0o600 });
-    recordPid(
-      spawnLogged(dir, 'kube-controller-manager', bins.controllerManager, [
-        `--kubeconfig=${cmKubeconfig}`,
-        '--controllers=clusterrole-aggregation,serviceaccount,serviceaccount-token,root-ca-cert-publisher,namespace,garbagecollector',
-        '--port=0', '--secure-port=0', '--leader-elect=false',
-        `--service-account-private-key-file=${saKey}`, `--root-ca-file=${ca.certFile}`,
-        '--use-service-account-credentials=false', '--profiling=false',
-      ]),
-    );
-    await waitUntil('the aggregated view ClusterRole and the default ServiceAccount', entry.procs, deadline, async () => {
-      const view = await apiRequest(target, { path: '/apis/rbac.authorization.k8s.io/v1/clusterroles/view', auth: adminAuth });
-      const rules = (view.json as { rules?: unknown[] } | undefined)?.rules;
-      if (view.status !== 200 || !Array.isArray(rules) || rules.length === 0) return false;
-      const sa = await apiRequest(target, { path: '/api/v1/namespaces/default/serviceaccounts/default', auth: adminAuth });
-      return sa.status === 200;
-    });
+    if (bins.controllerManager !== undefined) {
+      const cmKubeconfig = join(dir, 'controller-manager.kubeconfig');
+      writeFileSync(cmKubeconfig, readFileSync(adminKubeconfig), { mode: 0o600 });
+      recordPid(
+        spawnLogged(dir, 'kube-controller-manager', bins.controllerManager, [
+          `--kubeconfig=${cmKubeconfig}`,
+          '--controllers=clusterrole-aggregation,serviceaccount,serviceaccount-token,root-ca-cert-publisher,namespace,garbagecollector',
+          ...(bins.generation === 'legacy' ? ['--port=0'] : []), '--secure-port=0', '--leader-elect=false',
+          `--service-account-private-key-file=${saKey}`, `--root-ca-file=${ca.certFile}`,
+          '--use-service-account-credentials=false', '--profiling=false',
+        ]),
+      );
+      await waitUntil('the aggregated view ClusterRole and the default ServiceAccount', entry.procs, deadline, async () => {
+        const view = await apiRequest(target, { path: '/apis/rbac.authorization.k8s.io/v1/clusterroles/view', auth: adminAuth });
+        const rules = (view.json as { rules?: unknown[] } | undefined)?.rules;
+        if (view.status !== 200 || !Array.isArray(rules) || rules.length === 0) return false;
+        const sa = await apiRequest(target, { path: '/api/v1/namespaces/default/serviceaccounts/default', auth: adminAuth });
+        return sa.status === 200;
+      });
+    }
 
     return {
       server,

@@ -146,9 +146,15 @@ export async function deviceCodeGrant(config: client.Configuration, options: Dev
       hint: 'use --grant browser (with --no-browser over SSH: open the printed URL through `ssh -L`)',
     });
   }
+  // PKCE on the device grant too, where the provider offers S256: Keycloak requires it for a
+  // client whose PKCE method is set (400 "Missing parameter: code_challenge_method" otherwise);
+  // providers that don't use it ignore the parameters (RFC 6749 §3.1)
+  const methods = config.serverMetadata().code_challenge_methods_supported;
+  const verifier = Array.isArray(methods) && methods.includes('S256') ? client.randomPKCECodeVerifier() : undefined;
+  const pkce: Record<string, string> = verifier ? { code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' } : {};
   let start: client.DeviceAuthorizationResponse;
   try {
-    start = await client.initiateDeviceAuthorization(config, { scope: options.scopes.join(' ') });
+    start = await client.initiateDeviceAuthorization(config, { scope: options.scopes.join(' '), ...pkce });
   } catch (error) {
     throw providerError(config, 'device authorization request', error);
   }
@@ -161,7 +167,7 @@ export async function deviceCodeGrant(config: client.Configuration, options: Dev
   const limitMs = Math.min(options.timeoutMs ?? Number.POSITIVE_INFINITY, start.expires_in * 1000);
   let response: TokenResponse;
   try {
-    response = await client.pollDeviceAuthorizationGrant(config, start, undefined, { signal: AbortSignal.timeout(limitMs) });
+    response = await client.pollDeviceAuthorizationGrant(config, start, verifier ? { code_verifier: verifier } : undefined, { signal: AbortSignal.timeout(limitMs) });
   } catch (error) {
     const name = error instanceof Error ? error.name : '';
     if (name === 'TimeoutError' || name === 'AbortError') {

@@ -16,6 +16,7 @@ import { createCa, issueCert, removeCa } from '../../support/pki.js';
 import { cliEntry, runCli } from '../../support/run-cli.js';
 import { skipUnless } from '../../support/skip.js';
 import { fetchTrusting } from '../../support/tls-fetch.js';
+import { freeLoopbackPort } from '../process.js';
 import { dexapiBinary, dexAvailable, dexVersion, startDex, type DexPeer } from './dex.js';
 import { approveOnDex, signInAtAuthUrl } from './dex-pages.js';
 
@@ -41,12 +42,19 @@ describe.skipIf(skip)(`k8s-auth login against Dex ${dexVersion} with LDAP`, () =
   let dir: TempDir;
   let catalog: string;
   let env: NodeJS.ProcessEnv;
+  let confidentialRedirect: string;
 
   beforeAll(async () => {
-    [dex, browser] = await Promise.all([startDex(), launchChromium()]);
+    confidentialRedirect = `http://127.0.0.1:${await freeLoopbackPort()}/callback`;
+    [dex, browser] = await Promise.all([startDex({ confidentialRedirectUris: [confidentialRedirect] }), launchChromium()]);
     dir = tempDir('k8s-auth-dex-login-');
+    const common = { server: 'https://127.0.0.1:6443', 'issuer-url': dex.issuer, 'idp-certificate-authority-data': base64(dex.caPem) };
     catalog = writeCatalog(dir.file('clusters.yaml'), {
-      prod: { server: 'https://127.0.0.1:6443', 'issuer-url': dex.issuer, 'client-id': dex.publicClientId, 'idp-certificate-authority-data': base64(dex.caPem) },
+      prod: { ...common, 'client-id': dex.publicClientId },
+      // a confidential client: Dex matches its redirect URI exactly, so the port is fixed
+      conf: { ...common, 'client-id': dex.confidentialClient.id, 'client-secret': dex.confidentialClient.secret, 'redirect-uri': confidentialRedirect },
+      // the same client with a redirect URI Dex does not know
+      confwrong: { ...common, 'client-id': dex.confidentialClient.id, 'client-secret': dex.confidentialClient.secret, 'redirect-uri': confidentialRedirect.replace('/callback', '/other') },
     });
     env = cleanEnv({ HOME: dir.path });
   });
@@ -122,6 +130,38 @@ describe.skipIf(skip)(`k8s-auth login against Dex ${dexVersion} with LDAP`, () =
     expect(claims).toMatchObject({ email: 'admin@example.com', email_verified: true, sub: dex.staticUser.sub, name: 'admin' });
     expect(claims['preferred_username']).toBeUndefined();
     expect(claims['groups']).toBeUndefined();
+  });
+
+  it('the confidential client: its exact redirect URI signs in; another one is refused on Dex\'s error page', async () => {
+    const kubeconfig = dir.file('kc-confidential');
+    const cli = startCli(['login', 'conf', '--catalog', catalog, '--kubeconfig', kubeconfig, '--no-browser'], env, 90_000);
+    const url = await cli.url;
+    expect(new URL(url).searchParams.get('redirect_uri')).toBe(confidentialRedirect);
+    await signInAtAuthUrl(browser, url, { login: 'jane@example.com', password: 'jane-password' });
+    const result = await cli.exited;
+    expect(result.code, result.stderr).toBe(0);
+    const doc = parse(readFileSync(kubeconfig, 'utf8')) as { users: { user: { 'auth-provider': { config: Record<string, string> } } }[] };
+    const config = doc.users[0]?.user['auth-provider'].config ?? {};
+    expect(config['client-id']).toBe(dex.confidentialClient.id);
+    expect(config['client-secret']).toBe(dex.confidentialClient.secret);
+    expect(decodeClaims(config['id-token'] ?? '')).toMatchObject({ aud: dex.confidentialClient.id, email: 'jane@example.com', groups: ['developers'] });
+
+    const wrong = startCli(['login', 'confwrong', '--catalog', catalog, '--kubeconfig', dir.file('kc-confwrong'), '--no-browser', '--timeout', '60'], env, 90_000);
+    const page = await newPage(browser);
+    try {
+      // with two connectors Dex shows its connector choice first and checks the redirect URI only
+      // when one is picked
+      const first = await page.goto(await wrong.url);
+      expect(first?.status()).toBe(200);
+      const [chosen] = await Promise.all([page.waitForResponse((r) => new URL(r.url()).pathname === '/dex/auth/ldap'), page.getByRole('button', { name: 'Log in with LDAP' }).click()]);
+      expect(chosen.status()).toBe(400);
+      expect(await page.textContent('body')).toMatch(/Unregistered redirect_uri/);
+      expect(await page.locator('input#login').count()).toBe(0);
+    } finally {
+      await page.context().close();
+      wrong.kill();
+      await wrong.exited;
+    }
   });
 
   it('a wrong LDAP password stays on Dex\'s form with its error; the CLI is still waiting', async () => {

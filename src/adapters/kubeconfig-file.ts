@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
-import { checkKubeconfigDirectory } from './kubeconfig-check.js';
+import { checkKubeconfigBeforeSignIn, checkKubeconfigDirectory } from './kubeconfig-check.js';
 import { type Document, parseDocument } from 'yaml';
 import { type KubeconfigSection, checkKubeconfig, getCurrentContext, hasNamed, readNamed, renderKubeconfig, setCurrentContext } from '../core/kubeconfig-merge.js';
 import { chooseCurrentContextTarget, chooseWriteTarget, kubeconfigPathsFrom } from '../core/kubeconfig-paths.js';
@@ -95,8 +95,9 @@ export async function updateKubeconfig(
 
 /** The same for one known file. */
 export async function updateKubeconfigFile(path: string, mutate: (doc: Document, path: string) => void, options: UpdateOptions = {}): Promise<void> {
-  // fail on an unreadable/malformed file, or a directory someone else controls, before creating anything next to it
-  readKubeconfig(path);
+  // fail on an unreadable/malformed file, or a directory someone else controls, before creating
+  // anything next to it (the narrow reader where it can: the file is parsed in full under the lock)
+  await checkKubeconfigBeforeSignIn(path);
   checkKubeconfigDirectory(path);
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });

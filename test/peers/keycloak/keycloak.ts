@@ -31,7 +31,10 @@
 //     tokenRequest(params, client?): POST to the token endpoint → { status, body }
 //       (client: { id, secret? }, default the public client),
 //     adminToken(): a master-realm admin access token (bootstrap admin),
-//     admin(method, path, body?): the admin REST API under /admin/realms/k8s → { status, body },
+//     admin(method, path, body?): the admin REST API under /admin/realms/k8s → { status, body }
+//       (a JSON array answer comes as body.value),
+//     events(type, clientId?): the realm's stored user events of that type (eventsEnabled),
+//     updateRealm(settings): PUT a partial realm representation (token lifespans, rotation…),
 //     stop(): SIGTERM to the process group (kc.sh and its JVM), SIGKILL after 10 s.
 //
 // Every start gets its own Keycloak home (the install's lib/, conf/, themes/ and providers/
@@ -78,6 +81,15 @@ export interface StartKeycloakOptions {
   startTimeoutMs?: number;
 }
 
+export interface KeycloakEvent {
+  type: string;
+  time: number;
+  clientId?: string;
+  userId?: string;
+  error?: string;
+  details?: Record<string, string>;
+}
+
 export interface HttpAnswer {
   status: number;
   body: Record<string, unknown>;
@@ -103,6 +115,10 @@ export interface KeycloakPeer {
   tokenRequest(params: Record<string, string>, client?: KeycloakClient): Promise<HttpAnswer>;
   adminToken(): Promise<string>;
   admin(method: string, path: string, body?: unknown): Promise<HttpAnswer>;
+  /** The realm's stored user events of one type (newest first), e.g. 'REFRESH_TOKEN'. */
+  events(type: string, clientId?: string): Promise<KeycloakEvent[]>;
+  /** Changes realm settings (a partial RealmRepresentation), e.g. { accessTokenLifespan: 30 }. */
+  updateRealm(settings: Record<string, unknown>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -172,6 +188,9 @@ export function keycloakRealm(opts: { accessTokenLifespanSeconds: number; revoke
     revokeRefreshToken: opts.revokeRefreshToken,
     refreshTokenMaxReuse: 0,
     oauth2DevicePollingInterval: 1,
+    // user events (LOGIN, CODE_TO_TOKEN, REFRESH_TOKEN, REVOKE_GRANT…) kept, for events()
+    eventsEnabled: true,
+    eventsExpiration: 3600,
     // test-only: cheap password hashing (Keycloak 26 defaults to argon2), so importing the users
     // and each sign-in cost milliseconds instead of seconds on a loaded 2-core machine
     passwordPolicy: 'hashAlgorithm(pbkdf2-sha256) and hashIterations(1000)',
@@ -378,6 +397,17 @@ export async function startKeycloak(opts: StartKeycloakOptions = {}): Promise<Ke
     throw error;
   }
 
+  const events = async (type: string, clientId?: string): Promise<KeycloakEvent[]> => {
+    const query = new URLSearchParams({ type, max: '1000', ...(clientId ? { client: clientId } : {}) });
+    const answer = await admin('GET', `/events?${query.toString()}`);
+    if (answer.status !== 200 || !Array.isArray(answer.body['value'])) throw new Error(`keycloak events: ${answer.status} ${JSON.stringify(answer.body)}`);
+    return answer.body['value'] as KeycloakEvent[];
+  };
+  const updateRealm = async (settings: Record<string, unknown>): Promise<void> => {
+    const answer = await admin('PUT', '', settings);
+    if (answer.status !== 204) throw new Error(`keycloak realm update: ${answer.status} ${JSON.stringify(answer.body)}`);
+  };
+
   return {
     version: KEYCLOAK_VERSION,
     issuer,
@@ -398,6 +428,8 @@ export async function startKeycloak(opts: StartKeycloakOptions = {}): Promise<Ke
     tokenRequest,
     adminToken,
     admin,
+    events,
+    updateRealm,
     stop,
   };
 }

@@ -3,9 +3,20 @@
 # go.mod names (k8s.io/kubernetes vX.Y.Z, every k8s.io/* staging module pinned to v0.Y.Z; see
 # gen-go-mod.sh) from the Go module proxy, into
 # ${K8S_AUTH_TEST_CACHE:-$HOME/.cache/k8s-auth-test}/kubernetes-<ver>/bin. Exits at once when
-# they are there. Build log: kubernetes-<ver>/build.log. etcd: see the end of this file.
+# they are there. Build log: kubernetes-<ver>/build.log. etcd is Debian's etcd-server (3.4.23 on
+# bookworm), installed here when missing: kube-apiserver 1.37.2 runs on it (tested), so no etcd
+# is built. Go 1.26 is enough (k8s.io/kubernetes v1.37.2 says go 1.26.0); a release whose go.mod
+# names a newer Go needs `export GOTOOLCHAIN=go1.27.3` in every shell that runs this.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if ! dpkg-query -W -f='${Status}' etcd-server 2>/dev/null | grep -q 'install ok installed'; then
+  echo "kubernetes: installing Debian's etcd-server"
+  sudo=(); [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+  "${sudo[@]}" flock /tmp/k8s-auth-apt.lock env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends etcd-server >/dev/null ||
+    { "${sudo[@]}" flock /tmp/k8s-auth-apt.lock apt-get update -q >/dev/null &&
+      "${sudo[@]}" flock /tmp/k8s-auth-apt.lock env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends etcd-server >/dev/null; } ||
+    { echo "kubernetes: apt-get install etcd-server failed" >&2; exit 1; }
+fi
 cache=${K8S_AUTH_TEST_CACHE:-$HOME/.cache/k8s-auth-test}
 ver=$(sed -n 's/^require k8s.io\/kubernetes \(v[0-9.]*\).*/\1/p' "$here/go.mod")
 [[ -n $ver ]] || { echo "kubernetes: no 'require k8s.io/kubernetes vX.Y.Z' line in $here/go.mod" >&2; exit 1; }

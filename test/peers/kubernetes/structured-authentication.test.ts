@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { apiRequest } from '../../cluster/api-client.js';
 import { base64, cleanEnv, tempDir, writeCatalog, type TempDir } from '../../support/login-harness.js';
-import { runCli } from '../../support/run-cli.js';
+import { cliEntry, runCli } from '../../support/run-cli.js';
 import { kubectlPaths, repoRoot, skipUnless } from '../../support/skip.js';
 import { issuersAvailable, issuersMissing, startIssuers, type IssuerUnderTest } from './issuers.js';
 import { currentKubectl, currentKubernetesAvailable, currentKubernetesMissing, kubernetesVersion, startCurrentApiServer, waitForJwtAuthenticator, type CurrentApiServer } from './kubernetes.js';
@@ -162,4 +162,28 @@ describe.skipIf(skip)(`structured authentication on kube-apiserver ${kubernetesV
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`User "${keycloak.user.expectedUsername}" cannot list resource "pods" in API group "" at the cluster scope`);
   });
+
+  it('Dex with login --exec: both kubectls run `k8s-auth credential` (ExecCredential v1) and are the prefixed user', async () => {
+    const dex = issuers[0] as IssuerUnderTest;
+    const cluster = 'current-dex-exec';
+    const kubeconfig = dir.file('dex-exec.kubeconfig');
+    const cacheDir = dir.file('token-cache');
+    const catalog = writeCatalog(dir.file('dex-exec-clusters.yaml'), {
+      [cluster]: { server: cp.server, 'certificate-authority-data': cp.caData, 'issuer-url': dex.issuer, 'client-id': dex.clientId, 'idp-certificate-authority-data': base64(dex.caPem) },
+    });
+    const login = await runCli(
+      ['login', cluster, '--exec', '--exec-api-version', 'v1', '--exec-command', cliEntry, '--grant', 'password', '--username', dex.user.login, '--kubeconfig', kubeconfig, '--catalog', catalog, '--token-cache-dir', cacheDir],
+      cleanEnv({ HOME: dir.path, K8S_AUTH_PASSWORD: dex.user.password }),
+      { timeoutMs: 60_000 },
+    );
+    expect(login.code, login.stderr).toBe(0);
+    const exec = (parse(readFileSync(kubeconfig, 'utf8')) as { users: { user: { exec?: { apiVersion?: string; args?: string[] } } }[] }).users[0]?.user.exec;
+    expect(exec?.apiVersion).toBe('client.authentication.k8s.io/v1');
+    expect(exec?.args?.slice(0, 2)).toEqual(['credential', cluster]);
+    for (const k of KUBECTLS) {
+      const whoami = await kubectl(k.path, kubeconfig, ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}']);
+      expect(whoami.code, `${k.name}: ${whoami.stderr}`).toBe(0);
+      expect(whoami.stdout, k.name).toBe(dex.user.expectedUsername);
+    }
+  }, 120_000);
 });

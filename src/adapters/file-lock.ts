@@ -38,7 +38,7 @@ export const DEFAULT_STALE_AFTER_MS = 30_000;
  * when many healthy writers take it in turn: each change of holder restarts the clock. So that a
  * busy queue cannot keep a waiter forever either, the whole wait ends at this many timeouts.
  */
-export const MAX_WAIT_TIMEOUTS = 3;
+export const MAX_WAIT_TIMEOUTS = 6;
 
 export async function acquireLock(lockPath: string, options: LockOptions): Promise<ReleaseLock> {
   const started = Date.now();

@@ -166,6 +166,9 @@ export async function startTestProvider(opts: TestProviderOptions = {}): Promise
       else res.destroy();
     });
   });
+  // Dex (Go's net/http) keeps idle connections open; Node's 5 s default closes them under a
+  // client's feet when the machine is busy (a reused socket then reads ECONNRESET on /token)
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());

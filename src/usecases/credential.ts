@@ -10,7 +10,8 @@ import type { GrantTokens } from '../adapters/oidc-grants.js';
 import { RefreshRejectedError, RefreshWithoutIdTokenError } from '../adapters/oidc-grants.js';
 import { clearSignInFailure, readSignInFailure, recordSignInFailure } from '../adapters/sign-in-cooldown.js';
 import { cooldownRemainingSeconds, DEFAULT_SIGN_IN_COOLDOWN_SECONDS, SIGN_IN_COOLDOWN_ENV } from '../core/sign-in-cooldown.js';
-import { cachedEntriesForCluster, type CachedMatch } from '../credential/hot-path.js';
+import { cachedEntriesForCluster } from '../credential/hot-path.js';
+import { ambiguousIdentitiesMessage } from '../core/cached-identities.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug, info } from '../ui/log.js';
 
@@ -113,20 +114,6 @@ export function refreshScopeFor(key: TokenCacheKey, cached: CachedTokens | undef
   return cached?.grantedScope ?? key.scopes.join(' ');
 }
 
-/** Who each match is, for the "which one?" line: the login hint (else the user), plus what else differs. */
-export function describeMatches(matches: readonly CachedMatch[]): string[] {
-  const issuers = new Set(matches.map((m) => m.entry.key.issuer));
-  const clients = new Set(matches.map((m) => m.entry.key.clientId));
-  const scopeSets = new Set(matches.map((m) => m.entry.key.scopes.join(' ')));
-  return matches.map(({ entry }) => {
-    const parts = [entry.key.loginHint ?? entry.user ?? '(no login hint)'];
-    if (issuers.size > 1) parts.push(`at ${entry.key.issuer}`);
-    if (clients.size > 1) parts.push(`client ${entry.key.clientId}`);
-    if (scopeSets.size > 1) parts.push(`scopes "${entry.key.scopes.join(' ')}"`);
-    return parts.join(' ');
-  });
-}
-
 /**
  * A bare `credential <cluster>` (no --issuer/--client-id/--scopes): the cached sign-in serving
  * the cluster, read from the cache directory alone. Undefined when none does (then the catalog
@@ -141,12 +128,7 @@ export function keyFromCache(cluster: string, cacheDir: string | undefined, logi
     return only.entry.key;
   }
   if (matches.length === 0) return undefined;
-  const who = describeMatches(matches);
-  const byHint = new Set(matches.map((m) => m.entry.key.loginHint ?? '')).size === matches.length;
-  const pick = byHint
-    ? `pick one with --login-hint, e.g. \`k8s-auth credential ${cluster} --login-hint ${matches[0]?.entry.key.loginHint ?? ''}\``
-    : 'pick one with --issuer, --client-id, --scopes and --login-hint as `login --exec` wrote them in the kubeconfig';
-  throw new CliError(ExitCode.USAGE, `${matches.length} cached sign-ins serve '${cluster}' (${who.join('; ')}): ${pick}`);
+  throw new CliError(ExitCode.USAGE, ambiguousIdentitiesMessage(cluster, matches.map((m) => m.entry)));
 }
 
 function fromFreshness(entry: CachedTokens | undefined, freshness: Freshness): Credential | undefined {

@@ -11,6 +11,7 @@ import { cacheFilePath, type TokenCacheKey } from '../../src/core/token-cache-ke
 import { cachedEntriesForCluster } from '../../src/credential/hot-path.js';
 import { cacheEntryFrom, refreshScopeFor } from '../../src/usecases/credential.js';
 import type { ClusterEntry } from '../../src/core/cluster-entry.js';
+import { ambiguousIdentitiesMessage } from '../../src/core/cached-identities.js';
 
 const key: TokenCacheKey = { issuer: 'https://idp.example/dex', clientId: 'k8s-auth', scopes: ['openid', 'groups', 'offline_access', 'federated:id'], loginHint: 'jane@example.com' };
 const base: CachedTokens = { key, idToken: 'a.b.c', refreshToken: 'r', expiresAt: '2030-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' };
@@ -106,5 +107,21 @@ describe('the cache directory scan for a bare credential <cluster>', () => {
     expect(cachedEntriesForCluster(dir, 'prod', 'ops@example.com').map((m) => m.entry.key.loginHint)).toEqual(['ops@example.com']);
     expect(cachedEntriesForCluster(dir, 'staging')).toEqual([]);
     expect(cachedEntriesForCluster(join(dir, 'missing'), 'dev')).toEqual([]);
+  });
+});
+
+describe('several cached sign-ins for one cluster', () => {
+  it('told apart by login hint: names them and suggests --login-hint', () => {
+    const ops = { ...base, key: { ...key, loginHint: 'ops@example.com' } };
+    expect(ambiguousIdentitiesMessage('dev', [base, ops])).toBe(
+      "2 cached sign-ins serve 'dev' (jane@example.com; ops@example.com): pick one with --login-hint, e.g. `k8s-auth credential dev --login-hint jane@example.com`",
+    );
+  });
+
+  it('same hint at two issuers: says what differs and to give the identity args', () => {
+    const other = { ...base, key: { ...key, issuer: 'https://other.example/dex' } };
+    expect(ambiguousIdentitiesMessage('dev', [base, other])).toBe(
+      "2 cached sign-ins serve 'dev' (jane@example.com at https://idp.example/dex; jane@example.com at https://other.example/dex): pick one with --issuer, --client-id, --scopes and --login-hint as `login --exec` wrote them in the kubeconfig",
+    );
   });
 });

@@ -188,9 +188,10 @@ export function keycloakRealm(opts: { accessTokenLifespanSeconds: number; revoke
     revokeRefreshToken: opts.revokeRefreshToken,
     refreshTokenMaxReuse: 0,
     oauth2DevicePollingInterval: 1,
-    // user events (LOGIN, CODE_TO_TOKEN, REFRESH_TOKEN, REVOKE_GRANT…) kept, for events()
+    // user events kept, for events(); REFRESH_TOKEN is not among Keycloak's saved-by-default types
     eventsEnabled: true,
     eventsExpiration: 3600,
+    enabledEventTypes: ['LOGIN', 'CODE_TO_TOKEN', 'REFRESH_TOKEN', 'REVOKE_GRANT', 'OAUTH2_DEVICE_AUTH', 'OAUTH2_DEVICE_VERIFY_USER_CODE', 'OAUTH2_DEVICE_CODE_TO_TOKEN', 'LOGOUT'].flatMap((t) => [t, `${t}_ERROR`]),
     // test-only: cheap password hashing (Keycloak 26 defaults to argon2), so importing the users
     // and each sign-in cost milliseconds instead of seconds on a loaded 2-core machine
     passwordPolicy: 'hashAlgorithm(pbkdf2-sha256) and hashIterations(1000)',

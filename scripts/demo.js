@@ -43,7 +43,7 @@ async function playwrightAvailable() {
 
 async function main() {
   if (!existsSync(join(root, 'dist', 'cli.js'))) {
-    say('dist/ is missing: run `npm run demo` (it builds first) or `npm run build`');
+    say('dist/ is missing: run `npm ci` (it builds through `prepare`) or `npm run build`, then `npm run demo` again');
     return 1;
   }
   const headless = existsSync(chromium) && (await playwrightAvailable());

@@ -4,6 +4,8 @@ import { NEEDS_ALL_COMMANDS, commandRegistrations } from './commands/index.js';
 import { CliError, ExitCode, describeError } from './errors.js';
 import { configureLog, error as logError, isVerbose } from './ui/log.js';
 import { redact } from './ui/redact.js';
+import { rewriteArgs } from './core/argv-aliases.js';
+import { recordOptionSources } from './config/option-source.js';
 
 export const VERSION = '0.1.0';
 
@@ -42,6 +44,7 @@ export async function buildProgram(argv0 = 'k8s-auth', args: readonly string[] =
   program.hook('preAction', (_thisCommand, actionCommand) => {
     const opts = actionCommand.optsWithGlobals<GlobalOptions>();
     configureLog({ verbose: Boolean(opts.verbose), quiet: Boolean(opts.quiet) });
+    recordOptionSources(actionCommand);
   });
   const selected = registrationsFor(args);
   const modules = await Promise.all(selected.map((registration) => registration.load()));
@@ -50,10 +53,14 @@ export async function buildProgram(argv0 = 'k8s-auth', args: readonly string[] =
   return program;
 }
 
-/** commander's messages are already one line; make sure of it and point at --help. */
-function oneLine(text: string): string {
-  const first = text.trim().split('\n')[0] ?? '';
-  return `${first.replace(/^error: /, 'error: ')} (see --help)\n`;
+/**
+ * commander's messages are one line, except that it puts its "(Did you mean login?)" on a second
+ * one: keep that suggestion on the one line, and point at --help.
+ */
+export function oneLine(text: string): string {
+  const [first = '', ...rest] = text.trim().split('\n');
+  const suggestion = /^\(Did you mean (.+)\?\)$/.exec(rest.find((line) => line.startsWith('(Did you mean')) ?? '');
+  return `${first}${suggestion ? `: did you mean ${suggestion[1]}?` : ''} (see --help)\n`;
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -65,8 +72,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.exit(ExitCode.INTERRUPTED);
   });
   try {
-    const program = await buildProgram(argv[1], argv.slice(2));
-    await program.parseAsync([...argv]);
+    const args = rewriteArgs(argv.slice(2), commandRegistrations.flatMap((r) => r.names));
+    const program = await buildProgram(argv[1], args);
+    await program.parseAsync([...argv.slice(0, 2), ...args]);
   } catch (err) {
     if (interrupted) return;
     process.exitCode = handleError(err);

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
 import { browserArgv, splitCommandLine } from '../core/command-line.js';
+import { sshForward } from '../core/ssh-forward.js';
 import { describeError } from '../errors.js';
 import { debug, isVerbose } from '../ui/log.js';
 
@@ -14,6 +16,8 @@ export interface BrowserOptions {
   browserCommand?: string;
   env?: Record<string, string | undefined>;
   platform?: NodeJS.Platform;
+  /** --listen-port, when the user fixed the callback port */
+  listenPort?: number;
 }
 
 export type OpenBrowser = (url: string) => Promise<void>;
@@ -23,12 +27,24 @@ function printUrl(reason: string, url: string): void {
   process.stderr.write(`${reason}\nOpen this URL in a browser to sign in:\n\n  ${url}\n\n`);
 }
 
+/** Where no browser can open here (--no-browser, no display): how to sign in from another machine over SSH. */
+function printSshHint(url: string, env: Record<string, string | undefined>, listenPort: number | undefined): void {
+  const forward = sshForward(url, env, hostname());
+  if (!forward) return;
+  const port =
+    listenPort !== undefined
+      ? `The port is fixed by --listen-port ${listenPort}.`
+      : `Unless you pass --listen-port <port>, the port changes on every run (to keep this one: --listen-port ${forward.port}).`;
+  process.stderr.write(`Signing in from your own machine over SSH? Forward the callback port first, then open the URL there:\n\n  ${forward.command}\n\n${port}\n\n`);
+}
+
 export function createBrowserOpener(options: BrowserOptions = {}): OpenBrowser {
   const env = options.env ?? process.env;
   const platform = options.platform ?? process.platform;
   return async (url: string) => {
     if (options.noBrowser) {
       printUrl('--no-browser: not opening a browser.', url);
+      printSshHint(url, env, options.listenPort);
       return;
     }
     const command = options.browserCommand ?? (env['BROWSER']?.trim() || undefined);
@@ -39,6 +55,7 @@ export function createBrowserOpener(options: BrowserOptions = {}): OpenBrowser {
     }
     if (platform === 'linux' && !env['DISPLAY'] && !env['WAYLAND_DISPLAY']) {
       printUrl('No display to open a browser on (DISPLAY and WAYLAND_DISPLAY are unset).', url);
+      printSshHint(url, env, options.listenPort);
       return;
     }
     try {

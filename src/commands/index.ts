@@ -23,6 +23,7 @@ export const commandRegistrations: readonly CommandRegistration[] = [
   { names: ['rbac'], load: () => import('./rbac.js') },
   { names: ['token'], load: () => import('./token.js') },
   { names: ['doctor'], load: () => import('./doctor.js') },
+  { names: ['version'], load: () => import('./version.js') },
   // completion walks the whole command tree, so selecting it loads everything (see cli.ts)
   { names: ['completion', '__complete'], load: () => import('./completion.js') },
 ];

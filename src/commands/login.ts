@@ -3,6 +3,7 @@ import { DATA_FORMATS, outputOption, resolveOutput } from '../config/output-opti
 import { addCatalogOptions, type CatalogOptions } from '../config/catalog-options.js';
 import { addExecLoginOptions, type ExecLoginFlags } from '../config/exec-login-options.js';
 import { CliError, ExitCode } from '../errors.js';
+import { flagLabel } from '../config/option-source.js';
 
 /**
  * `k8s-auth login <cluster>...`: sign in through the browser and write the kubeconfig
@@ -59,7 +60,7 @@ export function register(program: Command): void {
 
 export function parseSeconds(value: string, flag: string): number {
   const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(ExitCode.USAGE, `${flag} must be a positive number of seconds, not '${value}'`);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(ExitCode.USAGE, `${flagLabel(flag)} must be a positive number of seconds, not '${value}'`);
   return Math.round(seconds * 1000);
 }
 
@@ -78,7 +79,7 @@ async function runLogin(clusters: string[], flags: LoginFlags): Promise<void> {
   const { createBrowserOpener } = await import('../adapters/browser-launcher.js');
   const { login } = await import('../usecases/login.js');
   const { info, style } = await import('../ui/log.js');
-  const openBrowser = createBrowserOpener({ noBrowser: !flags.browser, ...(flags.browserCommand !== undefined ? { browserCommand: flags.browserCommand } : {}) });
+  const openBrowser = createBrowserOpener({ noBrowser: !flags.browser, ...(flags.browserCommand !== undefined ? { browserCommand: flags.browserCommand } : {}), ...(listenPort !== undefined ? { listenPort } : {}) });
   const mode = (await import('../config/exec-login-options.js')).loginModeFrom(flags, timeoutMs);
 
   const outcomes = await login({

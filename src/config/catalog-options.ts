@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import type { ClusterEntry } from '../core/cluster-entry.js';
 import { CliError, ExitCode } from '../errors.js';
+import { flagLabel } from './option-source.js';
 import type { Catalog } from '../usecases/catalog.js';
 
 /**
@@ -62,7 +63,7 @@ export function chooseCatalog(opts: CatalogOptions, env: Env = process.env, home
 export function httpTimeoutMs(value: string | number | undefined, fallbackMs = 30_000): number {
   if (value === undefined || value === '') return fallbackMs;
   const seconds = typeof value === 'number' ? value : Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(ExitCode.USAGE, `--http-timeout must be a positive number of seconds, not '${value}'`);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(ExitCode.USAGE, `${flagLabel('--http-timeout')} must be a positive number of seconds, not '${value}'`);
   return Math.round(seconds * 1000);
 }
 

@@ -119,7 +119,8 @@ export interface ExecUserOptions {
 
 export const DEFAULT_INSTALL_HINT = [
   'k8s-auth signs you in to this cluster but is not on your PATH.',
-  'Install it with: npm install --global k8s-auth',
+  'Install it from a clone of its repository: npm ci && npm install --global .',
+  '(or from its package: npm pack, then npm install --global ./k8s-auth-<version>.tgz)',
   'then run: k8s-auth login <cluster> --exec',
 ].join('\n');
 

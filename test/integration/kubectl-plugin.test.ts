@@ -50,7 +50,7 @@ describe.skipIf(skipUnless(kubectls.length > 0, '.tools/bin/kubectl-* not unpack
       it('runs `kubectl k8s-auth --version`', () => {
         const run = kubectl(k.path, ['k8s-auth', '--version']);
         expect(run.stderr).toBe('');
-        expect([run.code, run.stdout]).toEqual([0, `${VERSION}\n`]);
+        expect([run.code, run.stdout]).toEqual([0, `k8s-auth ${VERSION} (node ${process.version}; exec credential API client.authentication.k8s.io/v1, client.authentication.k8s.io/v1beta1)\n`]);
       });
 
       it('shows itself as "kubectl k8s-auth" in help', () => {

@@ -100,7 +100,9 @@ describe('kubeconfig exec stanza', () => {
   it('has interactiveMode IfAvailable and an install hint, in v1 and v1beta1 (which kubectl 1.20 reads, ignoring interactiveMode)', () => {
     const v1 = buildExecUser({ apiVersion: EXEC_API_V1, command: 'k8s-auth', args });
     expect(v1.exec).toMatchObject({ apiVersion: EXEC_API_V1, command: 'k8s-auth', args, interactiveMode: 'IfAvailable', provideClusterInfo: false });
-    expect(String(v1.exec['installHint'])).toContain('npm install');
+    // the package is not on the registry: the hint gives the install that works from a clone
+    expect(String(v1.exec['installHint'])).toContain('npm ci && npm install --global .');
+    expect(String(v1.exec['installHint'])).not.toMatch(/npm install (--global|-g) k8s-auth\b/);
     const beta = buildExecUser({ apiVersion: EXEC_API_V1BETA1, command: '/opt/bin/k8s-auth', args, env: [{ name: 'VAULT_ADDR', value: 'https://vault' }] });
     expect(beta.exec).toMatchObject({ apiVersion: EXEC_API_V1BETA1, interactiveMode: 'IfAvailable' });
     expect(beta.exec['env']).toEqual([{ name: 'VAULT_ADDR', value: 'https://vault' }]);

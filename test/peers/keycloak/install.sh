@@ -4,8 +4,9 @@
 # ${K8S_AUTH_TEST_CACHE:-$HOME/.cache/k8s-auth-test}/keycloak-<version>/ and pre-builds it
 # (`kc.sh build`: H2 dev-file database, health endpoints) so that each test start runs
 # `kc.sh start --optimized` without a re-augmentation. Exits at once when that version is there.
-# Keycloak 26 needs Java 21 or newer: the first JDK >= 21 under /usr/lib/jvm is used (Temurin 25
-# here; Debian's OpenJDK 17 is too old). Idempotent; on a refusal it prints the command refused.
+# Keycloak 26 supports OpenJDK 17, 21 and 25 and recommends the newest: Temurin 25 under
+# /usr/lib/jvm when present (26.7.3 also started on Debian's OpenJDK 17 here), else the newest
+# JDK >= 17 there. Idempotent; on a refusal it prints the command refused.
 set -euo pipefail
 version=${K8S_AUTH_KEYCLOAK_VERSION:-26.7.3}
 cache=${K8S_AUTH_TEST_CACHE:-$HOME/.cache/k8s-auth-test}
@@ -23,19 +24,20 @@ apt_install() {
 command -v mvn >/dev/null || apt_install maven
 command -v unzip >/dev/null || apt_install unzip
 
-# a JDK of major version 21 or newer (Keycloak 26's minimum)
+# the newest JDK under /usr/lib/jvm of a major version Keycloak 26 supports (17, 21, 25)
 java_home=''
-for candidate in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/*; do
-  [[ -x $candidate/bin/java ]] || continue
+best=0
+for candidate in /usr/lib/jvm/*; do
+  [[ -x $candidate/bin/java && ! -L $candidate ]] || continue
   major=$("$candidate/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p')
-  if [[ -n $major && $major -ge 21 ]]; then java_home=$candidate; break; fi
+  if [[ -n $major && $major -ge 17 && $major -gt $best ]]; then java_home=$candidate; best=$major; fi
 done
 if [[ -z $java_home ]]; then
-  apt_install openjdk-21-jre-headless 2>/dev/null || true
-  for candidate in /usr/lib/jvm/*21*; do [[ -x $candidate/bin/java ]] && java_home=$candidate && break; done
+  apt_install openjdk-17-jre-headless
+  for candidate in /usr/lib/jvm/*17*; do [[ -x $candidate/bin/java ]] && java_home=$candidate && break; done
 fi
 if [[ -z $java_home ]]; then
-  echo "keycloak: no JDK 21 or newer under /usr/lib/jvm (Keycloak $version needs one)" >&2
+  echo "keycloak: no JDK 17 or newer under /usr/lib/jvm (Keycloak $version needs one)" >&2
   exit 1
 fi
 

@@ -1,4 +1,4 @@
-import { type Command, Argument } from 'commander';
+import { type Command, Argument, Option } from 'commander';
 import { addCatalogOptions, type CatalogOptions } from '../config/catalog-options.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug } from '../ui/log.js';
@@ -21,7 +21,9 @@ Load in every new shell:
   bash:  k8s-auth completion bash > ~/.local/share/bash-completion/completions/k8s-auth
   zsh:   k8s-auth completion zsh > "\${fpath[1]}/_k8s-auth"
   fish:  k8s-auth completion fish > ~/.config/fish/completions/k8s-auth.fish
-Subcommands, flags, flag values and cluster names (from the catalog, within about a second) complete.`;
+Subcommands, flags, flag values (grant names, output formats), cluster names (from the catalog,
+within about a second) and kubeconfig context names (from --kubeconfig, $KUBECONFIG or
+~/.kube/config) complete.`;
 
 function rootOf(command: Command): Command {
   let root = command;
@@ -48,9 +50,10 @@ export function register(program: Command): void {
     program
       .command('__complete', { hidden: true })
       .description('print completion candidates (used by the completion scripts)')
-      .addArgument(new Argument('<what>').choices(['clusters'])),
-  ).action(async (_what: string, opts: CatalogOptions) => {
-    const names = await listClustersWithin(opts, CLUSTER_LIST_BUDGET_MS);
+      .addArgument(new Argument('<what>').choices(['clusters', 'contexts']))
+      .addOption(new Option('--kubeconfig <file>', 'kubeconfig whose contexts to list')),
+  ).action(async (what: string, opts: CatalogOptions & { kubeconfig?: string }) => {
+    const names = what === 'contexts' ? await listContexts(opts.kubeconfig) : await listClustersWithin(opts, CLUSTER_LIST_BUDGET_MS);
     if (names.length > 0) process.stdout.write(`${names.join('\n')}\n`);
     // a Vault request still in flight must not keep the shell waiting
     process.stdout.write('', () => process.exit(0));
@@ -88,5 +91,28 @@ export async function listClustersWithin(opts: CatalogOptions, budgetMs: number)
     return [];
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Context names of the kubeconfig files kubectl would read, merged in order; [] on any failure. */
+export async function listContexts(kubeconfig: string | undefined): Promise<string[]> {
+  try {
+    const [{ resolveKubeconfigPaths, readKubeconfig }, { namesIn }] = await Promise.all([
+      import('../adapters/kubeconfig-file.js'),
+      import('../core/kubeconfig-merge.js'),
+    ]);
+    const names = new Set<string>();
+    for (const path of resolveKubeconfigPaths(kubeconfig)) {
+      try {
+        const file = readKubeconfig(path);
+        if (file.exists) for (const name of namesIn(file.doc, 'contexts')) names.add(name);
+      } catch (error) {
+        debug(`cannot list contexts of ${path} for completion: ${describeError(error)}`);
+      }
+    }
+    return [...names].sort();
+  } catch (error) {
+    debug(`cannot list contexts for completion: ${describeError(error)}`);
+    return [];
   }
 }

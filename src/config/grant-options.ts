@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { completeWith } from '../core/completion-tree.js';
 import { GRANT_NAMES, parseGrantName, type GrantName } from '../core/grant-choice.js';
 import { CliError, ExitCode } from '../errors.js';
 
@@ -14,9 +15,13 @@ export interface GrantFlags {
 export function addGrantOptions(command: Command): Command {
   return command
     .addOption(
-      new Option('--grant <flow>', `sign-in flow: ${GRANT_NAMES.join(', ')} (auto: browser when one can be opened, else device code)`)
-        .env('K8S_AUTH_GRANT')
-        .default('auto'),
+      // checked by grantFrom (one clear line, exit 2), not by commander; completes to the names
+      completeWith(
+        new Option('--grant <flow>', `sign-in flow: ${GRANT_NAMES.join(', ')} (auto: browser when one can be opened, else device code)`)
+          .env('K8S_AUTH_GRANT')
+          .default('auto'),
+        GRANT_NAMES,
+      ),
     )
     .addOption(new Option('--username <name>', 'username for --grant password (the password comes from stdin or K8S_AUTH_PASSWORD, never a flag)').env('K8S_AUTH_USERNAME'));
 }

@@ -2,8 +2,9 @@ import { allNodes, encodeKind, functionName, pathKey, shQuote, valueOptions, typ
 
 /**
  * What the generated scripts need besides the tree: the command they complete, and the options
- * that say where the catalog is, which are passed on to `<command> __complete clusters` so that
- * `k8s-auth login --catalog ./c.yaml <TAB>` lists the clusters of that file.
+ * that say where the catalog (or kubeconfig) is, which are passed on to `<command> __complete
+ * clusters|contexts` so that `k8s-auth login --catalog ./c.yaml <TAB>` lists the clusters of
+ * that file and `k8s-auth whoami --kubeconfig ./kc <TAB>` the contexts of that one.
  */
 export interface CompletionScriptOptions {
   command: string;
@@ -106,18 +107,20 @@ ${fn}_word() { REPLY=\${COMP_WORDS[$1]-}; }
 
 ${shWalkFor(fn, options.forwardOptions)}
 
-# Cluster names come from the catalog; the hidden command gives up after about a second.
-${fn}_clusters() {
+# Cluster names come from the catalog (the hidden command gives up after about a second),
+# context names from the kubeconfig; $1 is clusters or contexts.
+${fn}_names() {
   local cmd=\${COMP_WORDS[0]}
   [[ "$cmd" == '~/'* ]] && cmd="$HOME/\${cmd#'~/'}"
-  "$cmd" __complete clusters "\${fwd[@]}" 2>/dev/null
+  "$cmd" __complete "$1" "\${fwd[@]}" 2>/dev/null
 }
 
 ${fn}_reply() {
   local kind=$1 cur=$2 prefix=$3 IFS=$'\\n' item
   case "$kind" in
     words:*) COMPREPLY=( $(IFS=' '; compgen -W "\${kind#words:}" -- "$cur") ) ;;
-    clusters) COMPREPLY=( $(compgen -W "$(${fn}_clusters)" -- "$cur") ) ;;
+    clusters|contexts) COMPREPLY=( $(compgen -W "$(${fn}_names "$kind")" -- "$cur") ) ;;
+    clusters-contexts) COMPREPLY=( $(compgen -W "$(${fn}_names clusters; ${fn}_names contexts)" -- "$cur") ) ;;
     files) compopt -o filenames 2>/dev/null; COMPREPLY=( $(compgen -f -- "$cur") ) ;;
     *) COMPREPLY=() ;;
   esac

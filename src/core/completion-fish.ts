@@ -55,7 +55,8 @@ export function fishCompletionScript(root: CompletionNode, options: CompletionSc
 #   load always:  ${options.command} completion fish > ~/.config/fish/completions/${options.command}.fish
 
 ${fishTables(root, fn)}
-# Cluster names come from the catalog; the hidden command gives up after about a second.
+# Cluster names come from the catalog (the hidden command gives up after about a second),
+# context names from the kubeconfig.
 function ${fn}_reply --argument-names kind cur prefix cmd
     set -l forwarded $argv[5..-1]
     switch $kind
@@ -63,8 +64,12 @@ function ${fn}_reply --argument-names kind cur prefix cmd
             for word in (string split ' ' -- (string replace 'words:' '' -- $kind))
                 echo "$prefix$word"
             end
-        case clusters
-            for name in ($cmd __complete clusters $forwarded 2>/dev/null)
+        case clusters contexts
+            for name in ($cmd __complete $kind $forwarded 2>/dev/null)
+                echo "$prefix$name"
+            end
+        case clusters-contexts
+            for name in ($cmd __complete clusters $forwarded 2>/dev/null) ($cmd __complete contexts $forwarded 2>/dev/null)
                 echo "$prefix$name"
             end
         case files

@@ -7,15 +7,34 @@ import type { Argument, Command, Option } from 'commander';
  *  - choices (`.choices([...])` on an option or argument) complete to those words;
  *  - an argument or option value named `cluster`/`clusters`/`cluster-name`, and the value of
  *    `--cluster`, complete to cluster names from the catalog;
+ *  - an argument or option value named `context`/`contexts`, and the value of `--context`,
+ *    complete to the context names of the kubeconfig (`--kubeconfig` on the line, else
+ *    $KUBECONFIG, else ~/.kube/config);
+ *  - a cluster argument of a command that also has `--context` completes to both (such commands
+ *    accept a context name in the cluster's place);
  *  - one named like a file (`file`, `path`, `dir`, `kubeconfig`, `*-file`, `catalog`) completes
  *    to file names;
+ *  - an option or argument marked with `completeWith(…, words)` completes to those words (for
+ *    values checked by the command itself rather than by commander's `.choices`);
  *  - anything else is free text (no suggestions), as is any `--vault-*` option's value.
  */
 export type ValueKind =
   | { type: 'free' }
   | { type: 'words'; words: readonly string[] }
   | { type: 'clusters' }
+  | { type: 'contexts' }
+  /** A cluster positional of a command that also takes `--context`: a context name works there too. */
+  | { type: 'clusters-contexts' }
   | { type: 'files' };
+
+/** Words set by `completeWith`, read by the tree; nothing else about the option changes. */
+const completionWords = new WeakMap<Option | Argument, readonly string[]>();
+
+/** Marks an option or argument whose value is one of `words` without making commander check it. */
+export function completeWith<T extends Option | Argument>(target: T, words: readonly string[]): T {
+  completionWords.set(target, [...words]);
+  return target;
+}
 
 export interface CompletionOption {
   /** Every spelling, short first: `['-o', '--output']`. */
@@ -50,6 +69,7 @@ export function inferValueKind(placeholder: string, choices: readonly string[] |
   if (choices && choices.length > 0) return { type: 'words', words: [...choices] };
   const name = placeholder.toLowerCase().replace(/\.\.\.$/, '');
   if (/^(clusters?|cluster-name|cluster_name)$/.test(name) || optionName === '--cluster') return { type: 'clusters' };
+  if (/^contexts?$/.test(name) || optionName === '--context') return { type: 'contexts' };
   // a Vault path (`--vault-prefix <path>`) is not a file path
   if (optionName.startsWith('--vault-')) return { type: 'free' };
   if (/^(file|files|path|paths|dir|directory|kubeconfig|catalog)$/.test(name) || /[-_](file|path|dir)$/.test(name)) return { type: 'files' };
@@ -69,12 +89,12 @@ function describeOption(option: Option): CompletionOption {
   return {
     names,
     description: firstLine(option.description),
-    value: takesValue ? inferValueKind(placeholder, option.argChoices, option.long ?? '') : undefined,
+    value: takesValue ? inferValueKind(placeholder, option.argChoices ?? completionWords.get(option), option.long ?? '') : undefined,
   };
 }
 
 function describeArgument(argument: Argument): CompletionArgument {
-  return { name: argument.name(), value: inferValueKind(argument.name(), argument.argChoices), variadic: argument.variadic };
+  return { name: argument.name(), value: inferValueKind(argument.name(), argument.argChoices ?? completionWords.get(argument)), variadic: argument.variadic };
 }
 
 function firstLine(text: string | undefined): string {
@@ -101,7 +121,11 @@ function describeCommand(command: Command, path: readonly string[], inherited: r
     description: firstLine(command.summary() || command.description()),
     options: options.filter((o) => o.names.every((n) => /^--?[A-Za-z0-9][A-Za-z0-9-]*$/.test(n))),
     commands,
-    args: command.registeredArguments.map(describeArgument),
+    args: command.registeredArguments.map(describeArgument).map((arg) =>
+      arg.value.type === 'clusters' && own.some((o) => o.names.includes('--context') && o.value?.type === 'contexts')
+        ? { ...arg, value: { type: 'clusters-contexts' } }
+        : arg,
+    ),
   };
 }
 
@@ -131,7 +155,7 @@ export function valueOptions(node: CompletionNode): { name: string; value: Value
 
 /**
  * Encodes a value kind as one word the generated scripts switch on:
- * `free`, `clusters`, `files`, or `words:a b c`.
+ * `free`, `clusters`, `contexts`, `clusters-contexts`, `files`, or `words:a b c`.
  */
 export function encodeKind(kind: ValueKind): string {
   return kind.type === 'words' ? `words:${kind.words.filter((w) => PLAIN_WORD.test(w)).join(' ')}` : kind.type;

@@ -40,17 +40,19 @@ ${fn}_word() { REPLY=\${words[$1]-}; }
 
 ${shWalkFor(fn, options.forwardOptions)}
 
-# Cluster names come from the catalog; the hidden command gives up after about a second.
-${fn}_clusters() {
+# Cluster names come from the catalog (the hidden command gives up after about a second),
+# context names from the kubeconfig; $1 is clusters or contexts.
+${fn}_names() {
   local cmd=\${~words[1]}
-  "$cmd" __complete clusters "\${fwd[@]}" 2>/dev/null
+  "$cmd" __complete "$1" "\${fwd[@]}" 2>/dev/null
 }
 
 ${fn}_reply() {
   local -a names
   case "$1" in
     words:*) names=(\${=1#words:}); compadd -a names ;;
-    clusters) names=(\${(f)"$(${fn}_clusters)"}); compadd -a names ;;
+    clusters|contexts) names=(\${(f)"$(${fn}_names "$1")"}); compadd -a names ;;
+    clusters-contexts) names=(\${(f)"$(${fn}_names clusters; ${fn}_names contexts)"}); compadd -a names ;;
     files) _files ;;
   esac
 }

@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli.js';
 import { bashCompletionScript } from '../../src/core/completion-bash.js';
@@ -123,10 +124,11 @@ describe('bash completion of the real CLI', () => {
     expect(bashComplete(script, ['k8s-auth', '__comp'])).toEqual([]);
     // every command with a <cluster> argument completes names from the catalog (K8S_AUTH_CATALOG:
     // not every such command takes --catalog)
-    const withClusters = completionTree(program).commands.filter((c) => c.args[0]?.value.type === 'clusters');
+    // (a cluster positional that also takes a context name completes to both: no contexts here)
+    const withClusters = completionTree(program).commands.filter((c) => ['clusters', 'clusters-contexts'].includes(c.args[0]?.value.type ?? ''));
     expect(withClusters.map((c) => c.name)).toEqual(expect.arrayContaining(['doctor']));
     for (const command of withClusters) {
-      expect(bashComplete(script, ['k8s-auth', command.name, 'st'], { K8S_AUTH_CATALOG: catalog }), command.name).toEqual(['staging']);
+      expect(bashComplete(script, ['k8s-auth', command.name, 'st'], { K8S_AUTH_CATALOG: catalog, KUBECONFIG: '' }), command.name).toEqual(['staging']);
     }
   });
 });
@@ -173,6 +175,10 @@ describe('__complete clusters', () => {
 
 /** zsh: the completion builtins exist only inside a completion widget, so record their calls. */
 function zshComplete(script: string, words: readonly string[]): string[] {
+  return zshCompleteIn(script, words, env);
+}
+
+function zshCompleteIn(script: string, words: readonly string[], shellEnv: NodeJS.ProcessEnv): string[] {
   const file = join(dir, `zsh-${Math.random().toString(36).slice(2)}.zsh`);
   writeFileSync(file, script);
   const program = [
@@ -186,7 +192,7 @@ function zshComplete(script: string, words: readonly string[]): string[] {
     `CURRENT=${words.length}`,
     '_k8s_auth',
   ].join('\n');
-  const out = execFileSync('zsh', ['-f', '-c', program], { env, encoding: 'utf8', cwd: dir });
+  const out = execFileSync('zsh', ['-f', '-c', program], { env: shellEnv, encoding: 'utf8', cwd: dir });
   const typed = (words.at(-1) ?? '').replace(/^--[^=]*=/, '');
   // zsh itself filters candidates by what is typed; the recorders do not
   return out.split('\n').filter((l) => l !== '' && (l === '<files>' || l.startsWith(typed))).sort();
@@ -219,9 +225,13 @@ describe.skipIf(skipUnless(has('zsh'), 'zsh is not installed (apt-get install zs
 
 /** fish completes for real, without a terminal, through `complete -C`. */
 function fishComplete(script: string, line: string): string[] {
+  return fishCompleteIn(script, line, env);
+}
+
+function fishCompleteIn(script: string, line: string, shellEnv: NodeJS.ProcessEnv): string[] {
   const file = join(dir, `fish-${Math.random().toString(36).slice(2)}.fish`);
   writeFileSync(file, script);
-  const out = execFileSync('fish', ['--no-config', '-c', `source ${shQuote(file)}; complete -C ${shQuote(line)}`], { env, encoding: 'utf8', cwd: dir });
+  const out = execFileSync('fish', ['--no-config', '-c', `source ${shQuote(file)}; complete -C ${shQuote(line)}`], { env: shellEnv, encoding: 'utf8', cwd: dir });
   return out.split('\n').filter((l) => l !== '').map((l) => l.split('\t')[0] ?? '').sort();
 }
 
@@ -246,5 +256,85 @@ describe.skipIf(skipUnless(has('fish'), 'fish is not installed (apt-get install 
     expect(fishComplete(script, 'k8s-auth login --output=y')).toEqual(['--output=yaml']);
     expect(fishComplete(script, `k8s-auth login --catalog ${catalog} `)).toEqual(['dev-eu', 'prod', 'staging']);
     expect(fishComplete(script, `k8s-auth rbac apply ${join(dir, 'certs')}/ca.`)).toEqual([join(dir, 'certs', 'ca.pem')]);
+  });
+});
+
+/*
+ * Issue 17 point 7: the real CLI's scripts complete grant names (`login --grant`, checked by the
+ * command, not by commander), output formats, catalog clusters and kubeconfig contexts
+ * (`whoami <TAB>`, `--context`), in each real shell. Contexts come from `--kubeconfig` on the
+ * line, else $KUBECONFIG, through `k8s-auth __complete contexts`.
+ */
+describe('the real CLI completes grants, formats, clusters and contexts', () => {
+  const kubeconfig = join(dir, 'kc.yaml');
+  const other = join(dir, 'kc-other.yaml');
+  const context = (name: string) => `  - name: ${name}\n    context: { cluster: c, user: u }\n`;
+  const shellEnv = () => ({ ...env, KUBECONFIG: kubeconfig, K8S_AUTH_CATALOG: catalog });
+  beforeAll(() => {
+    writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\ncurrent-context: lab-ctx\ncontexts:\n${context('lab-ctx')}${context('prod-ctx')}${context('staging-ctx')}`);
+    writeFileSync(other, `apiVersion: v1\nkind: Config\ncontexts:\n${context('other-ctx')}`);
+  });
+  const script = (shell: string) => execFileSync('k8s-auth', ['completion', shell], { env, encoding: 'utf8' });
+
+  it('__complete contexts lists the kubeconfig contexts, nothing for a missing or broken file', () => {
+    const run = (...args: string[]) => spawnSync('k8s-auth', ['__complete', 'contexts', ...args], { env: shellEnv(), encoding: 'utf8' });
+    expect([run().status, run().stdout]).toEqual([0, 'lab-ctx\nprod-ctx\nstaging-ctx\n']);
+    expect(run('--kubeconfig', other).stdout).toBe('other-ctx\n');
+    expect([run('--kubeconfig', join(dir, 'absent.yaml')).stdout, run('--kubeconfig', join(dir, 'absent.yaml')).stderr]).toEqual(['', '']);
+    const broken = join(dir, 'kc-broken.yaml');
+    writeFileSync(broken, 'contexts: [1, 2\n');
+    const out = run('--kubeconfig', broken);
+    expect([out.status, out.stdout, out.stderr]).toEqual([0, '', '']);
+  });
+
+  it('a cluster positional of a command with --context completes to clusters and contexts (bash, zsh, fish)', () => {
+    const program = new Command('k8s-auth');
+    program.command('show').argument('[cluster]').option('--context <name>').option('--kubeconfig <file>');
+    program.command('sign').argument('<cluster>').option('--context-name <name>');
+    program.command('__complete', { hidden: true }).argument('<what>').option('--catalog <file>').option('--kubeconfig <file>');
+    const tree = completionTree(program);
+    const opts = { command: 'k8s-auth', forwardOptions: ['--catalog', '--kubeconfig'] };
+    const both = ['dev-eu', 'lab-ctx', 'prod', 'prod-ctx', 'staging', 'staging-ctx'];
+    expect(bashComplete(bashCompletionScript(tree, opts), ['k8s-auth', 'show', ''], shellEnv()).sort()).toEqual(both);
+    expect(bashComplete(bashCompletionScript(tree, opts), ['k8s-auth', 'show', '--context', 'l'], shellEnv())).toEqual(['lab-ctx']);
+    expect(bashComplete(bashCompletionScript(tree, opts), ['k8s-auth', 'sign', ''], shellEnv()).sort()).toEqual(['dev-eu', 'prod', 'staging']);
+    if (has('zsh')) expect(zshCompleteIn(zshCompletionScript(tree, opts), ['k8s-auth', 'show', 'p'], shellEnv())).toEqual(['prod', 'prod-ctx']);
+    if (has('fish')) expect(fishCompleteIn(fishCompletionScript(tree, opts), 'k8s-auth show s', shellEnv())).toEqual(['staging', 'staging-ctx']);
+  });
+
+  it('bash', () => {
+    const bash = script('bash');
+    const complete = (...words: string[]) => bashComplete(bash, words, shellEnv()).sort();
+    expect(complete('k8s-auth', 'login', '--grant', '')).toEqual(['auto', 'browser', 'device-code', 'password']);
+    expect(complete('k8s-auth', 'login', '--grant', '=', 'd')).toEqual(['device-code']);
+    expect(complete('k8s-auth', 'whoami', '-o', '')).toEqual(['json', 'text', 'yaml']);
+    expect(complete('k8s-auth', 'whoami', '')).toEqual(expect.arrayContaining(['lab-ctx', 'prod-ctx', 'staging-ctx']));
+    expect(complete('k8s-auth', 'whoami', '--kubeconfig', other, 'o')).toEqual(['other-ctx']);
+    expect(complete('k8s-auth', 'rbac', 'list', '--context', 'p')).toEqual(['prod-ctx']);
+    expect(complete('k8s-auth', 'login', 'st')).toEqual(['staging']);
+  });
+
+  it.skipIf(skipUnless(has('zsh'), 'zsh is not installed (apt-get install zsh)'))('zsh', () => {
+    const zsh = script('zsh');
+    const complete = (...words: string[]) => zshCompleteIn(zsh, words, shellEnv());
+    expect(complete('k8s-auth', 'login', '--grant', '')).toEqual(['auto', 'browser', 'device-code', 'password']);
+    expect(complete('k8s-auth', 'login', '--grant=b')).toEqual(['browser']);
+    expect(complete('k8s-auth', 'whoami', '-o', '')).toEqual(['json', 'text', 'yaml']);
+    expect(complete('k8s-auth', 'whoami', '')).toEqual(expect.arrayContaining(['lab-ctx', 'prod-ctx', 'staging-ctx']));
+    expect(complete('k8s-auth', 'whoami', '--kubeconfig', other, 'o')).toEqual(['other-ctx']);
+    expect(complete('k8s-auth', 'rbac', 'list', '--context', 'p')).toEqual(['prod-ctx']);
+    expect(complete('k8s-auth', 'login', 'st')).toEqual(['staging']);
+  });
+
+  it.skipIf(skipUnless(has('fish'), 'fish is not installed (apt-get install fish)'))('fish', () => {
+    const fish = script('fish');
+    const complete = (line: string) => fishCompleteIn(fish, line, shellEnv());
+    expect(complete('k8s-auth login --grant ')).toEqual(['auto', 'browser', 'device-code', 'password']);
+    expect(complete('k8s-auth login --grant=p')).toEqual(['--grant=password']);
+    expect(complete('k8s-auth whoami -o ')).toEqual(['json', 'text', 'yaml']);
+    expect(complete('k8s-auth whoami ')).toEqual(expect.arrayContaining(['lab-ctx', 'prod-ctx', 'staging-ctx']));
+    expect(complete(`k8s-auth whoami --kubeconfig ${other} o`)).toEqual(['other-ctx']);
+    expect(complete('k8s-auth rbac list --context p')).toEqual(['prod-ctx']);
+    expect(complete('k8s-auth login st')).toEqual(['staging']);
   });
 });

@@ -13,6 +13,7 @@ interface TokenFlags {
   ttl: string;
   audience?: string[];
   cluster?: string;
+  context?: string;
   kubeconfig?: string;
   output?: string;
   kubeconfigOut?: string;
@@ -44,7 +45,9 @@ export function register(program: Command): void {
     .addOption(new Option('--service-account <name>', 'ServiceAccount to mint for (default: your own, from the current login)').env('K8S_AUTH_SERVICE_ACCOUNT'))
     .addOption(new Option('-n, --namespace <namespace>', 'namespace of the ServiceAccount').env('K8S_AUTH_SA_NAMESPACE').default('default'))
     .addOption(new Option('--audience <audience>', 'intended audience of the token (repeatable; env K8S_AUTH_AUDIENCES, comma-separated; default: the API server)').argParser(collect))
-    .addOption(new Option('--cluster <name>', 'kubeconfig context (or cluster) to mint through (default: the current context; env K8S_AUTH_CONTEXT; K8S_AUTH_CLUSTER is deprecated)').env('K8S_AUTH_CONTEXT'))
+    .argument('[cluster]', "catalog cluster to mint through (its context; default: the current context); a context name works too")
+    .addOption(new Option('--context <name>', 'kubeconfig context to mint through (default: the current context; env K8S_AUTH_CONTEXT; K8S_AUTH_CLUSTER is deprecated)').env('K8S_AUTH_CONTEXT'))
+    .addOption(new Option('--cluster <name>', 'deprecated: the cluster positional or --context').hideHelp())
     .addOption(new Option('--kubeconfig <file>', 'kubeconfig to read (default: $KUBECONFIG, else ~/.kube/config)'))
     .addOption(outputOption(TOKEN_OUTPUT_FORMATS, 'token'))
     .addOption(new Option('--kubeconfig-out <file>', 'with -o kubeconfig: write a self-contained kubeconfig here (mode 0600) instead of merging into the current one').env('K8S_AUTH_KUBECONFIG_OUT'))
@@ -52,14 +55,28 @@ export function register(program: Command): void {
     .addOption(new Option('--vault-k8s-mount <mount>', 'mount path of the Kubernetes secrets engine').env('K8S_AUTH_VAULT_K8S_MOUNT').default('kubernetes'))
     .addOption(new Option('--username-claim <claim>', 'ID token claim that names you (as the catalog entry says)').env('K8S_AUTH_USERNAME_CLAIM').default('email'))
     .addOption(new Option('--http-timeout <seconds>', 'timeout of each request').env('K8S_AUTH_HTTP_TIMEOUT'))
-    .action(async (flags: TokenFlags, command: Command) => {
-      await runToken(flags, command);
+    .action(async (positional: string | undefined, flags: TokenFlags, command: Command) => {
+      await runToken(positional, flags, command);
     });
 }
 
-async function runToken(flags: TokenFlags, command: Command): Promise<void> {
+async function runToken(positional: string | undefined, flags: TokenFlags, command: Command): Promise<void> {
   const { clusterFromEnv } = await import('../config/cluster-env.js');
-  if (clusterFromEnv(command, 'token', 'kubeconfig context')) flags.cluster = command.getOptionValue('cluster') as string;
+  const { deprecatedClusterFlag, resolveCommandTarget } = await import('../config/cluster-target-options.js');
+  // the old spelling --cluster meant "a context, or a cluster": that is what the positional means now
+  if (flags.cluster !== undefined) {
+    if (positional !== undefined) throw new CliError(ExitCode.USAGE, `--cluster ${flags.cluster} and the cluster ${positional} both name the cluster: drop --cluster (deprecated)`);
+    deprecatedClusterFlag('token', flags.cluster, 'either');
+    positional = flags.cluster;
+  }
+  // K8S_AUTH_CLUSTER (deprecated) only when neither the flags nor K8S_AUTH_CONTEXT name one
+  if (positional === undefined && command.getOptionValueSource('context') === undefined && clusterFromEnv(command, 'token', 'kubeconfig context')) {
+    flags.context = command.getOptionValue('cluster') as string;
+  }
+  // a cluster on the command line beats a context from the environment
+  if (positional !== undefined && command.getOptionValueSource('context') === 'env') delete flags.context;
+  const target = await resolveCommandTarget({ positional, context: flags.context, kubeconfig: flags.kubeconfig, needsContext: true });
+  const through = target.context ?? target.cluster;
   const { parseTokenTtl } = await import('../core/duration.js');
   const { checkTokenOutput, renderTokenOutput } = await import('../core/token-output.js');
   const { httpTimeoutMs } = await import('../config/catalog-options.js');
@@ -91,7 +108,7 @@ async function runToken(flags: TokenFlags, command: Command): Promise<void> {
     ...(flags.serviceAccount === undefined ? {} : { serviceAccount: flags.serviceAccount }),
     namespace: flags.namespace,
     audiences,
-    ...(flags.cluster === undefined ? {} : { cluster: flags.cluster }),
+    ...(through === undefined ? {} : { cluster: through }),
     ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }),
     usernameClaim: flags.usernameClaim,
     ...(flags.viaVault === undefined ? {} : { viaVault: { role: flags.viaVault, mount: flags.vaultK8sMount } }),

@@ -1,8 +1,9 @@
 import { type Command, Option } from 'commander';
 import { DATA_FORMATS, outputOption, resolveOutput } from '../config/output-options.js';
 
-/** `k8s-auth whoami [<context>]`: who the kubeconfig signs in as (docs/usage.md#whoami). */
+/** `k8s-auth whoami [<cluster>] [--context <name>]`: who the kubeconfig signs in as (docs/usage.md#whoami). */
 interface WhoamiFlags {
+  context?: string;
   kubeconfig?: string;
   output?: string;
 }
@@ -12,10 +13,15 @@ export function register(program: Command): void {
     .command('whoami')
     .summary('show who the current (or named) context signs in as')
     .description('Show issuer, subject, email, groups and expiry of the ID token a kubeconfig context uses. Reads the kubeconfig only; never prints the token.')
-    .argument('[context]', 'kubeconfig context (default: the current context)')
+    .argument('[cluster]', "catalog cluster: its context (the current one when it is the cluster's; default: the current context); a context name works too")
+    .addOption(new Option('--context <name>', 'kubeconfig context to read (default: the current context)'))
     .addOption(new Option('--kubeconfig <file>', 'kubeconfig to read (default: $KUBECONFIG, else ~/.kube/config)'))
     .addOption(outputOption(DATA_FORMATS, 'text'))
-    .action(async (context: string | undefined, flags: WhoamiFlags) => {
+    .action(async (positional: string | undefined, flags: WhoamiFlags) => {
+      const { resolveCommandTarget } = await import('../config/cluster-target-options.js');
+      const target = await resolveCommandTarget({ positional, context: flags.context, kubeconfig: flags.kubeconfig, needsContext: true });
+      // a cluster without a context of its own: say so in whoami's terms
+      const context = target.context ?? target.cluster;
       const { whoami, idTokenFromExecCache } = await import('../usecases/whoami.js');
       const result = await whoami({
         ...(flags.kubeconfig !== undefined ? { kubeconfig: flags.kubeconfig } : {}),

@@ -44,7 +44,7 @@ describe('K8S_AUTH_CLUSTER, K8S_AUTH_CONTEXT and K8S_AUTH_CATALOG_ENTRY', () => 
     const both = await token({ K8S_AUTH_CONTEXT: 'new-name', K8S_AUTH_CLUSTER: 'old-name' });
     expect(both.stderr).toBe(noContext('new-name'));
     const flag = await runCli(['token', '--ttl', '1h', '--kubeconfig', kubeconfig, '-o', 'json', '--cluster', 'flag-name'], cleanEnv({ HOME: dir, K8S_AUTH_CONTEXT: 'new-name', K8S_AUTH_CLUSTER: 'old-name' }));
-    expect(flag.stderr).toBe(noContext('flag-name'));
+    expect(flag.stderr).toBe(`warning: token --cluster is deprecated: write \`k8s-auth token flag-name\` (a cluster) or \`--context flag-name\` (a kubeconfig context)\n${noContext('flag-name')}`);
   });
 
   it('rbac plan: K8S_AUTH_CATALOG_ENTRY names the catalog entry; K8S_AUTH_CLUSTER still does, with the note for this command', async () => {

@@ -97,6 +97,7 @@ async function runLogin(clusters: string[], flags: LoginFlags): Promise<void> {
     onSignInStart: (issuer, names) => info(`Signing in to ${names.join(', ')} at ${issuer} (waiting up to ${Math.round(timeoutMs / 1000)}s)…`),
     grant: mode.grant,
     ...(mode.exec ? { exec: mode.exec } : {}),
+    ...(mode.authProvider ? { authProvider: true } : {}),
   });
 
   const output = resolveOutput(flags.output, DATA_FORMATS, 'text').format;

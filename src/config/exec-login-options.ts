@@ -30,7 +30,8 @@ export interface ExecLoginFlags extends GrantFlags, CatalogOptions {
 export function addExecLoginOptions(command: Command): Command {
   addGrantOptions(command);
   return command
-    .addOption(new Option('--exec', 'write the user as an exec credential plugin (`k8s-auth credential`) with a token cache, instead of an auth-provider holding the tokens'))
+    .addOption(new Option('--exec', 'write the user as an exec credential plugin (`k8s-auth credential`) with a token cache, instead of an auth-provider holding the tokens (default: the form the user has now, else auth-provider)'))
+    .addOption(new Option('--no-exec', 'write the user as auth-provider: oidc even where it is an exec plugin user now'))
     .addOption(new Option('--exec-command <path>', 'command kubectl runs for --exec (default: k8s-auth, looked up on PATH)'))
     .addOption(new Option('--exec-api-version <version>', 'client.authentication.k8s.io version for --exec: v1 (kubectl 1.22+) or v1beta1 (older kubectl)').default('v1'))
     .addOption(new Option('--login-hint <user>', 'ask the provider for this user, and keep this sign-in apart from others in the token cache'))
@@ -55,6 +56,8 @@ function absolutePath(path: string): string {
 export interface LoginMode {
   grant: SignInSettings;
   exec?: ExecLoginOptions;
+  /** --no-exec typed: the auth-provider form even for an exec plugin user. */
+  authProvider?: boolean;
 }
 
 export function loginModeFrom(flags: ExecLoginFlags, timeoutMs: number, env: Readonly<Record<string, string | undefined>> = process.env): LoginMode {
@@ -69,7 +72,7 @@ export function loginModeFrom(flags: ExecLoginFlags, timeoutMs: number, env: Rea
   if (!flags.exec) {
     const stray = execOnly.find((name) => flags[name] !== undefined);
     if (stray) throw new CliError(ExitCode.USAGE, `--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies with --exec`);
-    return { grant };
+    return flags.exec === false ? { grant, authProvider: true } : { grant };
   }
   const apiVersion = parseExecApiVersion(flags.execApiVersion ?? 'v1');
   if (!apiVersion) throw new CliError(ExitCode.USAGE, `--exec-api-version must be v1 or v1beta1, not '${flags.execApiVersion ?? ''}'`);

@@ -1,4 +1,5 @@
 import type { RuleResult } from './authentication-config.js';
+import { loginCommand } from './login-mode.js';
 import type {
   ApiServerObservation,
   AuthenticationConfigObservation,
@@ -248,7 +249,7 @@ export function locksVerdict(o: LocksObservation, staleAfterMs = 30_000): CheckR
 }
 
 export function tokensVerdict(o: TokensObservation, nowMs: number, cluster: string | undefined): CheckResult {
-  const login = `k8s-auth login ${cluster ?? '<cluster>'}`;
+  const login = loginCommand(cluster ?? '<cluster>', o.kind === 'no-context' || o.kind === 'not-ours' ? undefined : o.mode);
   if (o.kind === 'no-context') return result('tokens', 'skip', o.reason);
   if (o.kind === 'not-ours') return result('tokens', 'skip', `the context's user has ${o.auth === 'token' ? 'a static token' : 'credentials'} not managed by k8s-auth`);
   const where = o.mode === 'oidc' ? `in the kubeconfig (${o.source})` : `in the cache ${o.source}`;

@@ -21,6 +21,10 @@ export interface CurrentLogin {
   execCluster?: string;
   /** For kind 'exec': the plugin's arguments (they name the token cache key). */
   execArgs?: string[];
+  /** For kind 'exec': the plugin command, its client.authentication.k8s.io version and env. */
+  execCommand?: string;
+  execApiVersion?: string;
+  execEnv?: { name: string; value: string }[];
   idToken?: string;
   refreshToken?: string;
   issuerUrl?: string;
@@ -94,6 +98,14 @@ export function readCurrentLogin(options: CurrentLoginOptions = {}): CurrentLogi
     if (at !== -1) {
       login.kind = 'exec';
       login.execArgs = args;
+      const command = str(exec['command']);
+      if (command) login.execCommand = command;
+      const apiVersion = str(exec['apiVersion']);
+      if (apiVersion) login.execApiVersion = apiVersion;
+      const env = Array.isArray(exec['env'])
+        ? exec['env'].map(record).filter((e): e is Record<string, unknown> => e !== undefined && str(e['name']) !== undefined && typeof e['value'] === 'string').map((e) => ({ name: e['name'] as string, value: e['value'] as string }))
+        : [];
+      if (env.length > 0) login.execEnv = env;
       login.execCluster = args[at + 1] !== undefined && !args[at + 1]?.startsWith('-') ? (args[at + 1] as string) : clusterName;
     }
   } else if (str(user.value['token'])) {

@@ -7,7 +7,10 @@ import { CliError, ExitCode } from '../errors.js';
 import type { Catalog } from './catalog.js';
 import type { ExecLoginOptions } from './login-exec.js';
 import type { SignInSettings } from './sign-in.js';
-import { debug } from '../ui/log.js';
+import { debug, warn } from '../ui/log.js';
+import { chooseLoginForm, keptExecArgs, type LoginForm } from '../core/login-mode.js';
+import { EXEC_API_V1, parseExecApiVersion } from '../core/exec-credential.js';
+import { type CurrentLogin, readCurrentLogin } from './current-login.js';
 
 /**
  * `k8s-auth login <cluster>...`: catalog entries → one browser sign-in per distinct
@@ -33,6 +36,58 @@ export interface LoginRequest {
   grant?: SignInSettings;
   /** --exec: write an exec credential plugin user and fill the token cache (usecases/login-exec.ts). */
   exec?: ExecLoginOptions;
+  /** --no-exec: write the auth-provider form even where the user is an exec plugin user now. */
+  authProvider?: boolean;
+}
+
+/** The user the context names now, if k8s-auth wrote it in one of its two forms. */
+function existingLogin(request: LoginRequest, contextName: string): (CurrentLogin & { form: LoginForm }) | undefined {
+  try {
+    const login = readCurrentLogin({ ...(request.kubeconfig !== undefined ? { kubeconfig: request.kubeconfig } : {}), context: contextName, ...(request.env ? { env: request.env } : {}) });
+    if (login.kind === 'exec') return { ...login, form: 'exec' };
+    if (login.kind === 'oidc') return { ...login, form: 'auth-provider' };
+  } catch {
+    // no such context yet (or not one of ours): nothing to keep
+  }
+  return undefined;
+}
+
+/** An exec user's plugin settings, kept for the new sign-in: command, version, env and options. */
+function keptExecOptions(login: CurrentLogin): ExecLoginOptions {
+  const kept = keptExecArgs(login.execArgs ?? []) ?? { extraArgs: [] };
+  return {
+    command: login.execCommand ?? 'k8s-auth',
+    apiVersion: parseExecApiVersion(login.execApiVersion ?? '') ?? EXEC_API_V1,
+    extraArgs: kept.extraArgs,
+    ...(login.execEnv ? { env: login.execEnv } : {}),
+    ...(kept.loginHint ? { loginHint: kept.loginHint } : {}),
+    ...(kept.cacheDir ? { cacheDir: kept.cacheDir } : {}),
+  };
+}
+
+/**
+ * Per cluster, the form login writes: --exec / --no-exec when typed, else the form the user has
+ * (exec stays exec, with its arguments), else auth-provider. A change of form is said on stderr.
+ */
+function execOptionsPerCluster(request: LoginRequest, entries: readonly ClusterEntry[]): Map<string, ExecLoginOptions | undefined> {
+  const typed: LoginForm | undefined = request.exec ? 'exec' : request.authProvider ? 'auth-provider' : undefined;
+  const chosen = new Map<string, ExecLoginOptions | undefined>();
+  for (const entry of entries) {
+    const contextName = request.contextName ?? entry.name;
+    const existing = existingLogin(request, contextName);
+    const { form, changed } = chooseLoginForm(typed, existing?.form);
+    if (changed && existing) {
+      warn(
+        form === 'exec'
+          ? `context ${contextName}: the user ${existing.userName} changes from auth-provider: oidc (tokens in ${existing.kubeconfigPath}) to an exec plugin user (\`k8s-auth credential\`, tokens in the token cache), as --exec asks`
+          : `context ${contextName}: the user ${existing.userName} changes from an exec plugin user (\`k8s-auth credential\`, tokens in the token cache) to auth-provider: oidc (the refresh token goes into ${existing.kubeconfigPath}), as --no-exec asks; \`k8s-auth login ${entry.name} --exec\` changes it back`,
+      );
+    } else if (!typed && existing?.form === 'exec') {
+      debug(`context ${contextName}: keeping the exec plugin user ${existing.userName} and its arguments`);
+    }
+    chosen.set(entry.name, form === 'exec' ? (request.exec ?? (existing ? keptExecOptions(existing) : undefined)) : undefined);
+  }
+  return chosen;
 }
 
 /** What -o json prints per cluster; the key set is a documented contract. */
@@ -114,7 +169,11 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
   // controls, fails now, not after the person has signed in
   for (const path of paths) await checkKubeconfigBeforeSignIn(path);
   checkKubeconfigDirectory(paths[0] as string);
-  if (request.exec) (await import('./login-exec.js')).checkExecCache(entries, request.exec);
+  const execFor = execOptionsPerCluster(request, entries);
+  for (const entry of entries) {
+    const options = execFor.get(entry.name);
+    if (options) (await import('./login-exec.js')).checkExecCache([entry], options);
+  }
 
   const outcomes: LoginOutcome[] = [];
   for (const [index, group] of groups.entries()) {
@@ -123,9 +182,10 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
     request.onSignInStart?.(group.issuerUrl, clusterNames);
     const redirectUri = group.entries.find((e) => e.redirectUri)?.redirectUri;
     const scopes = [...new Set(group.entries.flatMap(scopesFor))];
+    const loginHint = group.entries.map((e) => execFor.get(e.name)?.loginHint).find((h) => h !== undefined);
     const browserSignIn = () => authorizationCodeSignIn(config, {
       scopes,
-      ...(request.exec?.loginHint ? { extraParameters: { login_hint: request.exec.loginHint } } : {}),
+      ...(loginHint ? { extraParameters: { login_hint: loginHint } } : {}),
       ...(redirectUri ? { redirectUri } : {}),
       ...(request.listenPort !== undefined ? { listenPort: request.listenPort } : {}),
       openBrowser: request.openBrowser,
@@ -133,7 +193,7 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
       clusters: clusterNames,
       // every entry's username claim is checked before the page says who signed in
       describeUser: (claims) => {
-        const hint = request.exec?.loginHint;
+        const hint = loginHint;
         if (hint) for (const entry of group.entries) checkHintedUser(entry.name, hint, claims, entry.usernameClaim);
         return group.entries.map((entry) => usernameFor(entry, claims))[0] as string;
       },
@@ -153,10 +213,11 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
       const setCurrentHere = request.setCurrent && outcomes.length === 0 && paths.length === 1;
       // the cache first: a kubeconfig naming the plugin must never point at an empty cache
       // loaded only for --exec: the token cache and grant modules are not needed otherwise
-      const execLogin = request.exec ? await import('./login-exec.js') : undefined;
+      const execOptions = execFor.get(entry.name);
+      const execLogin = execOptions ? await import('./login-exec.js') : undefined;
       // the cache key names the person (--login-hint, else who just signed in), so people
       // signed in at the same provider and client never share, or overwrite, a cached token
-      const exec = request.exec ? { ...request.exec, loginHint: request.exec.loginHint ?? username } : undefined;
+      const exec = execOptions ? { ...execOptions, loginHint: execOptions.loginHint ?? username } : undefined;
       if (exec) checkHintedUser(entry.name, exec.loginHint, result.claims, entry.usernameClaim);
       const cacheFile = exec && execLogin ? await execLogin.storeForExec(entry, result, exec) : undefined;
       const written = await updateKubeconfig(paths, { cluster: entry.name, user: userName, context: contextName }, (doc) => {

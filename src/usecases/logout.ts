@@ -7,6 +7,7 @@ import { CliError, ExitCode, describeError } from '../errors.js';
 import { registerSecret } from '../ui/redact.js';
 import { execTokenCache } from '../adapters/token-cache-read.js';
 import { debug, warn } from '../ui/log.js';
+import { loginCommand } from '../core/login-mode.js';
 
 /**
  * `k8s-auth logout <cluster>`: remove the tokens of every user of the cluster's contexts (the
@@ -32,6 +33,8 @@ export interface LogoutOutcome {
   revoked: string[];
   /** users with a refresh token the provider could not revoke (no endpoint or an error) */
   notRevoked: string[];
+  /** The login command that signs in again in the form the users have (`--exec` for exec plugin users). */
+  signInAgain: string;
 }
 
 type ClusterLogin =
@@ -139,7 +142,8 @@ export async function logout(request: LogoutRequest, hooks: { revoking?: <T>(wor
   if (logins.length === 0) {
     throw new CliError(ExitCode.KUBECONFIG, `no k8s-auth login for cluster '${request.cluster}' in ${paths.join(':')}: nothing to log out of`);
   }
-  const outcome: LogoutOutcome = { cluster: request.cluster, users: logins.map((u) => u.name), removed: [], revoked: [], notRevoked: [] };
+  const signInAgain = loginCommand(request.cluster, logins.some((l) => l.kind === 'exec') ? 'exec' : 'oidc');
+  const outcome: LogoutOutcome = { cluster: request.cluster, users: logins.map((u) => u.name), removed: [], revoked: [], notRevoked: [], signInAgain };
   const targets: RevokeTarget[] = [];
 
   const oidcByPath = new Map<string, string[]>();

@@ -5,6 +5,7 @@ import { readKubeconfigTarget, type KubeconfigTarget } from '../adapters/kubecon
 import { tokenMinterFor } from '../adapters/token-request.js';
 import { CliError, ExitCode } from '../errors.js';
 import { debug } from '../ui/log.js';
+import { loginCommand } from '../core/login-mode.js';
 
 /**
  * `k8s-auth token`: a ServiceAccount token that expires on its own. By default the
@@ -113,7 +114,7 @@ function serviceAccountFor(login: Identity | undefined, target: KubeconfigTarget
       : 'it does not sign in with k8s-auth';
   throw new CliError(
     ExitCode.USAGE,
-    `cannot tell whose ServiceAccount to use from context ${target.contextName} (${why}): run \`k8s-auth login ${target.clusterName}\` first, or pass --service-account NAME`,
+    `cannot tell whose ServiceAccount to use from context ${target.contextName} (${why}): run \`${loginCommand(target.clusterName, target.userExec?.args.includes('credential') ? 'exec' : 'oidc')}\` first, or pass --service-account NAME`,
   );
 }
 

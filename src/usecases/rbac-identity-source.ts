@@ -5,6 +5,7 @@ import { TRUST_HINTS } from '../adapters/http.js';
 import { identityFromClaims, type RbacIdentity } from '../core/rbac-identity.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug } from '../ui/log.js';
+import { loginCommand } from '../core/login-mode.js';
 import { registerSecret } from '../ui/redact.js';
 
 /**
@@ -151,7 +152,7 @@ export async function resolveVerifiedIdentity(options: IdentitySourceOptions): P
       token = readCachedTokens(cache)?.idToken;
     }
     if (!token) {
-      throw new CliError(ExitCode.USAGE, `no ID token found for ${tokenSource} (it ${login.kind === 'oidc' || login.kind === 'exec' ? 'holds none' : 'does not sign in with OpenID Connect'}): pass --id-token FILE (or - for stdin), or run \`k8s-auth login\` first`);
+      throw new CliError(ExitCode.USAGE, `no ID token found for ${tokenSource} (it ${login.kind === 'oidc' || login.kind === 'exec' ? 'holds none' : 'does not sign in with OpenID Connect'}): pass --id-token FILE (or - for stdin), or run \`${loginCommand(login.execCluster ?? login.clusterName, login.kind)}\` first`);
     }
     registerSecret(token);
   }

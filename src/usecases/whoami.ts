@@ -2,6 +2,7 @@ import { decodeJwtClaims, isoFromUnix, summarizeClaims } from '../core/id-token-
 import { CliError, ExitCode } from '../errors.js';
 import { execTokenCache } from '../adapters/token-cache-read.js';
 import { type CurrentLogin, readCurrentLogin } from './current-login.js';
+import { loginCommand } from '../core/login-mode.js';
 
 /**
  * `k8s-auth whoami [<context>]`: who the kubeconfig signs in as, from the ID token's claims.
@@ -42,7 +43,7 @@ export async function whoami(options: WhoamiOptions = {}): Promise<WhoamiResult>
         : login.kind === 'exec'
           ? 'uses the exec plugin and no cached ID token was found'
           : `does not sign in with OpenID Connect (${login.kind === 'token' ? 'a static token' : 'another method'})`;
-    throw new CliError(ExitCode.KUBECONFIG, `user '${login.userName}' of context '${login.contextName}' ${why}: run \`k8s-auth login ${login.clusterName}\``);
+    throw new CliError(ExitCode.KUBECONFIG, `user '${login.userName}' of context '${login.contextName}' ${why}: run \`${loginCommand(login.clusterName, login.kind)}\``);
   }
   const claims = summarizeClaims(decodeJwtClaims(idToken));
   const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);

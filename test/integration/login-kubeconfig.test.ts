@@ -113,7 +113,7 @@ describe('kubeconfig files', () => {
     );
     const env = { KUBECONFIG: `${a}:${b}` };
     expect(readCurrentLogin({ env })).toEqual({
-      contextName: 'prod', clusterName: 'prod', userName: 'jane@prod', server: 'https://prod:6443', namespace: 'ns', caData: 'Q0E=', kind: 'exec', execCluster: 'prod', execArgs: ['credential', 'prod'], kubeconfigPath: b,
+      contextName: 'prod', clusterName: 'prod', userName: 'jane@prod', server: 'https://prod:6443', namespace: 'ns', caData: 'Q0E=', kind: 'exec', execCluster: 'prod', execArgs: ['credential', 'prod'], execCommand: 'k8s-auth', execApiVersion: 'client.authentication.k8s.io/v1', kubeconfigPath: b,
     });
     expect(readCurrentLogin({ env, context: 'old' })).toMatchObject({ kind: 'oidc', idToken: 'a.b.c', refreshToken: 'rrrrrr', issuerUrl: 'https://i', clientId: 'c' });
   });
@@ -159,7 +159,7 @@ describe('whoami', () => {
     expect(existsSync(cacheFile)).toBe(false);
     const after = await startCli(['whoami', 'prod', '--kubeconfig', kubeconfig], cleanEnv()).exited;
     expect(after.code).toBe(8);
-    expect(after.stderr).toMatch(/uses the exec plugin and no cached ID token was found: run `k8s-auth login prod`/);
+    expect(after.stderr).toMatch(/uses the exec plugin and no cached ID token was found: run `k8s-auth login prod --exec`/);
   });
 
   it('says what to do when there is no login', async () => {

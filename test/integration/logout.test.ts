@@ -97,7 +97,7 @@ describe('logout', () => {
 
     const second = await runCli(['logout', 'prod', '--kubeconfig', kubeconfig], cleanEnv({ HOME: dir.path }));
     expect(second.code, second.stderr).toBe(0);
-    expect(second.stderr.trim()).toBe('Nothing to remove for prod: jane@prod holds no tokens (already logged out)');
+    expect(second.stderr.trim()).toBe('Nothing to remove for prod: jane@prod holds no tokens (already logged out); sign in with `k8s-auth login prod`');
     expect(provider.stats.revocations).toBe(1);
   });
 

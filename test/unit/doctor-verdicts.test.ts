@@ -185,7 +185,9 @@ describe('tokens and the API server', () => {
     expect(tokensVerdict({ ...found, idToken: { expiresAtMs: NOW - 1000, issuer } }, NOW, 'prod').verdict).toBe('pass');
     expect(tokensVerdict({ ...found, hasRefreshToken: false, idToken: { expiresAtMs: NOW - 1000, issuer } }, NOW, 'prod').verdict).toBe('fail');
     expect(tokensVerdict({ ...found, hasRefreshToken: false, idToken: { expiresAtMs: NOW + 1000, issuer } }, NOW, 'prod').verdict).toBe('warn');
-    expect(tokensVerdict({ ...found, hasRefreshToken: false }, NOW, 'prod').fix).toBe('sign in: k8s-auth login prod');
+    // the fix names the command that restores the user's form (issue 17, point 2)
+    expect(tokensVerdict({ ...found, hasRefreshToken: false }, NOW, 'prod').fix).toBe('sign in: k8s-auth login prod --exec');
+    expect(tokensVerdict({ ...found, mode: 'oidc', hasRefreshToken: false }, NOW, 'prod').fix).toBe('sign in: k8s-auth login prod');
     expect(tokensVerdict({ ...found, idToken: { expiresAtMs: NOW + 1000, issuer: 'https://other' } }, NOW, 'prod').verdict).toBe('fail');
     expect(tokensVerdict({ ...found, problem: 'is not valid JSON' }, NOW, 'prod').fix).toContain('rm /cache/x.json');
     expect(tokensVerdict({ ...found, idToken: { expiresAtMs: NOW + 1000, issuer }, fileMode: 0o644 }, NOW, 'prod').verdict).toBe('warn');

@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander';
 
 /** `k8s-auth logout <cluster>`: remove the stored tokens, then revoke them (docs/usage.md#logout). */
 interface LogoutFlags {
+  context?: string;
   kubeconfig?: string;
   certificateAuthority?: string[];
   insecureSkipTlsVerify?: boolean;
@@ -18,12 +19,20 @@ export function register(program: Command): void {
       "Remove the ID and refresh tokens of the cluster's users from the kubeconfig (under its lock), then revoke the refresh token at the identity provider (when it offers revocation). " +
         'The cluster, user and context entries stay; `k8s-auth login <cluster>` fills them again in the form they have (exec plugin or auth-provider).',
     )
-    .argument('<cluster>', 'cluster name (as written by login)')
+    .argument('[cluster]', 'catalog cluster (as written by login); a context name resolves to its cluster')
+    .addOption(new Option('--context <name>', 'kubeconfig context whose cluster to log out of'))
     .addOption(new Option('--kubeconfig <file>', 'kubeconfig to edit (default: $KUBECONFIG, else ~/.kube/config)'))
     .addOption(new Option('--certificate-authority <file>', "CA certificate (PEM) for the identity provider, added to the system's (repeatable)").argParser(collect))
     .addOption(new Option('--insecure-skip-tls-verify', "don't verify the identity provider's TLS certificate (unsafe; warns)"))
     .addOption(new Option('--http-timeout <seconds>', 'timeout of each HTTP request').env('K8S_AUTH_HTTP_TIMEOUT'))
-    .action(async (cluster: string, flags: LogoutFlags) => {
+    .action(async (positional: string | undefined, flags: LogoutFlags) => {
+      const { resolveCommandTarget } = await import('../config/cluster-target-options.js');
+      const target = await resolveCommandTarget({ positional, context: flags.context, kubeconfig: flags.kubeconfig });
+      const cluster = target.cluster;
+      if (cluster === undefined) {
+        const { CliError, ExitCode } = await import('../errors.js');
+        throw new CliError(ExitCode.USAGE, flags.context !== undefined ? `context '${flags.context}' is not in the kubeconfig: name the cluster (\`k8s-auth logout CLUSTER\`)` : 'name the cluster to log out of: `k8s-auth logout CLUSTER` (or `--context NAME`)');
+      }
       const { httpTimeoutMs } = await import('../config/catalog-options.js');
       const { logout } = await import('../usecases/logout.js');
       const { info } = await import('../ui/log.js');

@@ -7,6 +7,10 @@
 // with headless Chromium playing the person at the browser (credentials in the environment,
 // never in argv), then `k8s-auth whoami` on the kubeconfig it wrote. Everything lands in .demo/
 // (or K8S_AUTH_DEMO_DIR, which tests use).
+//
+// `npm run demo -- --keep` keeps the provider running after that, prints commands to try against
+// it, and stops it on Ctrl-C (SIGINT) or SIGTERM with exit 0. No API server runs in the demo, so
+// it suggests no kubectl command.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,7 +45,50 @@ async function playwrightAvailable() {
   }
 }
 
+const USAGE = 'usage: npm run demo [-- --keep]   (--keep: leave the provider running until Ctrl-C)';
+
+/** `--keep` or nothing; anything else is a usage error (exit 2). */
+function parseArgs(argv) {
+  const flags = { keep: false };
+  for (const arg of argv) {
+    if (arg === '--keep') flags.keep = true;
+    else if (arg === '-h' || arg === '--help') flags.help = true;
+    else {
+      flags.error = `unknown argument '${arg}'`;
+      break;
+    }
+  }
+  return flags;
+}
+
+/** A word as the user would type it in a POSIX shell. */
+function shellWord(word) {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilStopped() {
+  return new Promise((resolve) => {
+    const onSignal = (signal) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
 async function main() {
+  const flags = parseArgs(process.argv.slice(2));
+  if (flags.help) {
+    say(USAGE);
+    return 0;
+  }
+  if (flags.error) {
+    say(`${flags.error}: ${USAGE}`);
+    return 2;
+  }
   if (!existsSync(join(root, 'dist', 'cli.js'))) {
     say('dist/ is missing: run `npm ci` (it builds through `prepare`) or `npm run build`, then `npm run demo` again');
     return 1;
@@ -61,9 +108,11 @@ async function main() {
   say('Starting a local OpenID provider (HTTPS, throwaway CA)…');
   const provider = await startDemoProvider({ pkiDir: join(demoDir, 'pki'), users: [user] });
   const stop = () => provider.close();
-  process.once('SIGINT', () => {
+  // Ctrl-C during the login: stop the provider and report the interruption
+  const interrupted = () => {
     void stop().then(() => process.exit(130));
-  });
+  };
+  process.once('SIGINT', interrupted);
   try {
     const catalog = join(demoDir, 'clusters.yaml');
     const kubeconfig = join(demoDir, 'kubeconfig');
@@ -102,6 +151,22 @@ async function main() {
     const whoamiCode = await run(['whoami', '--kubeconfig', kubeconfig], env);
     if (whoamiCode !== 0) return whoamiCode;
     say(`\nDone: ${user.email} signed in; the kubeconfig is ${rel(kubeconfig)} (context "demo", an auth-provider: oidc user kubectl can refresh).`);
+    if (!flags.keep) return 0;
+    process.off('SIGINT', interrupted);
+    const stopped = untilStopped();
+    const k = (...words) => `k8s-auth ${words.map(shellWord).join(' ')}`;
+    say(`\nThe provider keeps running at ${provider.issuer}. Try (from ${rel(process.cwd()) === '.' ? 'this directory' : process.cwd()}; \`node bin/k8s-auth.js\` if k8s-auth is not installed):`);
+    say(`  ${k('whoami', '--kubeconfig', rel(kubeconfig))}`);
+    say(`  ${k('logout', 'demo', '--kubeconfig', rel(kubeconfig))}`);
+    // the throwaway demo user's password, only ever valid at this loopback provider
+    const again = [k('login', 'demo', '--catalog', rel(catalog), '--kubeconfig', rel(kubeconfig))];
+    if (headless) again.unshift(`K8S_AUTH_DEMO_LOGIN=${shellWord(user.email)} K8S_AUTH_DEMO_PASSWORD=${shellWord(user.password)}`);
+    if (headless) again.push('--browser-command', shellWord(`node ${rel(join(root, 'scripts', 'headless-browser.mjs'))}`));
+    say(`  ${again.join(' ')}`);
+    say(`(who the ID token names; remove the tokens and revoke the refresh token at the provider; sign in again${headless ? '' : ` as ${user.email}, password ${user.password}`})`);
+    say('No API server runs in the demo: kubectl has nothing to talk to. Press Ctrl-C to stop the provider.');
+    const signal = await stopped;
+    say(`\n${signal}: stopping the provider.`);
     return 0;
   } finally {
     await stop();

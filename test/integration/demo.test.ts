@@ -1,8 +1,9 @@
 // The README's first command: `npm run demo` (here `node scripts/demo.js` after the build that
 // `npm test` runs first) signs in for real on a machine without a desktop, and says what to
 // install when nothing can show the sign-in page.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +61,76 @@ describe('npm run demo', () => {
     },
     90_000,
   );
+
+  it.skipIf(skipUnless(chromiumAvailable(), 'Debian chromium (/usr/bin/chromium) is not installed', 'demo --keep: headless sign-in'))(
+    '--keep leaves the provider running, prints three commands that work against it, and stops on SIGINT with exit 0',
+    async () => {
+      const env = headlessEnv({ K8S_AUTH_DEMO_DIR: dir.file('demo-keep') });
+      const child = spawn(process.execPath, [join(repoRoot, 'scripts', 'demo.js'), '--keep'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stdout.resume();
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+      const killer = setTimeout(() => child.kill('SIGKILL'), 100_000);
+      try {
+        const deadline = Date.now() + 90_000;
+        while (!stderr.includes('Press Ctrl-C') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 200));
+        expect(stderr, stderr).toMatch(/Press Ctrl-C to stop the provider/);
+        expect(stderr).toMatch(/No API server runs in the demo/);
+        expect(stderr).not.toMatch(/kubectl get/);
+        const issuer = /keeps running at (https:\/\/127\.0\.0\.1:(\d+)\/dex)/.exec(stderr);
+        expect(issuer, stderr).not.toBeNull();
+        const port = Number(issuer?.[2]);
+        const commands = stderr.split('\n').filter((l) => /^ {2}([A-Z0-9_]+=\S+ )*k8s-auth /.test(l)).map((l) => l.trim());
+        expect(commands).toHaveLength(3);
+
+        // each printed command, typed into a shell with k8s-auth on PATH, from the demo's directory
+        const bin = dir.file('keep-bin');
+        mkdirSync(bin, { recursive: true });
+        writeFileSync(join(bin, 'k8s-auth'), `#!/bin/sh\nexec '${process.execPath}' '${join(repoRoot, 'bin', 'k8s-auth.js')}' "$@"\n`);
+        chmodSync(join(bin, 'k8s-auth'), 0o755);
+        const shellEnv = { ...env, PATH: `${bin}:${env['PATH'] ?? ''}` };
+        const type = (line: string) => spawnSync('sh', ['-c', line], { cwd: repoRoot, env: shellEnv, encoding: 'utf8', timeout: 60_000 });
+        const [whoami, logout, login] = commands as [string, string, string];
+        expect(whoami).toMatch(/^k8s-auth whoami --kubeconfig /);
+        const who = type(whoami);
+        expect(who.status, who.stderr).toBe(0);
+        expect(who.stdout).toMatch(/email:\s+jane@example\.com/);
+        expect(logout).toMatch(/^k8s-auth logout demo /);
+        const out = type(logout);
+        expect(out.status, out.stderr).toBe(0);
+        expect(out.stderr).toMatch(/refresh token revoked at the provider/);
+        expect(type(whoami).status).not.toBe(0); // logged out now
+        expect(login).toMatch(/k8s-auth login demo --catalog /);
+        const again = type(login);
+        expect(again.status, again.stderr).toBe(0);
+        expect(again.stderr).toMatch(/Signed in to demo as jane@example\.com/);
+        expect(type(whoami).status).toBe(0);
+
+        child.kill('SIGINT');
+        const end = await exited;
+        expect(end, stderr).toEqual({ code: 0, signal: null });
+        expect(stderr).toMatch(/SIGINT: stopping the provider/);
+        const refused = await new Promise<boolean>((resolve) => {
+          const socket = connect(port, '127.0.0.1');
+          socket.once('connect', () => (socket.destroy(), resolve(false)));
+          socket.once('error', () => resolve(true));
+        });
+        expect(refused, `port ${port} still accepts connections`).toBe(true);
+      } finally {
+        clearTimeout(killer);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+    },
+    120_000,
+  );
+
+  it('rejects an unknown argument with the usage, exit 2', async () => {
+    const child = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'demo.js'), '--kep'], { cwd: repoRoot, env: headlessEnv({ K8S_AUTH_DEMO_DIR: dir.file('demo-bad') }), encoding: 'utf8' });
+    expect(child.status).toBe(2);
+    expect(child.stderr).toMatch(/unknown argument '--kep': usage: npm run demo \[-- --keep\]/);
+    expect(existsSync(dir.file('demo-bad'))).toBe(false);
+  });
 
   it('with no Chromium and no desktop it says what to install, exit 1', async () => {
     const run = await runDemo(headlessEnv({ K8S_AUTH_DEMO_CHROMIUM: dir.file('no-such-chromium'), K8S_AUTH_DEMO_DIR: dir.file('demo-none') }));

@@ -40,8 +40,15 @@ function kubeOptions(command: Command): Command {
     .addOption(new Option('--http-timeout <seconds>', 'timeout of each request').env('K8S_AUTH_HTTP_TIMEOUT'));
 }
 
-async function kubeFrom(flags: KubeFlags): Promise<{ kubeconfig?: string; context?: string; timeoutMs: number }> {
+const CLUSTER_ARGUMENT = 'cluster whose kubeconfig context to use (its context; default: the current context); a context name works too';
+
+async function kubeFrom(flags: KubeFlags, positional?: string): Promise<{ kubeconfig?: string; context?: string; timeoutMs: number }> {
   const { httpTimeoutMs } = await import('../config/catalog-options.js');
+  if (positional !== undefined) {
+    const { resolveCommandTarget } = await import('../config/cluster-target-options.js');
+    const target = await resolveCommandTarget({ positional, context: flags.context, kubeconfig: flags.kubeconfig, needsContext: true });
+    if (target.context !== undefined) flags.context = target.context;
+  }
   return { ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), timeoutMs: httpTimeoutMs(flags.httpTimeout) };
 }
 
@@ -73,10 +80,12 @@ async function failOnRefusals(plan: RbacPlan): Promise<void> {
   throw new CliError(ExitCode.KUBERNETES, `${first.reason}${more}; nothing was changed`);
 }
 
+const APPLY_CLUSTER_ARGUMENT = 'catalog cluster whose issuer and client id verify the token, and whose kubeconfig context makes the calls (default: the current context); a context name works too';
+
 function addApplyOptions(command: Command): Command {
   return kubeOptions(command)
     .addOption(new Option('--id-token <file>', "file holding the raw ID token, or '-' for stdin (default: the current login's ID token)"))
-    .addOption(new Option('--cluster <name>', 'catalog entry whose issuer and client id verify the token (env K8S_AUTH_CATALOG_ENTRY; K8S_AUTH_CLUSTER is deprecated)').env('K8S_AUTH_CATALOG_ENTRY'))
+    .addOption(new Option('--cluster <name>', 'deprecated: the catalog cluster is the positional (env K8S_AUTH_CATALOG_ENTRY; K8S_AUTH_CLUSTER is deprecated)').env('K8S_AUTH_CATALOG_ENTRY'))
     .addOption(new Option('--catalog <file>', 'read clusters from this YAML file instead of Vault').env('K8S_AUTH_CATALOG'))
     .addOption(new Option('--vault-mount <mount>', 'Vault KV v2 mount of the catalog (env K8S_AUTH_VAULT_MOUNT; default "secret")'))
     .addOption(new Option('--vault-prefix <path>', 'path of the catalog under the mount (env K8S_AUTH_VAULT_PREFIX)'))
@@ -105,9 +114,25 @@ function labelsOf(command: Command, clusterVariable: string | undefined): Partia
   return labels;
 }
 
-async function runApply(flags: ApplyFlags, dryRun: boolean, command: Command): Promise<void> {
+async function runApply(positional: string | undefined, flags: ApplyFlags, dryRun: boolean, command: Command): Promise<void> {
   const { clusterFromEnv } = await import('../config/cluster-env.js');
-  const clusterVariable = clusterFromEnv(command, `rbac ${command.name()}`, 'catalog entry');
+  const { deprecatedClusterFlag, resolveCommandTarget } = await import('../config/cluster-target-options.js');
+  const name = `rbac ${command.name()}`;
+  // the old spelling --cluster (a catalog entry) is what the positional means now
+  if (flags.cluster !== undefined && command.getOptionValueSource('cluster') === 'cli') {
+    const { CliError, ExitCode } = await import('../errors.js');
+    if (positional !== undefined) throw new CliError(ExitCode.USAGE, `--cluster ${flags.cluster} and the cluster ${positional} both name the cluster: drop --cluster (deprecated)`);
+    deprecatedClusterFlag(name, flags.cluster, 'catalog entry');
+    positional = flags.cluster;
+  }
+  if (positional !== undefined) {
+    // the catalog entry verifies the token; an explicit --context makes the calls whatever its cluster is called
+    const target = await resolveCommandTarget({ positional, kubeconfig: flags.kubeconfig, needsContext: flags.context === undefined });
+    if (target.cluster !== undefined) command.setOptionValueWithSource('cluster', target.cluster, 'cli');
+    if (flags.context === undefined && target.context !== undefined) flags.context = target.context;
+  }
+  const clusterVariable = clusterFromEnv(command, name, 'catalog entry');
+  flags.cluster = command.getOptionValue('cluster') as string | undefined;
   if (clusterVariable) flags.cluster = command.getOptionValue('cluster') as string;
   const { httpTimeoutMs } = await import('../config/catalog-options.js');
   const { applyRbac } = await import('../usecases/rbac-apply.js');
@@ -165,17 +190,20 @@ export function register(program: Command): void {
       .summary("create or update a user's ServiceAccount and bindings from their ID token")
       .description(
         "Verify the ID token, then write the minimal creates, updates and deletes that make the cluster match the mapping. A second run with the same token and mapping writes nothing. Unless the mapping says selfServiceTokens: false, the user (named as the API server names them: --username-prefix plus the username claim) may then mint tokens for this ServiceAccount with `k8s-auth token`.",
-      ),
+      )
+      .argument('[cluster]', APPLY_CLUSTER_ARGUMENT),
   )
     .addOption(new Option('--dry-run', 'print the plan and change nothing (same as `rbac plan`)'))
-    .action(async (flags: ApplyFlags, command: Command) => runApply(flags, flags.dryRun === true, command));
+    .action(async (positional: string | undefined, flags: ApplyFlags, command: Command) => runApply(positional, flags, flags.dryRun === true, command));
 
-  addApplyOptions(rbac.command('plan').summary('print what `rbac apply` would change, changing nothing')).action(async (flags: ApplyFlags, command: Command) => runApply(flags, true, command));
+  addApplyOptions(rbac.command('plan').summary('print what `rbac apply` would change, changing nothing').argument('[cluster]', APPLY_CLUSTER_ARGUMENT)).action(async (positional: string | undefined, flags: ApplyFlags, command: Command) =>
+    runApply(positional, flags, true, command),
+  );
 
-  kubeOptions(rbac.command('list').summary('list the ServiceAccounts k8s-auth manages, with their roles and bindings')).action(async (flags: KubeFlags) => {
+  kubeOptions(rbac.command('list').summary('list the ServiceAccounts k8s-auth manages, with their roles and bindings').argument('[cluster]', CLUSTER_ARGUMENT)).action(async (positional: string | undefined, flags: KubeFlags) => {
     const { listManaged } = await import('../usecases/rbac-manage.js');
     const { withSpinner } = await import('../ui/spinner.js');
-    const kube = await kubeFrom(flags);
+    const kube = await kubeFrom(flags, positional);
     const accounts = await withSpinner('listing managed ServiceAccounts…', () => listManaged({ kube }));
     if (await printData(flags, accounts)) return;
     const { renderTable } = await import('../ui/output.js');
@@ -207,13 +235,13 @@ export function register(program: Command): void {
       await failOnRefusals(plan);
     });
 
-  kubeOptions(rbac.command('sync').summary('bring the managed ClusterRoles in line with the mapping, removing those whose group left'))
+  kubeOptions(rbac.command('sync').summary('bring the managed ClusterRoles in line with the mapping, removing those whose group left').argument('[cluster]', CLUSTER_ARGUMENT))
     .addOption(new Option('--mapping <file>', 'group mapping YAML (default: $K8S_AUTH_RBAC_MAPPING)'))
     .addOption(new Option('--dry-run', 'print the plan and change nothing'))
-    .action(async (flags: KubeFlags & { mapping?: string }) => {
+    .action(async (positional: string | undefined, flags: KubeFlags & { mapping?: string }) => {
       const { syncRbac } = await import('../usecases/rbac-manage.js');
       const { withSpinner } = await import('../ui/spinner.js');
-      const kube = await kubeFrom(flags);
+      const kube = await kubeFrom(flags, positional);
       const { result, plan } = await withSpinner(flags.dryRun === true ? 'planning the sync…' : 'syncing managed ClusterRoles…', () =>
         syncRbac({ ...(flags.mapping !== undefined ? { mappingFile: flags.mapping } : {}), dryRun: flags.dryRun === true, kube }),
       );

@@ -122,6 +122,33 @@ describe('naming a cluster: positional cluster, --context, a context name resolv
     expect((await tokenRun([])).stderr).toMatch(/from context prod \(/);
   });
 
+  it('rbac list: the cluster positional and a lone context name talk through lab-ctx (lab\'s server), the default through the current context', async () => {
+    const list = (args: string[]) => run(['rbac', 'list', ...args, '--http-timeout', '5']);
+    const byContextName = await list(['lab-ctx']);
+    expect(byContextName.stderr.split('\n')[0]).toBe('lab-ctx is a context of cluster lab: using cluster lab (next time: `lab --context lab-ctx`)');
+    expect(byContextName.stderr).toContain('https://127.0.0.1:9 ');
+    const byCluster = await list(['lab']);
+    expect(byCluster.stderr).toContain('https://127.0.0.1:9 ');
+    expect(byCluster.stderr).not.toContain('is a context of');
+    expect((await list([])).stderr).toContain('https://127.0.0.1:10 ');
+  });
+
+  it('rbac plan: the catalog cluster as the positional; `--cluster` still works with one deprecation line naming the new spelling', async () => {
+    const catalog = join(dir, 'clusters.yaml');
+    await writeFile(catalog, 'clusters:\n  prod:\n    server: https://127.0.0.1:10\n    issuer-url: https://127.0.0.1:10/dex\n    client-id: k8s-auth\n');
+    const tokenFile = join(dir, 'id-token');
+    await writeFile(tokenFile, labToken);
+    const plan = (args: string[]) => run(['rbac', 'plan', ...args, '--catalog', catalog, '--id-token', tokenFile]);
+    const positional = await plan(['nope']);
+    expect(positional.code).toBe(3);
+    expect(positional.stderr).toBe(`error: cluster 'nope' not found in ${catalog} (known: prod)\n`);
+    const deprecated = await plan(['--cluster', 'nope']);
+    expect(deprecated.code).toBe(3);
+    expect(deprecated.stderr).toBe(`warning: rbac plan --cluster is deprecated: write \`k8s-auth rbac plan nope\`\n${positional.stderr}`);
+    const contextName = await plan(['lab-ctx']);
+    expect(contextName.stderr).toBe(`lab-ctx is a context of cluster lab: using cluster lab (next time: \`lab --context lab-ctx\`)\nerror: cluster 'lab' not found in ${catalog} (known: prod)\n`);
+  });
+
   it('logout: a lone context name logs out of its cluster and says so; --context does the same; a cluster name is unchanged', async () => {
     const copy = async (name: string) => {
       const path = join(dir, name);

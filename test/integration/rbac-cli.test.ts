@@ -135,7 +135,7 @@ describe.skipIf(!existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-auth rbac (C
     const renamed = await runCli(['rbac', 'apply', '--id-token', tokenFile, '--issuer-url', 'https://127.0.0.1:1/dex', '--client-id', 'x'], { ...env, K8S_AUTH_CATALOG_ENTRY: 'prod' });
     expect(renamed.code).toBe(2);
     expect(renamed.stderr).toBe('error: --cluster (from K8S_AUTH_CATALOG_ENTRY) and --issuer-url/--client-id both name the issuer: use one (unset K8S_AUTH_CATALOG_ENTRY if it was meant for another command)\n');
-    const flags = await runCli(['rbac', 'apply', '--id-token', tokenFile, '--cluster', 'prod', '--client-id', 'x'], { ...env, K8S_AUTH_ISSUER_URL: 'https://127.0.0.1:1/dex' });
+    const flags = await runCli(['rbac', 'apply', 'prod', '--id-token', tokenFile, '--client-id', 'x'], { ...env, K8S_AUTH_ISSUER_URL: 'https://127.0.0.1:1/dex' });
     expect(flags.stderr).toBe('error: --cluster and --issuer-url (from K8S_AUTH_ISSUER_URL)/--client-id both name the issuer: use one (unset K8S_AUTH_ISSUER_URL if it was meant for another command)\n');
     expect(double.requests).toEqual([]);
   });

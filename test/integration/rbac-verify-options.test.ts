@@ -69,7 +69,7 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
   });
 
   it('--cluster prod takes issuer, client id and CA from the catalog entry, verifies the token and plans', async () => {
-    const run = await runCli(['rbac', 'plan', '--id-token', tokenFile, '--cluster', 'prod', '--catalog', catalog], env);
+    const run = await runCli(['rbac', 'plan', '--id-token', tokenFile, 'prod', '--catalog', catalog], env);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toBe(`verified jane@example.com (issuer ${provider.issuer}) from ${tokenFile}\n`);
     expect(run.stdout.split('\n')[0]).toBe('ServiceAccount default/jane-example-com for jane@example.com; groups granted: developers; context double');
@@ -81,7 +81,7 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
     // apply with the same choice writes what the plan said
     const creates = run.stdout.split('\n').filter((l) => l.startsWith('  + create ')).length;
     expect(creates).toBe(4); // ServiceAccount, token Role and RoleBinding, the edit RoleBinding in team-a
-    const apply = await runCli(['rbac', 'apply', '--id-token', tokenFile, '--cluster', 'prod', '--catalog', catalog, '-o', 'json'], env);
+    const apply = await runCli(['rbac', 'apply', '--id-token', tokenFile, 'prod', '--catalog', catalog, '-o', 'json'], env);
     expect(apply.code, apply.stderr).toBe(0);
     expect((JSON.parse(apply.stdout) as { writes: number }).writes).toBe(creates);
     expect(double.writes()).toHaveLength(creates);
@@ -89,7 +89,7 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
   });
 
   it('an unknown --cluster exits 3 with one line, and calls nothing', async () => {
-    const run = await runCli(['rbac', 'plan', '--id-token', tokenFile, '--cluster', 'nope', '--catalog', catalog], env);
+    const run = await runCli(['rbac', 'plan', '--id-token', tokenFile, 'nope', '--catalog', catalog], env);
     expect(run.code).toBe(3);
     expect(run.stdout).toBe('');
     const lines = run.stderr.trim().split('\n');
@@ -100,7 +100,7 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
   });
 
   it("an entry whose client id is not the token's audience exits 5 naming it; --audience with the token's aud passes", async () => {
-    const refused = await runCli(['rbac', 'plan', '--id-token', tokenFile, '--cluster', 'other-client', '--catalog', catalog], env);
+    const refused = await runCli(['rbac', 'plan', '--id-token', tokenFile, 'other-client', '--catalog', catalog], env);
     expect(refused.code).toBe(5);
     expect(refused.stdout).toBe('');
     const lines = errorLines(refused.stderr);
@@ -109,7 +109,7 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
     expect(lines[0]).toContain("'kubernetes-other'");
     expect(double.requests).toEqual([]);
 
-    const accepted = await runCli(['rbac', 'plan', '--id-token', tokenFile, '--cluster', 'other-client', '--catalog', catalog, '--audience', 'k8s-auth'], env);
+    const accepted = await runCli(['rbac', 'plan', '--id-token', tokenFile, 'other-client', '--catalog', catalog, '--audience', 'k8s-auth'], env);
     expect(accepted.code, accepted.stderr).toBe(0);
     expect(accepted.stderr).toContain('verified jane@example.com');
     expect(accepted.stdout.split('\n')[0]).toMatch(/^ServiceAccount default\/jane-example-com for jane@example\.com; groups granted: developers;/);

@@ -70,7 +70,7 @@ describe('the fix for an untrusted certificate names that peer', () => {
   });
 
   it("rbac apply --cluster: the catalog entry's idp-certificate-authority-data (exit 5)", async () => {
-    const run = await spawnCli(['rbac', 'apply', '--cluster', 'prod', '--catalog', catalog, '--id-token', idTokenFile, '--kubeconfig', api.kubeconfigPath], env()).exited;
+    const run = await spawnCli(['rbac', 'apply', 'prod', '--catalog', catalog, '--id-token', idTokenFile, '--kubeconfig', api.kubeconfigPath], env()).exited;
     expect(run.code, run.stderr).toBe(5);
     const line = expectOneLineError(run.stderr, { message: NOT_TRUSTED('identity provider') });
     expect(line).toMatch(/: put its CA in the catalog entry's idp-certificate-authority-data, or pass --issuer-url\/--client-id with --idp-ca-file FILE rather than disabling verification$/);

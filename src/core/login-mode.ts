@@ -64,3 +64,12 @@ export function catalogFromExecArgs(args: readonly string[]): string | undefined
   }
   return found === '' ? undefined : found;
 }
+
+/**
+ * The one line for "this kubeconfig user holds no tokens": exit 10 (INTERACTION_REQUIRED) from
+ * every command, said before any network call (issue 17, point 5).
+ */
+export function needsSignInMessage(login: { cluster: string; userName: string; contextName: string; kind: string }): string {
+  const where = login.kind === 'exec' ? 'no cached sign-in in the token cache' : 'no ID or refresh token in the kubeconfig';
+  return `'${login.cluster}' needs a sign-in: user ${login.userName} of context ${login.contextName} holds no tokens (${where}; logged out?): run \`${loginCommand(login.cluster, login.kind)}\``;
+}

@@ -51,6 +51,8 @@ export async function mintToken(options: MintTokenOptions): Promise<MintTokenRes
 
   const selection = { kubeconfig: options.kubeconfig, cluster: options.cluster, env: options.env ?? process.env };
   const target = await readKubeconfigTarget(selection);
+  // a k8s-auth user holding no tokens needs a sign-in (exit 10), said before any request
+  await (await import('./sign-in-state.js')).requireSignedIn({ kubeconfig: options.kubeconfig, context: target.contextName, env: selection.env });
   // The login is needed to name the ServiceAccount, or to stand in for an exec/auth-provider user.
   const login = options.serviceAccount === undefined || target.credentials === undefined ? await currentIdentity(target, options, now()) : undefined;
   const serviceAccount = options.serviceAccount ?? serviceAccountFor(login, target, options.usernameClaim);

@@ -136,6 +136,9 @@ export async function resolveVerifiedIdentity(options: IdentitySourceOptions): P
     const { readCurrentLogin } = await import('./current-login.js');
     const login = readCurrentLogin({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}), ...(options.context ? { context: options.context } : {}) });
     tokenSource = `kubeconfig context ${login.contextName}`;
+    // logged out (or never signed in): "needs a sign-in", exit 10, before the catalog or any request
+    const signIn = await import('./sign-in-state.js');
+    if (await signIn.holdsNoTokens(login)) throw signIn.needsSignIn(login);
     if (login.kind === 'oidc') {
       token = login.idToken;
       if (!verifier && login.issuerUrl && login.clientId) {

@@ -20,7 +20,10 @@ import { loadMapping } from './rbac-apply.js';
 
 /** `rbac list`, `rbac revoke` and `rbac sync`: the managed objects seen cluster-wide. */
 async function clientFor(options: { client?: KubeClient; kube?: LoadKubeClientOptions }): Promise<KubeClient> {
-  return options.client ?? (await (await import('../adapters/kube-client.js')).loadKubeClient(options.kube ?? {}));
+  if (options.client) return options.client;
+  // a k8s-auth user holding no tokens needs a sign-in (exit 10), said before any request
+  await (await import('./sign-in-state.js')).requireSignedIn({ kubeconfig: options.kube?.kubeconfig, context: options.kube?.context });
+  return (await import('../adapters/kube-client.js')).loadKubeClient(options.kube ?? {});
 }
 
 export interface ManagedAccount {

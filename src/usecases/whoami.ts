@@ -3,6 +3,7 @@ import { CliError, ExitCode } from '../errors.js';
 import { execTokenCache } from '../adapters/token-cache-read.js';
 import { type CurrentLogin, readCurrentLogin } from './current-login.js';
 import { loginCommand } from '../core/login-mode.js';
+import { needsSignIn } from './sign-in-state.js';
 
 /**
  * `k8s-auth whoami [<context>]`: who the kubeconfig signs in as, from the ID token's claims.
@@ -36,6 +37,8 @@ export async function whoami(options: WhoamiOptions = {}): Promise<WhoamiResult>
   const login = readCurrentLogin({ ...(options.kubeconfig !== undefined ? { kubeconfig: options.kubeconfig } : {}), ...(options.context !== undefined ? { context: options.context } : {}) });
   let idToken = login.idToken;
   if (login.kind === 'exec' && options.idTokenForExec) idToken = await options.idTokenForExec(login);
+  // logged out (or never signed in): the one "needs a sign-in" line, exit 10, as token and rbac say it
+  if (!idToken && (login.kind === 'exec' || (login.kind === 'oidc' && login.refreshToken === undefined))) throw needsSignIn(login);
   if (!idToken) {
     const why =
       login.kind === 'oidc'

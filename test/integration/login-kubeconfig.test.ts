@@ -158,8 +158,9 @@ describe('whoami', () => {
     expect(out.code, out.stderr).toBe(0);
     expect(existsSync(cacheFile)).toBe(false);
     const after = await startCli(['whoami', 'prod', '--kubeconfig', kubeconfig], cleanEnv()).exited;
-    expect(after.code).toBe(8);
-    expect(after.stderr).toMatch(/uses the exec plugin and no cached ID token was found: run `k8s-auth login prod --exec`/);
+    // logged out: "needs a sign-in", exit 10, naming the command that keeps the exec form
+    expect(after.code).toBe(10);
+    expect(after.stderr.trim()).toBe("error: 'prod' needs a sign-in: user jane@example.com@prod of context prod holds no tokens (no cached sign-in in the token cache; logged out?): run `k8s-auth login prod --exec`");
   });
 
   it('says what to do when there is no login', async () => {

@@ -54,6 +54,13 @@ async function runDoctorCommand(cluster: string | undefined, flags: DoctorFlags,
   const { runDoctor } = await import('../usecases/doctor.js');
 
   const { format } = resolveOutput(flags.output, DATA_FORMATS, 'text');
+  if (cluster !== undefined) {
+    // a context name resolves to its cluster (docs/usage.md#naming-a-cluster); an explicit --context stays as given
+    const { resolveCommandTarget } = await import('../config/cluster-target-options.js');
+    const target = await resolveCommandTarget({ positional: cluster, kubeconfig: flags.kubeconfig });
+    cluster = target.cluster ?? cluster;
+    if (flags.context === undefined && target.context !== undefined) flags.context = target.context;
+  }
   if (cluster !== undefined) checkClusterName(cluster);
   let listenPort: number | undefined;
   if (flags.listenPort !== undefined) {

@@ -149,6 +149,15 @@ describe('naming a cluster: positional cluster, --context, a context name resolv
     expect(contextName.stderr).toBe(`lab-ctx is a context of cluster lab: using cluster lab (next time: \`lab --context lab-ctx\`)\nerror: cluster 'lab' not found in ${catalog} (known: prod)\n`);
   });
 
+  it('doctor: a lone context name checks the cluster it belongs to and says so', async () => {
+    const doctor = await run(['doctor', 'lab-ctx', '--http-timeout', '2', '-o', 'json']);
+    expect(doctor.stderr.split('\n')[0]).toBe('lab-ctx is a context of cluster lab: using cluster lab (next time: `lab --context lab-ctx`)');
+    expect((JSON.parse(doctor.stdout) as { cluster: string }).cluster).toBe('lab');
+    const byCluster = await run(['doctor', 'lab', '--http-timeout', '2', '-o', 'json']);
+    expect(byCluster.stderr).not.toContain('is a context of');
+    expect((JSON.parse(byCluster.stdout) as { cluster: string }).cluster).toBe('lab');
+  });
+
   it('logout: a lone context name logs out of its cluster and says so; --context does the same; a cluster name is unchanged', async () => {
     const copy = async (name: string) => {
       const path = join(dir, name);

@@ -6,6 +6,7 @@ import { configureLog, error as logError, isVerbose } from './ui/log.js';
 import { redact } from './ui/redact.js';
 import { rewriteArgs } from './core/argv-aliases.js';
 import { recordOptionSources } from './config/option-source.js';
+import { addHelpExamples } from './commands/help-examples.js';
 
 export const VERSION = '0.1.0';
 
@@ -50,6 +51,7 @@ export async function buildProgram(argv0 = 'k8s-auth', args: readonly string[] =
   const modules = await Promise.all(selected.map((registration) => registration.load()));
   for (const { register } of modules) register(program);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
+  addHelpExamples(program);
   return program;
 }
 

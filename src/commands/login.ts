@@ -40,7 +40,7 @@ export function register(program: Command): void {
   addCatalogOptions(command)
     .addOption(new Option('--timeout <seconds>', 'give up when the sign-in is not finished within this time').env('K8S_AUTH_TIMEOUT').default(String(DEFAULT_LOGIN_TIMEOUT_SECONDS)))
     .addOption(new Option('--listen-port <port>', 'fixed port of the loopback redirect http://127.0.0.1:<port>/callback (default: any free port)'))
-    .addOption(new Option('--browser-command <command>', 'open the sign-in URL with this command (no shell; the URL is added as the last argument); default $BROWSER, else the system browser'))
+    .addOption(new Option('--browser-command <command>', 'open the sign-in URL with this command: no shell, the URL is added as the last argument (default: $BROWSER, else the system browser)'))
     .addOption(new Option('--no-browser', 'do not open a browser: print the URL on stderr and wait'))
     .addOption(new Option('--kubeconfig <file>', 'kubeconfig to write (default: $KUBECONFIG, else ~/.kube/config)'))
     .addOption(new Option('--context-name <name>', 'name of the context to write (default: the cluster name)'))

@@ -85,10 +85,10 @@ const APPLY_CLUSTER_ARGUMENT = 'catalog cluster whose issuer and client id verif
 function addApplyOptions(command: Command): Command {
   return kubeOptions(command)
     .addOption(new Option('--id-token <file>', "file holding the raw ID token, or '-' for stdin (default: the current login's ID token)"))
-    .addOption(new Option('--cluster <name>', 'deprecated: the catalog cluster is the positional (env K8S_AUTH_CATALOG_ENTRY; K8S_AUTH_CLUSTER is deprecated)').env('K8S_AUTH_CATALOG_ENTRY'))
+    .addOption(new Option('--cluster <name>', 'deprecated: the catalog cluster is the positional (K8S_AUTH_CLUSTER is deprecated too)').env('K8S_AUTH_CATALOG_ENTRY'))
     .addOption(new Option('--catalog <file>', 'read clusters from this YAML file instead of Vault').env('K8S_AUTH_CATALOG'))
-    .addOption(new Option('--vault-mount <mount>', 'Vault KV v2 mount of the catalog (env K8S_AUTH_VAULT_MOUNT; default "secret")'))
-    .addOption(new Option('--vault-prefix <path>', 'path of the catalog under the mount (env K8S_AUTH_VAULT_PREFIX)'))
+    .addOption(new Option('--vault-mount <mount>', 'Vault KV v2 mount of the catalog (default: $K8S_AUTH_VAULT_MOUNT, else "secret")'))
+    .addOption(new Option('--vault-prefix <path>', 'path of the catalog under the mount (default: $K8S_AUTH_VAULT_PREFIX)'))
     .addOption(new Option('--issuer-url <url>', 'verify against this issuer instead of a catalog entry (with --client-id)').env('K8S_AUTH_ISSUER_URL'))
     .addOption(new Option('--client-id <id>', 'client id the token must be issued to (with --issuer-url)').env('K8S_AUTH_CLIENT_ID'))
     .addOption(new Option('--idp-ca-file <file>', "PEM file of the provider's CA (with --issuer-url)").env('K8S_AUTH_IDP_CA_FILE'))

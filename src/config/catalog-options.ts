@@ -28,8 +28,8 @@ type Env = Record<string, string | undefined>;
 export function addCatalogOptions(command: Command): Command {
   return command
     .addOption(new Option('--catalog <file>', 'read clusters from this YAML file instead of Vault').env('K8S_AUTH_CATALOG'))
-    .addOption(new Option('--vault-mount <mount>', 'Vault KV v2 mount of the catalog (env K8S_AUTH_VAULT_MOUNT; default "secret")'))
-    .addOption(new Option('--vault-prefix <path>', 'path of the catalog under the mount (env K8S_AUTH_VAULT_PREFIX; default "k8s-auth/clusters")'));
+    .addOption(new Option('--vault-mount <mount>', 'Vault KV v2 mount of the catalog (default: $K8S_AUTH_VAULT_MOUNT, else "secret")'))
+    .addOption(new Option('--vault-prefix <path>', 'path of the catalog under the mount (default: $K8S_AUTH_VAULT_PREFIX, else "k8s-auth/clusters")'));
 }
 
 export function defaultCatalogPath(env: Env = process.env, home: string = homedir()): string {

@@ -35,7 +35,7 @@ export function addExecLoginOptions(command: Command): Command {
     .addOption(new Option('--exec-command <path>', 'command kubectl runs for --exec (default: k8s-auth, looked up on PATH)'))
     .addOption(new Option('--exec-api-version <version>', 'client.authentication.k8s.io version for --exec: v1 (kubectl 1.22+) or v1beta1 (older kubectl)').default('v1'))
     .addOption(new Option('--login-hint <user>', 'ask the provider for this user, and keep this sign-in apart from others in the token cache'))
-    .addOption(new Option('--token-cache-dir <dir>', 'token cache directory for --exec (default $KUBECACHEDIR/k8s-auth, else ~/.kube/cache/k8s-auth)'));
+    .addOption(new Option('--token-cache-dir <dir>', 'token cache directory for --exec (default: $KUBECACHEDIR/k8s-auth, else ~/.kube/cache/k8s-auth)'));
 }
 
 /** Where the plugin finds the catalog later: the same choice, spelled out. */

@@ -21,9 +21,9 @@ export interface ResolvedOutput<F extends string> {
 
 /** The option itself: choices checked by commander, the default and the variable named in --help. */
 export function outputOption<F extends string>(formats: readonly F[], fallback: F): Option {
-  const others = formats.filter((f) => f !== fallback);
-  const list = others.length > 1 ? `${others.slice(0, -1).join(', ')} or ${others[others.length - 1] ?? ''}` : others.join('');
-  return new Option('-o, --output <format>', `${fallback} (default), ${list}; default from $${OUTPUT_ENV} when it names one of these`).choices([...formats]);
+  const all = [fallback, ...formats.filter((f) => f !== fallback)];
+  const list = all.length > 1 ? `${all.slice(0, -1).join(', ')} or ${all[all.length - 1] ?? ''}` : all.join('');
+  return new Option('-o, --output <format>', `${list} (default: $${OUTPUT_ENV} when it names one of these, else ${fallback})`).choices([...formats]);
 }
 
 export function resolveOutput<F extends string>(flag: string | undefined, formats: readonly F[], fallback: F, env: Record<string, string | undefined> = process.env): ResolvedOutput<F> {

@@ -33,8 +33,8 @@ describe('-o and K8S_AUTH_OUTPUT: one rule for every data command', () => {
     const option = outputOption(TOKEN_FORMATS, 'token');
     expect(option.flags).toBe('-o, --output <format>');
     expect(option.argChoices).toEqual([...TOKEN_FORMATS]);
-    expect(option.description).toBe('token (default), json, yaml, exec-credential or kubeconfig; default from $K8S_AUTH_OUTPUT when it names one of these');
+    expect(option.description).toBe('token, json, yaml, exec-credential or kubeconfig (default: $K8S_AUTH_OUTPUT when it names one of these, else token)');
     expect(option.envVar).toBeUndefined();
-    expect(outputOption(DATA_FORMATS, 'text').description).toMatch(/^text \(default\), json or yaml;/);
+    expect(outputOption(DATA_FORMATS, 'text').description).toMatch(/^text, json or yaml \(default: \$K8S_AUTH_OUTPUT when it names one of these, else text\)$/);
   });
 });

@@ -1,13 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
-// Three tiers: pure unit tests, integration tests against in-process real peers
-// (oidc-provider, Chromium, Debian kubectl, doubles), and the cluster tier against a real
-// kube-apiserver built from Debian's source. Each tier says plainly when it skips.
+// Four tiers: pure unit tests; integration tests against light real peers (oidc-provider,
+// OpenBao, Chromium, Debian kubectl) and the doubles the README lists; the cluster tier against
+// kube-apiserver 1.20 built from Debian's source; the peers tier (Dex + slapd, Keycloak,
+// kube-apiserver 1.37, kubelogin, tinyproxy). Each says plainly when it skips.
 export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    // Vitest's default on 2 cores is one worker; unit and integration files mostly wait on the
+    // processes they start (CLI, Chromium, providers), so two run side by side. The cluster and
+    // peers tiers (fileParallelism: false) still run one file at a time, after them.
+    maxWorkers: 2,
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'] } },

@@ -65,7 +65,10 @@ for t in "${targets[@]}"; do
   basename "$deb" >"$dest.new/.deb"
   rm -rf "$dest"
   mv "$dest.new" "$dest"
-  if ! runs "$dest/$path" || ! "$dest/$path" version --client 2>/dev/null | grep -q "v$ver\."; then
+  # read the whole output first: with pipefail, `grep -q` closing the pipe early would make
+  # kubectl 1.32 (two lines) die of SIGPIPE and fail the check at random
+  reported=$("$dest/$path" version --client 2>/dev/null || true)
+  if ! runs "$dest/$path" || [[ $reported != *"v$ver."* ]]; then
     echo "$dest/$path does not run as kubectl $ver" >&2
     exit 1
   fi

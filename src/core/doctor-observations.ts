@@ -17,7 +17,7 @@ export interface ProbeError {
 }
 
 export type VaultObservation =
-  | { kind: 'not-used'; catalog: string }
+  | { kind: 'not-used'; catalog: string; catalogMissing?: boolean }
   | { kind: 'error'; address?: string; error: ProbeError }
   | {
       kind: 'token';
@@ -43,7 +43,9 @@ export interface EntrySummary {
 export type CatalogObservation =
   | { kind: 'listed'; source: string; names: readonly string[] }
   | { kind: 'entry'; source: string; cluster: string; entry: EntrySummary }
-  | { kind: 'error'; source: string; cluster?: string; error: ProbeError };
+  | { kind: 'error'; source: string; cluster?: string; error: ProbeError }
+  /** The catalog is a file (no --catalog, K8S_AUTH_CATALOG or VAULT_ADDR chose otherwise) that does not exist. */
+  | { kind: 'missing-file'; source: string; explicit: boolean };
 
 export interface DiscoveryDocument {
   issuer?: unknown;

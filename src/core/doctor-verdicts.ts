@@ -86,7 +86,7 @@ function iso(ms: number): string {
 }
 
 export function vaultVerdict(o: VaultObservation): CheckResult {
-  if (o.kind === 'not-used') return result('vault', 'skip', `the catalog is the file ${o.catalog}; Vault is not used`);
+  if (o.kind === 'not-used') return result('vault', 'skip', o.catalogMissing ? `VAULT_ADDR is not set, so Vault is not used (the catalog would be the file ${o.catalog}, which does not exist)` : `the catalog is the file ${o.catalog}; Vault is not used`);
   if (o.kind === 'error') return result('vault', 'fail', o.error.message, vaultFix(o.error));
   const policies = o.policies.length > 0 ? ` (policies: ${o.policies.join(', ')})` : '';
   const who = o.displayName ? ` '${o.displayName}'` : '';
@@ -110,6 +110,14 @@ function vaultFix(e: ProbeError): string {
 }
 
 export function catalogVerdict(o: CatalogObservation): CheckResult {
+  if (o.kind === 'missing-file') {
+    return result(
+      'catalog',
+      'fail',
+      `the catalog file ${o.source} does not exist${o.explicit ? '' : ' (the default: no --catalog, K8S_AUTH_CATALOG or VAULT_ADDR names another catalog)'}`,
+      `create ${o.source} with your clusters (docs/configuration.md shows one), pass --catalog FILE (or set K8S_AUTH_CATALOG), or point at Vault: export VAULT_ADDR=https://vault.example:8200 (and VAULT_TOKEN)`,
+    );
+  }
   if (o.kind === 'listed') {
     if (o.names.length === 0) return result('catalog', 'warn', `no clusters in ${o.source}`, 'add cluster entries (docs/configuration.md), or point --catalog / VAULT_ADDR at the right catalog');
     return result('catalog', 'pass', `${o.names.length} cluster${o.names.length === 1 ? '' : 's'} in ${o.source}: ${o.names.join(', ')}`);

@@ -11,6 +11,7 @@ import type {
   EntrySummary,
   IdTokenSummary,
   TokensObservation,
+  VaultObservation,
 } from '../core/doctor-observations.js';
 import { parseCachedTokens } from '../core/token-cache-entry.js';
 import { cacheFilePath, parseScopes, tokenCacheDirectory, type TokenCacheKey } from '../core/token-cache-key.js';
@@ -20,7 +21,8 @@ import { registerSecret } from '../ui/redact.js';
 import { type CurrentLogin, readCurrentLogin } from './current-login.js';
 import { fileMode, probeApiServer, probeError, probeKubeconfigFile, probeLocks, probeProvider, probeRedirect, probeVault, readTextIfExists } from './doctor-probes.js';
 import { dirname } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { catalogFromExecArgs } from '../core/login-mode.js';
 import { type JwtAuthenticator, evaluateTokenAgainstConfig, parseAuthenticationConfig } from '../core/authentication-config.js';
 import { decodeJwtClaims } from '../core/id-token-claims.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
@@ -59,7 +61,6 @@ export async function observe(request: DoctorRequest): Promise<DoctorObservation
   const now = request.now ?? Date.now;
   const timeoutMs = request.httpTimeoutMs;
   const structured = request.authenticationConfig === undefined ? undefined : readAuthenticationConfig(request.authenticationConfig);
-  const choice = chooseCatalog(request.catalog, env);
   const paths = resolveKubeconfigPaths(request.kubeconfig, env);
 
   const contextName = request.context ?? request.cluster;
@@ -73,8 +74,22 @@ export async function observe(request: DoctorRequest): Promise<DoctorObservation
   }
   const cluster = request.cluster ?? (login ? (login.execCluster ?? login.clusterName) : undefined);
 
-  const catalog = catalogFromOptions({ ...request.catalog, httpTimeout: timeoutMs / 1000 }, env);
-  const [vault, catalogResult] = await Promise.all([probeVault(choice, env, timeoutMs), probeCatalog(catalog.describe(), cluster, () => catalog.list(), (name) => catalog.get(name))]);
+  // no catalog chosen (no --catalog, K8S_AUTH_CATALOG, VAULT_ADDR): the one the kubeconfig's exec
+  // user names (`--catalog` in the args `login --exec` wrote) is the one kubectl's plugin reads
+  let catalogOptions = request.catalog;
+  const chosen = chooseCatalog(catalogOptions, env);
+  const fromExec = chosen.kind === 'file' && !chosen.explicit && login?.kind === 'exec' ? catalogFromExecArgs(login.execArgs ?? []) : undefined;
+  if (fromExec !== undefined) catalogOptions = { ...catalogOptions, catalog: fromExec };
+  const choice = fromExec !== undefined ? chooseCatalog(catalogOptions, env) : chosen;
+  const missingFile = choice.kind === 'file' && !existsSync(choice.path);
+  const catalog = catalogFromOptions({ ...catalogOptions, httpTimeout: timeoutMs / 1000 }, env);
+  const [vaultProbe, catalogResult] = await Promise.all([
+    probeVault(choice, env, timeoutMs),
+    missingFile && choice.kind === 'file'
+      ? Promise.resolve<{ observation: CatalogObservation; entry?: ClusterEntry }>({ observation: { kind: 'missing-file', source: choice.path, explicit: choice.explicit || fromExec !== undefined } })
+      : probeCatalog(catalog.describe(), cluster, () => catalog.list(), (name) => catalog.get(name)),
+  ]);
+  const vault: VaultObservation = missingFile && vaultProbe.kind === 'not-used' ? { ...vaultProbe, catalogMissing: true } : vaultProbe;
   const entry = catalogResult.entry;
 
   const cacheDirectory = tokenCacheDirectory(env, homedir(), request.tokenCacheDir);

@@ -155,10 +155,10 @@ function pickContext(wanted: string | undefined, current: string | undefined, co
     if (contexts.has(wanted)) return wanted;
     for (const [name, entry] of contexts) if (entry.value['cluster'] === wanted) return name;
     const known = [...contexts.keys()];
-    throw new CliError(ExitCode.KUBECONFIG, `no context or cluster named '${wanted}' in ${where}${known.length > 0 ? ` (contexts: ${known.join(', ')})` : ''}: run \`k8s-auth login ${wanted}\` or pass --cluster with one of them`);
+    throw new CliError(ExitCode.KUBECONFIG, `no context or cluster named '${wanted}' in ${where}${known.length > 0 ? ` (contexts: ${known.join(', ')})` : ''}: run \`k8s-auth login ${wanted}\` or pass --context with one of them`);
   }
-  if (!current) throw new CliError(ExitCode.KUBECONFIG, `kubeconfig ${where} has no current-context: run \`k8s-auth login CLUSTER\` or pass --cluster NAME`);
-  if (!contexts.has(current)) throw new CliError(ExitCode.KUBECONFIG, `current-context '${current}' is not defined in ${where}: fix the kubeconfig or pass --cluster NAME`);
+  if (!current) throw new CliError(ExitCode.KUBECONFIG, `kubeconfig ${where} has no current-context: run \`k8s-auth login CLUSTER\` or pass --context NAME`);
+  if (!contexts.has(current)) throw new CliError(ExitCode.KUBECONFIG, `current-context '${current}' is not defined in ${where}: fix the kubeconfig or pass --context NAME`);
   return current;
 }
 

@@ -109,7 +109,7 @@ export function checkIssuerUrl(value: string, label = '--issuer-url'): void {
 export async function resolveVerifiedIdentity(options: IdentitySourceOptions): Promise<VerifiedIdentity> {
   const label = { cluster: '--cluster', issuerUrl: '--issuer-url', clientId: '--client-id', ...options.labels };
   if ((options.issuerUrl === undefined) !== (options.clientId === undefined)) {
-    throw new CliError(ExitCode.USAGE, `${label.issuerUrl} and ${label.clientId} go together: pass both, or name a catalog entry with --cluster`);
+    throw new CliError(ExitCode.USAGE, `${label.issuerUrl} and ${label.clientId} go together: pass both, or name a catalog cluster (\`rbac plan CLUSTER\`)`);
   }
   if (options.issuerUrl !== undefined && options.cluster !== undefined) {
     const fromEnv = [label.cluster, label.issuerUrl, label.clientId].map((l) => /\(from (\w+)\)/.exec(l)?.[1]).filter((v): v is string => v !== undefined);
@@ -160,7 +160,7 @@ export async function resolveVerifiedIdentity(options: IdentitySourceOptions): P
     registerSecret(token);
   }
   if (!verifier) {
-    throw new CliError(ExitCode.USAGE, 'nothing says which issuer to verify the ID token against: pass --cluster NAME (catalog entry) or --issuer-url with --client-id');
+    throw new CliError(ExitCode.USAGE, 'nothing says which issuer to verify the ID token against: name a catalog cluster (`rbac plan CLUSTER`) or pass --issuer-url with --client-id');
   }
 
   const { verifyIdToken } = await import('../adapters/id-token-verifier.js');

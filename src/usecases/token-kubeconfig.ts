@@ -22,7 +22,7 @@ export async function writeTokenKubeconfig(result: MintTokenResult, options: { o
   const { minted, connection } = result;
   const context = tokenContextName(minted.serviceAccount, minted.cluster);
   if (options.out) {
-    if (!connection) throw new CliError(ExitCode.KUBECONFIG, `no kubeconfig context names cluster '${minted.cluster}', so its address is unknown: pass --cluster with a context of your kubeconfig`);
+    if (!connection) throw new CliError(ExitCode.KUBECONFIG, `no kubeconfig context names cluster '${minted.cluster}', so its address is unknown: pass --context with a context of your kubeconfig`);
     try {
       writeFileAtomic(options.out, stringify(tokenKubeconfig(minted, connection)), 0o600);
     } catch (error) {

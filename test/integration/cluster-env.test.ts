@@ -26,7 +26,7 @@ describe('K8S_AUTH_CLUSTER, K8S_AUTH_CONTEXT and K8S_AUTH_CATALOG_ENTRY', () => 
   });
 
   const token = (env: Record<string, string>) => runCli(['token', '--ttl', '1h', '--kubeconfig', kubeconfig, '-o', 'json'], cleanEnv({ HOME: dir, ...env }));
-  const noContext = (name: string) => `error: no context or cluster named '${name}' in ${kubeconfig} (contexts: ctx1): run \`k8s-auth login ${name}\` or pass --cluster with one of them\n`;
+  const noContext = (name: string) => `error: no context or cluster named '${name}' in ${kubeconfig} (contexts: ctx1): run \`k8s-auth login ${name}\` or pass --context with one of them\n`;
 
   it('token: K8S_AUTH_CONTEXT names the kubeconfig context, without a note', async () => {
     const run = await token({ K8S_AUTH_CONTEXT: 'nosuch' });

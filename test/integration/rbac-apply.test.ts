@@ -216,7 +216,7 @@ describe('the default token: the current login', () => {
   it('without a token or an issuer, says what to pass', async () => {
     const error = await rejection(applyRbac({ idToken: await tokenFile(await provider.mintIdToken()), kube: { kubeconfig: double.kubeconfigPath }, env: {} }));
     expect(error.exitCode).toBe(ExitCode.USAGE);
-    expect(error.message).toBe('nothing says which issuer to verify the ID token against: pass --cluster NAME (catalog entry) or --issuer-url with --client-id');
+    expect(error.message).toBe('nothing says which issuer to verify the ID token against: name a catalog cluster (`rbac plan CLUSTER`) or pass --issuer-url with --client-id');
     expect(double.requests).toEqual([]);
   });
 });

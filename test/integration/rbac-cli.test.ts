@@ -102,7 +102,7 @@ describe.skipIf(!existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-auth rbac (C
 
   it.each([
     [['--mapping', 'MAPPING_BAD'], 2, "error: mapping MAPPING_BAD, group 'devs': unknown key 'clusterrole' (known: clusterRole, rules, namespaces)"],
-    [['--issuer-url', 'https://127.0.0.1:1/dex'], 2, 'error: --issuer-url and --client-id go together: pass both, or name a catalog entry with --cluster'],
+    [['--issuer-url', 'https://127.0.0.1:1/dex'], 2, 'error: --issuer-url and --client-id go together: pass both, or name a catalog cluster (`rbac plan CLUSTER`)'],
     [['--id-token', '/nonexistent/token', '--issuer-url', 'https://127.0.0.1:1/dex', '--client-id', 'x'], 2, /^error: cannot read the ID token file \/nonexistent\/token: /],
     [['--issuer-url', 'notaurl', '--client-id', 'x'], 2, "error: --issuer-url 'notaurl' is not a URL: pass the issuer's https:// URL (the token's iss), e.g. https://dex.example.com/dex"],
     [['--issuer-url', 'http://dex.example.com/dex', '--client-id', 'x'], 2, "error: --issuer-url 'http://dex.example.com/dex' must be an https:// URL (plain http only for a provider on this machine): pass the issuer's https:// URL"],

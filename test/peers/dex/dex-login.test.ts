@@ -19,6 +19,7 @@ import { fetchTrusting } from '../../support/tls-fetch.js';
 import { freeLoopbackPort } from '../process.js';
 import { dexapiBinary, dexAvailable, dexVersion, startDex, type DexPeer } from './dex.js';
 import { approveOnDex, signInAtAuthUrl } from './dex-pages.js';
+import { watchDevicePrompt } from '../../support/device-prompt.js';
 
 const run = promisify(execFile);
 const skip = skipUnless(dexAvailable() && chromiumAvailable(), `Dex ${dexVersion} (bash test/peers/dex/install.sh), Debian slapd (test/peers/slapd/install.sh) or Debian chromium is missing`);
@@ -179,25 +180,13 @@ describe.skipIf(skip)(`k8s-auth login against Dex ${dexVersion} with LDAP`, () =
   it('device code: the code is approved in Chromium on Dex\'s /device page', async () => {
     const kubeconfig = dir.file('kc-device');
     const child = spawn(process.execPath, [cliEntry, 'login', 'prod', '--catalog', catalog, '--kubeconfig', kubeconfig, '--grant', 'device-code'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    const prompt = new Promise<{ verificationUri: string; userCode: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no device prompt; stderr: ${stderr}`)), 30_000);
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        stderr += d;
-        const m = /open (https:\/\/\S+) in a browser on any device and enter the code (\S+)/.exec(stderr);
-        if (m?.[1] && m[2]) {
-          clearTimeout(timer);
-          resolve({ verificationUri: m[1], userCode: m[2] });
-        }
-      });
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    const target = await prompt;
+    const watch = watchDevicePrompt(child, 30_000);
+    const target = await watch.prompt;
     expect(target.verificationUri).toBe(`${dex.issuer}/device`);
     expect(target.userCode).toMatch(/^[A-Z]{4}-[A-Z]{4}$/);
     const success = await approveOnDex(browser, target, { login: 'jane@example.com', password: 'jane-password' });
     expect(success).toMatch(/Login Successful for k8s-auth/);
-    expect(await exited, stderr).toBe(0);
+    expect(await watch.exited, watch.stderr).toBe(0);
     const claims = decodeClaims(oidcUser(kubeconfig)['id-token']);
     expect(claims).toMatchObject({ email: 'jane@example.com', groups: ['developers'] });
     expect(oidcUser(kubeconfig)['refresh-token']?.length).toBeGreaterThan(10);

@@ -16,6 +16,7 @@ import { repoRoot, skipUnless } from '../../support/skip.js';
 import { freeLoopbackPort } from '../process.js';
 import { keycloakAvailable, keycloakInstallHint, startKeycloak, type KeycloakPeer } from './keycloak.js';
 import { approveKeycloakDevice, signInOnKeycloakPage, signInThroughKeycloak } from './keycloak-pages.js';
+import { watchDevicePrompt } from '../../support/device-prompt.js';
 
 const skip = skipUnless(keycloakAvailable() && chromiumAvailable(), keycloakAvailable() ? 'Debian chromium (/usr/bin/chromium) is not installed' : keycloakInstallHint);
 
@@ -176,28 +177,15 @@ describe.skipIf(skip)('Keycloak: sign-in', () => {
     const kubeconfig = dir.file('device.yaml');
     const deviceStarted = Date.now() - 1_000;
     const child = spawn(process.execPath, [cliEntry, 'login', 'kc', '--catalog', catalog, '--kubeconfig', kubeconfig, '--grant', 'device-code'], { env: env(), cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    const prompt = new Promise<{ verificationUri: string; userCode: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no device prompt; stderr: ${stderr}`)), 60_000);
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        stderr += d;
-        const m = /open (https:\/\/\S+) in a browser on any device and enter the code (\S+)/.exec(stderr);
-        if (m?.[1] && m[2]) {
-          clearTimeout(timer);
-          resolve({ verificationUri: m[1], userCode: m[2] });
-        }
-      });
-      child.on('close', () => reject(new Error(`the CLI exited before the device prompt: ${stderr}`)));
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    const target = await prompt;
+    const watch = watchDevicePrompt(child, 60_000);
+    const target = await watch.prompt;
     expect(target.verificationUri).toBe(`${kc.issuer}/device`);
     expect(target.userCode).toMatch(/^[A-Z]{4}-[A-Z]{4}$/);
     // Keycloak also sends verification_uri_complete; the CLI prints it as the alternative
-    expect(stderr).toContain(`${kc.issuer}/device?user_code=${target.userCode}`);
+    expect(watch.stderr).toContain(`${kc.issuer}/device?user_code=${target.userCode}`);
     const approved = await approveKeycloakDevice(browser, target, { login: 'ops@example.com', password: 'ops-password' });
     expect(approved.steps).toEqual(['user-code', 'login', 'consent', 'success']);
-    expect(await exited, stderr).toBe(0);
+    expect(await watch.exited, watch.stderr).toBe(0);
     const claims = decodeClaims(oidcUser(kubeconfig, 'ops@example.com@kc')['id-token'] as string);
     expect(claims['groups']).toEqual(['admins', 'developers']);
     // Keycloak's own record: the device code was exchanged once, for ops

@@ -84,8 +84,8 @@ describe.skipIf(skip)(`renewal and logout against Dex ${dexVersion} (default rot
   let cp: ControlPlane | undefined;
   let dir: TempDir;
   let catalog: string;
-  let desk: Machine | undefined;
-  let deskFirstToken = '';
+  /** dana, signed in by beforeAll for the kubectl test, and her first ID token */
+  let dana: { machine: Machine; firstToken: string } | undefined;
   const machine = (name: string): Machine => {
     const cacheDir = dir.file(`${name}-cache`);
     mkdirSync(cacheDir, { recursive: true });
@@ -143,10 +143,10 @@ describe.skipIf(skip)(`renewal and logout against Dex ${dexVersion} (default rot
     if (cp) {
       // the kubectl test needs a really expired ID token: dana signs in now, so that her token
       // expires while the tests before it run instead of in a sleep of its own
-      desk = machine('dana-desk');
+      const desk = machine('dana-desk');
       await loginExecPassword(desk, 'dana@example.com', 'dana-password');
-      deskFirstToken = cachedIdToken(desk);
-      await waitForOidcAuthenticator(cp, deskFirstToken, 90_000);
+      dana = { machine: desk, firstToken: cachedIdToken(desk) };
+      await waitForOidcAuthenticator(cp, dana.firstToken, 90_000);
     }
   });
   afterAll(async () => {
@@ -246,9 +246,8 @@ describe.skipIf(skip)(`renewal and logout against Dex ${dexVersion} (default rot
   }, 300_000);
 
   it.skipIf(skipKubectl)(`${PARALLEL} parallel kubectl 1.32 get calls against kube-apiserver 1.20 with an expired ID token: one refresh, every call served`, async () => {
-    if (!cp || !desk) throw new Error('no control plane');
-    const dana = desk;
-    const first = deskFirstToken;
+    if (!cp || !dana) throw new Error('no control plane, or dana was not signed in by beforeAll');
+    const { machine: desk, firstToken: first } = dana;
     // RBAC: the LDAP group developers may read (view) the cluster
     const binding = await apiRequest(cp, {
       method: 'POST', path: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', auth: cp.adminAuth,
@@ -266,7 +265,7 @@ describe.skipIf(skip)(`renewal and logout against Dex ${dexVersion} (default rot
     const before = await dex.tokenRequests();
     const runs = await Promise.all(
       Array.from({ length: PARALLEL }, () =>
-        execFileP(kubectl132.path, ['--kubeconfig', dana.kubeconfig, 'get', 'namespaces', '-o', 'name'], { env: env(), timeout: 120_000 }).then(
+        execFileP(kubectl132.path, ['--kubeconfig', desk.kubeconfig, 'get', 'namespaces', '-o', 'name'], { env: env(), timeout: 120_000 }).then(
           (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
           (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
         ),
@@ -278,7 +277,7 @@ describe.skipIf(skip)(`renewal and logout against Dex ${dexVersion} (default rot
       expect(r.stdout).toContain('namespace/default');
     }
     expect({ ok: after.ok - before.ok, failed: after.failed - before.failed }).toEqual({ ok: 1, failed: 0 });
-    const renewed = cachedIdToken(dana);
+    const renewed = cachedIdToken(desk);
     expect(renewed).not.toBe(first);
     expect(decodeClaims(renewed)).toMatchObject({ email: 'dana@example.com', groups: ['developers', 'sre'] });
   }, 300_000);

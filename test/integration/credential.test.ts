@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EXEC_API_V1, EXEC_API_V1BETA1 } from '../../src/core/exec-credential.js';
 import { CLUSTER, decodeClaims, execInfo, startCredentialFixture, type CredentialFixture } from '../support/credential-fixture.js';
 import { cliEntry, runCli, type CliRun } from '../support/run-cli.js';
+import { skipUnless } from '../support/skip.js';
 
 interface ExecCredentialOut {
   kind: string;
@@ -87,7 +88,7 @@ describe('credential: exec plugin against a real OIDC provider', () => {
     expect(fx.op.stats.password).toBe(1);
   });
 
-  it.skipIf(!existsSync('/usr/bin/script'))('on a terminal the password prompt does not echo (util-linux script gives a pty)', async () => {
+  it.skipIf(skipUnless(existsSync('/usr/bin/script'), '/usr/bin/script (util-linux) is missing: cannot give the CLI a terminal', 'credential: password prompt on a terminal'))('on a terminal the password prompt does not echo (util-linux script gives a pty)', async () => {
     fx.writeCache({ idToken: expiredWithoutRefresh });
     const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     const command = [process.execPath, cliEntry, ...fx.credentialArgs('--grant', 'password', '--username', 'ops@example.com')].map(quote).join(' ');

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startKubeApiDouble, type KubeApiDouble } from '../support/kube-api-double.js';
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { cleanEnv, cliEntry, runCli, type CliRun } from '../support/run-cli.js';
-import { repoRoot } from '../support/skip.js';
+import { repoRoot, skipUnless } from '../support/skip.js';
 
 let provider: TestProvider;
 let double: KubeApiDouble;
@@ -37,7 +37,7 @@ function runWithStdin(args: readonly string[], stdin: string): Promise<CliRun> {
   });
 }
 
-describe.skipIf(!existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-auth rbac (CLI) against the API double', () => {
+describe.skipIf(skipUnless(existsSync(join(repoRoot, 'dist', 'cli.js')), 'dist/ is not built: run `npm run build` first'))('k8s-auth rbac (CLI) against the API double', () => {
   const issuerArgs = () => ['--issuer-url', provider.issuer, '--client-id', provider.clientId, '--idp-ca-file', caFile];
 
   beforeAll(async () => {

@@ -26,6 +26,28 @@ function ask(port: number, text: string): Promise<{ head: string; socket: Socket
   });
 }
 
+/** Speaks TLS through an established tunnel: GET `path`, resolves with the whole answer. */
+async function getThrough(socket: Socket, ca: string | undefined, path: string): Promise<string> {
+  const secure = connectTls({ socket, ca, servername: 'localhost' });
+  await once(secure, 'secureConnect');
+  secure.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+  let answer = '';
+  secure.setEncoding('utf8').on('data', (d: string) => (answer += d));
+  await once(secure, 'end');
+  return answer;
+}
+
+/** Resolves with the error code of a plain TCP connect to `port` ('connected' if it succeeds). */
+function connectOutcome(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+}
+
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 describe('support: the CONNECT proxy', () => {
@@ -103,11 +125,25 @@ describe('support: the CONNECT proxy', () => {
   });
 
   it('cuts open tunnels on closeTunnels() and keeps listening', async () => {
-    const { socket } = await ask(proxy.port, `CONNECT 127.0.0.1:${tls.port} HTTP/1.1\r\n\r\n`);
-    const closed = once(socket, 'close');
+    const first = await ask(proxy.port, `CONNECT 127.0.0.1:${tls.port} HTTP/1.1\r\n\r\n`);
+    expect(first.head).toBe('HTTP/1.1 200 Connection Established');
+    // the tunnel is open: a TLS handshake goes through it, then the proxy cuts it mid-session
+    const secure = connectTls({ socket: first.socket, ca: tls.ca?.certPem, servername: 'localhost' });
+    await once(secure, 'secureConnect');
+    const closed = once(first.socket, 'close');
     proxy.closeTunnels();
     await closed;
-    expect((await ask(proxy.port, `CONNECT 127.0.0.1:${tls.port} HTTP/1.1\r\n\r\n`)).head).toBe('HTTP/1.1 200 Connection Established');
+    expect(first.socket.destroyed).toBe(true);
+    expect(secure.destroyed).toBe(true);
+    // still listening: a new tunnel carries a whole request to the origin
+    const second = await ask(proxy.port, `CONNECT 127.0.0.1:${tls.port} HTTP/1.1\r\n\r\n`);
+    expect(second.head).toBe('HTTP/1.1 200 Connection Established');
+    expect(await getThrough(second.socket, tls.ca?.certPem, '/after-cut')).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(tls.count('/after-cut')).toBe(1);
+    expect(proxy.records.map((r) => [r.kind, r.status])).toEqual([
+      ['connect', 200],
+      ['connect', 200],
+    ]);
   });
 
   it('splits host:port forms', () => {
@@ -150,10 +186,15 @@ describe('support: the CONNECT proxy with Basic credentials', () => {
     expect([decodeURIComponent(url.username), decodeURIComponent(url.password), url.port]).toEqual(['jane', 'p@ss word', String(proxy.port)]);
   });
 
-  it('closes with tunnels still open', async () => {
-    const { socket } = await ask(proxy.port, `CONNECT 127.0.0.1:${tls.port} HTTP/1.1\r\nProxy-Authorization: ${basic('jane', 'p@ss word')}\r\n\r\n`);
+  it('closes with tunnels still open: the tunnel is cut and the port stops listening', async () => {
+    const { head, socket } = await ask(proxy.port, `CONNECT 127.0.0.1:${tls.port} HTTP/1.1\r\nProxy-Authorization: ${basic('jane', 'p@ss word')}\r\n\r\n`);
+    expect(head).toBe('HTTP/1.1 200 Connection Established');
+    expect(await connectOutcome(proxy.port)).toBe('connected');
     const closed = once(socket, 'close');
+    // close() resolves only once the server has stopped, which needs the open tunnel gone
     await proxy.close();
     await closed;
+    expect(socket.destroyed).toBe(true);
+    expect(await connectOutcome(proxy.port)).toBe('ECONNREFUSED');
   });
 });

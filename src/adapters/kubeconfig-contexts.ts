@@ -1,6 +1,8 @@
-import { readKubeconfig, resolveKubeconfigPaths } from './kubeconfig-file.js';
-import { getCurrentContext, namesIn, readNamed } from '../core/kubeconfig-merge.js';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import type { ContextRef } from '../core/cluster-target.js';
+import { kubeconfigPathsFrom } from '../core/kubeconfig-paths.js';
+import { parseSimpleYaml } from '../core/simple-yaml.js';
 
 /** The contexts and cluster names of a kubeconfig (kubectl's merged view), for core/cluster-target.ts. */
 export interface KubeconfigNames {
@@ -9,23 +11,57 @@ export interface KubeconfigNames {
   current: string | undefined;
 }
 
-export function readKubeconfigNames(kubeconfig?: string, env: Record<string, string | undefined> = process.env): KubeconfigNames {
+type Plain = Record<string, unknown>;
+
+/**
+ * Plain kubeconfigs (nearly all) are read with the narrow reader, so naming a target does not
+ * load the yaml library before a sign-in (docs/performance.md); the rest with it. An unreadable
+ * or malformed file gives nothing here: the command that reads it for real reports it.
+ */
+async function readPlain(path: string): Promise<Plain | undefined> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let parsed: unknown = parseSimpleYaml(text);
+  if (parsed === undefined) {
+    try {
+      parsed = (await import('yaml')).parse(text);
+    } catch {
+      return undefined;
+    }
+  }
+  return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Plain) : undefined;
+}
+
+function named(doc: Plain, section: 'clusters' | 'contexts'): Array<{ name: string; value: Plain }> {
+  const list = doc[section];
+  if (!Array.isArray(list)) return [];
+  const out: Array<{ name: string; value: Plain }> = [];
+  for (const item of list as unknown[]) {
+    if (item === null || typeof item !== 'object') continue;
+    const name = (item as Plain)['name'];
+    const value = (item as Plain)[section === 'clusters' ? 'cluster' : 'context'];
+    if (typeof name === 'string' && name !== '') out.push({ name, value: value !== null && typeof value === 'object' ? (value as Plain) : {} });
+  }
+  return out;
+}
+
+export async function readKubeconfigNames(kubeconfig?: string, env: Record<string, string | undefined> = process.env): Promise<KubeconfigNames> {
   const contexts: ContextRef[] = [];
   const clusters = new Set<string>();
   let current: string | undefined;
-  for (const path of resolveKubeconfigPaths(kubeconfig, env)) {
-    let file;
-    try {
-      file = readKubeconfig(path);
-    } catch {
-      continue; // an unreadable file is reported by the command that reads it for real
-    }
-    if (!file.exists) continue;
-    current ??= getCurrentContext(file.doc);
-    for (const name of namesIn(file.doc, 'clusters')) clusters.add(name);
-    for (const name of namesIn(file.doc, 'contexts')) {
-      if (contexts.some((c) => c.name === name)) continue;
-      const cluster = readNamed(file.doc, 'contexts', name)?.['cluster'];
+  for (const path of kubeconfigPathsFrom(kubeconfig, env['KUBECONFIG'], homedir())) {
+    const doc = await readPlain(path);
+    if (doc === undefined) continue;
+    const currentHere = doc['current-context'];
+    if (current === undefined && typeof currentHere === 'string' && currentHere !== '') current = currentHere;
+    for (const { name } of named(doc, 'clusters')) clusters.add(name);
+    for (const { name, value } of named(doc, 'contexts')) {
+      if (contexts.some((c) => c.name === name)) continue; // the first file with a name wins
+      const cluster = value['cluster'];
       if (typeof cluster === 'string' && cluster !== '') contexts.push({ name, cluster });
     }
   }

@@ -80,6 +80,11 @@ function parsePort(value: string | undefined): number | undefined {
   return port;
 }
 
+async function clusterOfTypedName(name: string): Promise<string> {
+  const { resolveCommandTarget } = await import('../config/cluster-target-options.js');
+  return (await resolveCommandTarget({ positional: name, contextFlag: false })).cluster ?? name;
+}
+
 /** The identity args come as a set: all three (the hot path's key) or none (the catalog decides). */
 function keyFrom(flags: CredentialFlags): TokenCacheKey | undefined {
   const given = [flags.issuer, flags.clientId, flags.scopes].filter((v) => v !== undefined).length;
@@ -106,9 +111,9 @@ function guardStdout(): (text: string) => void {
   };
 }
 
-async function runCredential(cluster: string, flags: CredentialFlags): Promise<void> {
+async function runCredential(named: string, flags: CredentialFlags): Promise<void> {
   const emit = guardStdout();
-  checkClusterName(cluster);
+  checkClusterName(named);
   const execInfo = parseExecInfo(process.env['KUBERNETES_EXEC_INFO']);
   if (!execInfo.ok) throw new CliError(ExitCode.USAGE, execInfo.problem);
   const skewSeconds = seconds(flags.skew, CREDENTIAL_FLAGS.skew);
@@ -117,6 +122,9 @@ async function runCredential(cluster: string, flags: CredentialFlags): Promise<v
   const listenPort = parsePort(flags.listenPort);
   const grant = grantFrom(flags);
   const key = keyFrom(flags);
+  // kubectl's runs carry the identity args and the cluster login wrote; a person typing
+  // `credential lab-ctx` (the context whoami shows) means that context's cluster
+  const cluster = key === undefined ? await clusterOfTypedName(named) : named;
   const { cooldownSecondsFrom, SIGN_IN_COOLDOWN_ENV } = await import('../core/sign-in-cooldown.js');
   const signInCooldownSeconds = cooldownSecondsFrom(process.env);
   if (signInCooldownSeconds === undefined) throw new CliError(ExitCode.USAGE, `${SIGN_IN_COOLDOWN_ENV} must be a number of seconds (or 90s, 2m; 0 for none), not '${process.env[SIGN_IN_COOLDOWN_ENV] ?? ''}'`);

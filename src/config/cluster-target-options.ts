@@ -16,17 +16,20 @@ export interface TargetSelection {
   catalog?: readonly string[];
   /** Whether the command talks through one kubeconfig context (whoami, token, rbac, doctor). */
   needsContext?: boolean;
+  /** False for a command without `--context` (credential). */
+  contextFlag?: boolean;
 }
 
 export async function resolveCommandTarget(selection: TargetSelection): Promise<Target> {
   if (selection.positional === undefined && selection.context === undefined) return {};
   const { readKubeconfigNames } = await import('../adapters/kubeconfig-contexts.js');
-  const names = readKubeconfigNames(selection.kubeconfig);
+  const names = await readKubeconfigNames(selection.kubeconfig);
   const resolved = resolveTarget({
     ...(selection.positional !== undefined ? { positional: selection.positional } : {}),
     ...(selection.context !== undefined ? { context: selection.context } : {}),
     contexts: names.contexts,
     clusters: [...names.clusters, ...(selection.catalog ?? [])],
+    ...(selection.contextFlag === false ? { contextFlag: false } : {}),
   });
   if (!resolved.ok) throw new CliError(ExitCode.USAGE, resolved.error);
   const target = resolved.target;

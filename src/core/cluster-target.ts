@@ -20,6 +20,8 @@ export interface TargetRequest {
   contexts: readonly ContextRef[];
   /** Names known as clusters: catalog entries and kubeconfig cluster entries. */
   clusters: readonly string[];
+  /** False for a command without `--context` (credential): its notes name the cluster alone. */
+  contextFlag?: boolean;
 }
 
 export interface Target {
@@ -55,6 +57,8 @@ export function resolveTarget(request: TargetRequest): TargetResult {
   if (asContext === undefined) return { ok: true, target: { cluster: positional } };
   if (asContext.cluster === positional) return { ok: true, target: { cluster: positional, context: positional } };
   if (isClusterName(positional, request)) {
+    // without --context to say "the context", the name stays the cluster (as login's catalog name does)
+    if (request.contextFlag === false) return { ok: true, target: { cluster: positional } };
     return {
       ok: false,
       error: `'${positional}' is ambiguous: it is cluster ${positional}, and ${contextOfClusterLine(positional, asContext.cluster)}: for the context write \`${asContext.cluster} --context ${positional}\``,
@@ -62,7 +66,11 @@ export function resolveTarget(request: TargetRequest): TargetResult {
   }
   return {
     ok: true,
-    target: { cluster: asContext.cluster, context: positional, note: `${contextOfClusterLine(positional, asContext.cluster)}: using cluster ${asContext.cluster} (next time: \`${asContext.cluster} --context ${positional}\`)` },
+    target: {
+      cluster: asContext.cluster,
+      context: positional,
+      note: `${contextOfClusterLine(positional, asContext.cluster)}: using cluster ${asContext.cluster} (next time: \`${asContext.cluster}${request.contextFlag === false ? '' : ` --context ${positional}`}\`)`,
+    },
   };
 }
 

@@ -7,7 +7,8 @@ import { CliError, ExitCode } from '../errors.js';
 import type { Catalog } from './catalog.js';
 import type { ExecLoginOptions } from './login-exec.js';
 import type { SignInSettings } from './sign-in.js';
-import { debug, warn } from '../ui/log.js';
+import { debug, info, warn } from '../ui/log.js';
+import { loginTargets } from './login-targets.js';
 import { chooseLoginForm, keptExecArgs, type LoginForm } from '../core/login-mode.js';
 import { EXEC_API_V1, parseExecApiVersion } from '../core/exec-credential.js';
 import { type CurrentLogin, readCurrentLogin } from './current-login.js';
@@ -69,11 +70,11 @@ function keptExecOptions(login: CurrentLogin): ExecLoginOptions {
  * Per cluster, the form login writes: --exec / --no-exec when typed, else the form the user has
  * (exec stays exec, with its arguments), else auth-provider. A change of form is said on stderr.
  */
-function execOptionsPerCluster(request: LoginRequest, entries: readonly ClusterEntry[]): Map<string, ExecLoginOptions | undefined> {
+function execOptionsPerCluster(request: LoginRequest, entries: readonly ClusterEntry[], contextNameOf: (entry: ClusterEntry) => string): Map<string, ExecLoginOptions | undefined> {
   const typed: LoginForm | undefined = request.exec ? 'exec' : request.authProvider ? 'auth-provider' : undefined;
   const chosen = new Map<string, ExecLoginOptions | undefined>();
   for (const entry of entries) {
-    const contextName = request.contextName ?? entry.name;
+    const contextName = contextNameOf(entry);
     const existing = existingLogin(request, contextName);
     const { form, changed } = chooseLoginForm(typed, existing?.form);
     if (changed && existing) {
@@ -146,7 +147,10 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
   // kubeconfig writer load only after the sign-in (bench/scale.ts, docs/performance.md)
   const oidcModule = import('../adapters/oidc-client.js');
   const httpModule = import('../adapters/http.js');
-  const entries = await Promise.all(names.map((name) => request.catalog.get(name)));
+  const targets = await loginTargets(names, { catalog: request.catalog, ...(request.kubeconfig !== undefined ? { kubeconfig: request.kubeconfig } : {}), ...(request.env ? { env: request.env } : {}), note: info });
+  const entries = targets.map((t) => t.entry);
+  const contextOf = new Map(targets.flatMap((t) => (t.context !== undefined ? [[t.entry.name, t.context] as const] : [])));
+  const contextNameOf = (entry: ClusterEntry): string => request.contextName ?? contextOf.get(entry.name) ?? entry.name;
   const [{ discoverProvider, authorizationCodeSignIn }, { decodeBase64Pem }] = await Promise.all([oidcModule, httpModule]);
   const groups = groupBySignIn(entries);
   // discovery for every provider at once, while the kubeconfig is checked
@@ -169,7 +173,7 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
   // controls, fails now, not after the person has signed in
   for (const path of paths) await checkKubeconfigBeforeSignIn(path);
   checkKubeconfigDirectory(paths[0] as string);
-  const execFor = execOptionsPerCluster(request, entries);
+  const execFor = execOptionsPerCluster(request, entries, contextNameOf);
   for (const entry of entries) {
     const options = execFor.get(entry.name);
     if (options) (await import('./login-exec.js')).checkExecCache([entry], options);
@@ -209,7 +213,7 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
     for (const entry of group.entries) {
       const username = usernameFor(entry, result.claims);
       const userName = `${username}@${entry.name}`;
-      const contextName = request.contextName ?? entry.name;
+      const contextName = contextNameOf(entry);
       const setCurrentHere = request.setCurrent && outcomes.length === 0 && paths.length === 1;
       // the cache first: a kubeconfig naming the plugin must never point at an empty cache
       // loaded only for --exec: the token cache and grant modules are not needed otherwise

@@ -1,5 +1,5 @@
 // One way to name a cluster (issue 17, point 4): the catalog cluster as the positional and
-// --context for a kubeconfig context on logout, whoami and token, a lone context name resolved
+// --context for a kubeconfig context on logout, whoami, token, rbac, doctor, login and credential, a lone context name resolved
 // to its cluster with the line "<context> is a context of cluster <cluster>", an ambiguous name
 // refused (exit 2), and the old `token --cluster` still working with one deprecation line.
 // Everything here is decided from the kubeconfig before any request.
@@ -156,6 +156,46 @@ describe('naming a cluster: positional cluster, --context, a context name resolv
     const byCluster = await run(['doctor', 'lab', '--http-timeout', '2', '-o', 'json']);
     expect(byCluster.stderr).not.toContain('is a context of');
     expect((JSON.parse(byCluster.stdout) as { cluster: string }).cluster).toBe('lab');
+  });
+
+  it('login: a catalog cluster stays the cluster; a name the catalog lacks that is a context signs in to its cluster, says so, and keeps that context', async () => {
+    const catalog = join(dir, 'login-catalog.yaml');
+    // port 9 refuses at once: each login stops at discovery, after the name was decided
+    await writeFile(catalog, 'clusters:\n  lab:\n    server: https://127.0.0.1:9\n    issuer-url: https://127.0.0.1:9/lab\n    client-id: k8s-auth\n  edge:\n    server: https://127.0.0.1:11\n    issuer-url: https://127.0.0.1:9/edge\n    client-id: k8s-auth\n');
+    const login = (name: string) => run(['login', name, '--catalog', catalog, '--no-browser', '--http-timeout', '2']);
+    const byContext = await login('lab-ctx');
+    expect(byContext.stderr.split('\n')[0]).toBe('lab-ctx is a context of cluster lab: signing in to cluster lab and refreshing context lab-ctx (next time: `k8s-auth login lab`)');
+    expect(byContext.stderr).toContain('https://127.0.0.1:9/lab');
+    expect(byContext.code).not.toBe(0);
+    // `edge` is a context of prod too, but the catalog has cluster edge: no note, edge's issuer
+    const byCluster = await login('edge');
+    expect(byCluster.stderr).not.toContain('is a context of');
+    expect(byCluster.stderr).toContain('https://127.0.0.1:9/edge');
+    // neither in the catalog nor a context: the catalog's own answer, unchanged
+    const unknown = await login('nope');
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toBe(`error: cluster 'nope' not found in ${catalog} (known: edge, lab)\n`);
+    // `prod` is a context whose cluster the catalog lacks: the catalog's answer for the name typed
+    const contextOfUnknown = await run(['login', 'prod', '--catalog', catalog]);
+    expect(contextOfUnknown.stderr).toBe(`error: cluster 'prod' not found in ${catalog} (known: edge, lab)\n`);
+  });
+
+  it('credential typed by hand: a context name resolves to its cluster (kubectl\'s runs, with identity args, are taken as written)', async () => {
+    const catalog = join(dir, 'credential-catalog.yaml');
+    await writeFile(catalog, 'clusters:\n  lab:\n    server: https://127.0.0.1:9\n    issuer-url: https://127.0.0.1:9/lab\n    client-id: k8s-auth\n');
+    const cacheDir = join(dir, 'empty-cache');
+    const env = cleanEnv({ HOME: dir, KUBECONFIG: kubeconfig });
+    const typed = await runCli(['credential', 'lab-ctx', '--catalog', catalog, '--token-cache-dir', cacheDir, '--no-interactive'], env);
+    const lines = typed.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe('lab-ctx is a context of cluster lab: using cluster lab (next time: `lab`)');
+    expect(typed.code).toBe(10);
+    expect(typed.stderr).toMatch(/^error: 'lab' needs a new sign-in: /m);
+    expect(typed.stdout).toBe('');
+    // the identity args are kubectl's: the name is the cluster login wrote, never re-read as a context
+    const asKubectl = await runCli(['credential', 'lab-ctx', '--issuer', 'https://127.0.0.1:9/lab', '--client-id', 'k8s-auth', '--scopes', 'openid', '--token-cache-dir', cacheDir, '--no-interactive'], env);
+    expect(asKubectl.stderr).not.toContain('is a context of');
+    expect(asKubectl.stderr).toMatch(/^error: 'lab-ctx' needs a new sign-in: /m);
+    expect(asKubectl.code).toBe(10);
   });
 
   it('logout: a lone context name logs out of its cluster and says so; --context does the same; a cluster name is unchanged', async () => {

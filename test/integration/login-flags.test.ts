@@ -112,6 +112,18 @@ describe.skipIf(skipUnless(built, 'dist/ is not built: run `npm run build` first
     expect(readKubeconfig(kubeconfig)['current-context']).toBe('prod');
   });
 
+  it('login myprod (a context of cluster prod, as whoami shows it) signs in to prod and refreshes context myprod, not a new context prod', async () => {
+    const kubeconfig = otherKubeconfig('context-as-name');
+    const first = await runCli(['login', 'prod', '--catalog', catalog, '--kubeconfig', kubeconfig, ...passwordArgs, '--context-name', 'myprod'], env);
+    expect(first.code, first.stderr).toBe(0);
+    const again = await runCli(['login', 'myprod', '--catalog', catalog, '--kubeconfig', kubeconfig, ...passwordArgs, '-o', 'json'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr.split('\n')[0]).toBe('myprod is a context of cluster prod: signing in to cluster prod and refreshing context myprod (next time: `k8s-auth login prod`)');
+    expect(JSON.parse(again.stdout)).toMatchObject({ cluster: 'prod', context: 'myprod' });
+    expect(readKubeconfig(kubeconfig).contexts.map((c) => c.name)).toEqual(['other', 'myprod']);
+    expect(provider.stats.password).toBe(2);
+  });
+
   it('--context-name myprod writes context myprod pointing at the entry\'s cluster and user', async () => {
     const kubeconfig = otherKubeconfig('context-name');
     const run = await runCli(['login', 'prod', '--catalog', catalog, '--kubeconfig', kubeconfig, ...passwordArgs, '--context-name', 'myprod', '-o', 'json'], env);

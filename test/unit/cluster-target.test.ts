@@ -38,6 +38,14 @@ describe('resolveTarget', () => {
     expect(result.error).not.toContain('\n');
   });
 
+  it('for a command without --context (credential) the note names the cluster alone, and a name that is a cluster stays the cluster', () => {
+    expect(resolveTarget({ positional: 'lab-ctx', contexts, clusters, contextFlag: false })).toEqual({
+      ok: true,
+      target: { cluster: 'lab', context: 'lab-ctx', note: 'lab-ctx is a context of cluster lab: using cluster lab (next time: `lab`)' },
+    });
+    expect(resolveTarget({ positional: 'stage', contexts, clusters, contextFlag: false })).toEqual({ ok: true, target: { cluster: 'stage' } });
+  });
+
   it('--context alone names the context and its cluster', () => {
     expect(resolveTarget({ context: 'lab-ctx', contexts, clusters })).toEqual({ ok: true, target: { cluster: 'lab', context: 'lab-ctx' } });
     expect(resolveTarget({ context: 'stage', contexts, clusters })).toEqual({ ok: true, target: { cluster: 'lab', context: 'stage' } });

@@ -33,6 +33,15 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'k8s-auth token --ttl 30m --service-account ci -n build -o json',
     'k8s-auth token --ttl 2h -o kubeconfig --kubeconfig-out ./ci.kubeconfig',
   ],
+  proxy: [
+    'k8s-auth proxy prod                         # http://127.0.0.1:8001, signed in as you',
+    'k8s-auth proxy prod --port 0 --read-only --audit-log ./audit.jsonl   # a dashboard that can only look',
+    'k8s-auth proxy serve --issuer https://dex.example.com --client-id k8s --upstream-kubeconfig ./admin.kubeconfig --tls-cert tls.crt --tls-key tls.key --address 0.0.0.0',
+  ],
+  'proxy serve': [
+    'k8s-auth proxy serve --issuer https://dex.example.com --client-id k8s --upstream-kubeconfig ./impersonator.kubeconfig --tls-cert tls.crt --tls-key tls.key',
+    'k8s-auth proxy serve --issuer https://idp.example.com --issuer-ca ./idp-ca.pem --client-id k8s --upstream-kubeconfig ./up.kubeconfig --tls-cert tls.crt --tls-key tls.key --username-prefix oidc: --groups-prefix oidc: --audit-log -',
+  ],
   doctor: ['k8s-auth doctor', 'k8s-auth doctor prod -o json', 'k8s-auth doctor prod --catalog ./clusters.yaml --kubeconfig ./lab.kubeconfig'],
   version: ['k8s-auth version', 'k8s-auth version -o json'],
   completion: ['source <(k8s-auth completion bash)', 'k8s-auth completion fish | source'],

@@ -22,6 +22,7 @@ export const commandRegistrations: readonly CommandRegistration[] = [
   { names: ['clusters'], load: () => import('./clusters.js') },
   { names: ['rbac'], load: () => import('./rbac.js') },
   { names: ['token'], load: () => import('./token.js') },
+  { names: ['proxy'], load: () => import('./proxy.js') },
   { names: ['doctor'], load: () => import('./doctor.js') },
   { names: ['version'], load: () => import('./version.js') },
   // completion walks the whole command tree, so selecting it loads everything (see cli.ts)

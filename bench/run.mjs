@@ -18,6 +18,8 @@ const benches = [
   { name: 'scale', args: [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'bench/scale.ts'] },
   { name: 'rbac-apply', args: ['bench/rbac-apply.mjs'] },
   { name: 'token', args: ['bench/token.mjs'] },
+  // k8s-auth proxy: added latency per request (p50/p99) and watch events/s, against direct
+  { name: 'proxy', args: ['bench/proxy.mjs'] },
 ];
 
 const onlyIndex = process.argv.indexOf('--only');

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { cleanEnv, tempDir, type TempDir } from '../support/login-harness.js';
@@ -197,6 +197,37 @@ describe('k8s-auth proxy: upgrades, bodies and stopping, against an upgrade-spea
     expect(await slow).toBe(200);
     expect(await code).toBe(0);
     expect(p.stderr()).toContain('SIGTERM: no new connections');
+  });
+
+  it('an exec-plugin user: the plugin runs non-interactively (KUBERNETES_EXEC_INFO) and its token goes upstream', async () => {
+    const plugin = dir.file('plugin.cjs');
+    const infoFile = dir.file('exec-info.json');
+    writeFileSync(plugin, `require('node:fs').writeFileSync(${JSON.stringify(infoFile)}, process.env.KUBERNETES_EXEC_INFO || '');
+process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token: 'exec-plugin-token-91', expirationTimestamp: new Date(Date.now() + 3600e3).toISOString() } }));
+`);
+    const execKubeconfig = dir.file('exec.kubeconfig');
+    writeFileSync(execKubeconfig, stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': 'echo',
+      clusters: [{ name: 'echo', cluster: { server: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` } }],
+      users: [{ name: 'exec', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: process.execPath, args: [plugin] } } }],
+      contexts: [{ name: 'echo', context: { cluster: 'echo', user: 'exec' } }],
+    }));
+    const p = await startProxyCli(['echo', '--kubeconfig', execKubeconfig, '--port', '0'], cleanEnv({ HOME: dir.path }));
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: p.port, path: '/api/v1/namespaces/default/configmaps/from-exec' }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(status).toBe(200);
+      expect(seen.filter((s) => s.url === '/api/v1/namespaces/default/configmaps/from-exec').pop()?.headers.authorization).toBe('Bearer exec-plugin-token-91');
+      expect(JSON.parse(readFileSync(infoFile, 'utf8'))).toMatchObject({ kind: 'ExecCredential', spec: { interactive: false } });
+    } finally {
+      await p.stop();
+    }
   });
 
   it('bad flags and an unreachable upstream: one line, a documented exit code', async () => {

@@ -192,6 +192,25 @@ describe.skipIf(skip)(`k8s-auth proxy against kube-apiserver ${kubernetesVersion
     expect(lines.some((l) => l.verb === 'watch' && l.path === '/api/v1/namespaces/default/configmaps')).toBe(true);
   }, 60_000);
 
+  it('an exec-plugin user (`k8s-auth login --exec`): the proxy forwards the ID token from k8s-auth\'s token cache', async () => {
+    const execKubeconfig = dir.file('jane-exec.kubeconfig');
+    const catalog = dir.file('clusters.yaml');
+    const ldapJane = dex.users.find((u) => u.uid === 'jane');
+    const login = await runCli(['login', 'lab', '--exec', '--catalog', catalog, '--kubeconfig', execKubeconfig, '--grant', 'password', '--username', jane.email, '--token-cache-dir', dir.file('cache')], cleanEnv({ HOME: dir.path, K8S_AUTH_PASSWORD: ldapJane?.password }), { timeoutMs: 60_000 });
+    expect(login.code, login.stderr).toBe(0);
+    const doc = parse(readFileSync(execKubeconfig, 'utf8')) as { users: { user: { exec?: { args: string[] } } }[] };
+    expect(doc.users[0]?.user.exec?.args).toContain('credential');
+    const p = await startProxyCli(['lab', '--kubeconfig', execKubeconfig, '--port', '0', '-v'], cleanEnv({ HOME: dir.path }));
+    try {
+      const whoami = await kubectl(`http://${p.listen}`, ['auth', 'whoami', '-o', 'json']);
+      expect(whoami.code, whoami.stderr).toBe(0);
+      expect((JSON.parse(whoami.stdout) as { status: { userInfo: { username: string } } }).status.userInfo.username).toBe(`dex:${jane.email}`);
+      expect(p.stderr()).toContain("upstream token from the exec plugin's token cache");
+    } finally {
+      expect(await p.stop('SIGTERM')).toBe(0);
+    }
+  }, 90_000);
+
   it('--read-only: kubectl get works, kubectl create gets 403 with a Status message, and nothing is created', async () => {
     const ro = await startProxyCli(['lab', '--kubeconfig', userKubeconfig, '--port', '0', '--read-only', '--audit-log', '-'], cleanEnv({ HOME: dir.path }));
     try {

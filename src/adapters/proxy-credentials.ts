@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { decodeJwtClaims } from '../core/id-token-claims.js';
-import { renewAtMs } from '../core/proxy-request.js';
+import { tokenSchedule } from '../core/proxy-request.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug, warn } from '../ui/log.js';
 import { registerSecret } from '../ui/redact.js';
@@ -87,7 +87,7 @@ export function runExecPlugin(command: string, args: readonly string[], env: Nod
 
 interface Held {
   token: UpstreamToken;
-  renewAt: number | undefined;
+  schedule: ReturnType<typeof tokenSchedule>;
 }
 
 /**
@@ -102,7 +102,7 @@ export function cachedTokenSource(kind: TokenSource['kind'], fetch: () => Promis
     renewing ??= (async () => {
       const issuedAt = now();
       const token = await fetch();
-      const next = { token, renewAt: renewAtMs(issuedAt, token.expiresAtMs) };
+      const next = { token, schedule: tokenSchedule(issuedAt, token.expiresAtMs) };
       held = next;
       return next;
     })().finally(() => {
@@ -114,8 +114,8 @@ export function cachedTokenSource(kind: TokenSource['kind'], fetch: () => Promis
     kind,
     async current() {
       const t = now();
-      if (held && (held.token.expiresAtMs === undefined || held.token.expiresAtMs > t + 5_000)) {
-        if (held.renewAt !== undefined && t >= held.renewAt && !renewing) {
+      if (held && (held.schedule === undefined || t < held.schedule.usableUntilMs)) {
+        if (held.schedule !== undefined && t >= held.schedule.renewAtMs && !renewing) {
           debug('renewing the upstream token ahead of its expiry');
           renew().catch((error: unknown) => warn(`could not renew the upstream token yet (the current one is still valid): ${describeError(error)}`));
         }

@@ -206,12 +206,12 @@ export function auditRecord(input: AuditInput): AuditRecord {
 }
 
 /**
- * When a cached credential should be renewed: at 80 % of its lifetime, and never later than
- * `marginMs` before it expires. Renewal starts while the old token still works, so requests
- * keep flowing. Undefined expiry (a static token): never.
+ * When a cached credential should be renewed, and until when it may still be sent: renewal at
+ * 80 % of its lifetime, while the token still works, so requests keep flowing; sent until 5 s
+ * (at most a tenth of its lifetime) before it expires. Undefined expiry (a static token): never.
  */
-export function renewAtMs(issuedAtMs: number, expiresAtMs: number | undefined, marginMs = 60_000): number | undefined {
+export function tokenSchedule(issuedAtMs: number, expiresAtMs: number | undefined): { renewAtMs: number; usableUntilMs: number } | undefined {
   if (expiresAtMs === undefined) return undefined;
-  const at80 = issuedAtMs + (expiresAtMs - issuedAtMs) * 0.8;
-  return Math.min(at80, expiresAtMs - marginMs);
+  const lifetime = Math.max(0, expiresAtMs - issuedAtMs);
+  return { renewAtMs: issuedAtMs + lifetime * 0.8, usableUntilMs: expiresAtMs - Math.min(5_000, lifetime * 0.1) };
 }

@@ -18,6 +18,12 @@ import { startProxyCli, type RunningProxyCli } from './auth-proxy-harness.js';
 
 const TOKEN = 'static-upstream-token-7f3a';
 
+/** The renewal test's plugin mints `renew-<n>-<expiry ms>`: the upstream refuses one past its expiry. */
+function expiredRenewalToken(authorization: string | undefined): boolean {
+  const m = /^Bearer renew-\d+-(\d+)$/.exec(authorization ?? '');
+  return m !== null && Number(m[1]) <= Date.now();
+}
+
 interface Seen {
   method: string;
   url: string;
@@ -43,6 +49,8 @@ describe('k8s-auth proxy: upgrades, bodies and stopping, against an upgrade-spea
         const send = () => {
           if (req.url?.startsWith('/apis/authentication.k8s.io/v1/selfsubjectreviews')) {
             res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'SelfSubjectReview', status: { userInfo: { username: 'test-user', groups: ['testers'] } } }));
+          } else if (expiredRenewalToken(req.headers.authorization)) {
+            res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: 401 }));
           } else {
             res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ bytes }));
           }
@@ -229,6 +237,47 @@ process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/
       await p.stop();
     }
   });
+
+  it('a short-lived exec token is renewed in the background: requests in a row across its expiry all succeed', async () => {
+    const plugin = dir.file('renewing-plugin.cjs');
+    const counter = dir.file('renewals');
+    writeFileSync(plugin, `const fs = require('node:fs');
+const n = (fs.existsSync(${JSON.stringify(counter)}) ? Number(fs.readFileSync(${JSON.stringify(counter)}, 'utf8')) : 0) + 1;
+fs.writeFileSync(${JSON.stringify(counter)}, String(n));
+const exp = Date.now() + 4000;
+process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token: 'renew-' + n + '-' + exp, expirationTimestamp: new Date(exp).toISOString() } }));
+`);
+    const renewKubeconfig = dir.file('renew.kubeconfig');
+    writeFileSync(renewKubeconfig, stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': 'echo',
+      clusters: [{ name: 'echo', cluster: { server: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` } }],
+      users: [{ name: 'exec', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: process.execPath, args: [plugin] } } }],
+      contexts: [{ name: 'echo', context: { cluster: 'echo', user: 'exec' } }],
+    }));
+    const p = await startProxyCli(['echo', '--kubeconfig', renewKubeconfig, '--port', '0'], cleanEnv({ HOME: dir.path }));
+    const statuses: number[] = [];
+    try {
+      const end = Date.now() + 6_000;
+      while (Date.now() < end) {
+        statuses.push(await new Promise<number>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port: p.port, path: '/api/v1/namespaces/default/configmaps/renewal' }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.end();
+        }));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await p.stop();
+    }
+    // 4 s tokens over 6 s: the upstream saw at least two of them and refused none
+    const tokens = new Set(seen.filter((s) => s.url === '/api/v1/namespaces/default/configmaps/renewal').map((s) => s.headers.authorization));
+    expect(tokens.size).toBeGreaterThanOrEqual(2);
+    expect(statuses.length).toBeGreaterThan(20);
+    expect(statuses.filter((code) => code !== 200)).toEqual([]);
+  }, 30_000);
 
   it('bad flags and an unreachable upstream: one line, a documented exit code', async () => {
     const env = cleanEnv({ HOME: dir.path });

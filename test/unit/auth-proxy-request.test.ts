@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auditRecord, identityFromClaims, impersonationHeaders, isLoopbackAddress, kubeStatus, readOnlyVerdict, renewAtMs, requestInfo, stripClientHeaders } from '../../src/core/proxy-request.js';
+import { auditRecord, identityFromClaims, impersonationHeaders, isLoopbackAddress, kubeStatus, readOnlyVerdict, requestInfo, stripClientHeaders, tokenSchedule } from '../../src/core/proxy-request.js';
 
 describe('requestInfo: verb and namespace as Kubernetes reads them', () => {
   it.each([
@@ -83,10 +83,10 @@ describe('the rest', () => {
     });
     expect(auditRecord({ timeMs: 0, identity: undefined, method: 'POST', url: '/api', status: 401, durationMs: 1, bytes: 0 })).toMatchObject({ user: '', groups: [], verb: 'post' });
   });
-  it('renewal at 80 % of the lifetime, at least a minute before expiry; never for a static token', () => {
-    expect(renewAtMs(0, 3_600_000)).toBe(2_880_000);
-    expect(renewAtMs(0, 100_000)).toBe(40_000);
-    expect(renewAtMs(0, undefined)).toBeUndefined();
+  it('renewal at 80 % of the lifetime; sent until 5 s (at most a tenth of the lifetime) before expiry; never for a static token', () => {
+    expect(tokenSchedule(0, 3_600_000)).toEqual({ renewAtMs: 2_880_000, usableUntilMs: 3_595_000 });
+    expect(tokenSchedule(1_000, 11_000)).toEqual({ renewAtMs: 9_000, usableUntilMs: 10_000 });
+    expect(tokenSchedule(0, undefined)).toBeUndefined();
   });
 });
 

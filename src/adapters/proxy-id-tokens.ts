@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { identityFromClaims, type ClaimMapping, type Identity } from '../core/proxy-request.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug } from '../ui/log.js';
 import { createFetch, type FetchFunction } from './http.js';
-import { verifyIdToken } from './id-token-verifier.js';
+import { ALLOWED_ALGORITHMS, checkTokenShape, verifyIdToken } from './id-token-verifier.js';
 
 /**
  * Serve mode's gate: the client's `Authorization: Bearer <ID token>` verified with the verifier
@@ -15,6 +16,11 @@ import { verifyIdToken } from './id-token-verifier.js';
  * kept for five minutes (fetched again at once when a token names a key we do not have, at most
  * every 10 s: the provider rotated keys), and a token already verified is remembered until it
  * expires (by its SHA-256, never the token), so a request costs a hash and a map lookup.
+ *
+ * Before the verifier sees a token, its shape and signature are checked against the cached key
+ * set here: the verifier registers every token it is given with the redactor (ui/redact.ts, a
+ * set that lives as long as the process), so in a long-running server only tokens the issuer
+ * really signed may reach it, never whatever a caller makes up.
  */
 export interface IdTokenGateOptions {
   issuerUrl: string;
@@ -79,7 +85,35 @@ export function createIdTokenGate(options: IdTokenGateOptions): IdTokenGate {
   const remembered = new Map<string, { identity: Identity; expiresAtMs: number }>();
   let lastRefetch = 0;
 
+  const base = options.issuerUrl.replace(/\/+$/, '');
+  const keySet = async () => {
+    const discovery = (await (await fetch(`${base}/.well-known/openid-configuration`)).json()) as { jwks_uri?: unknown };
+    if (typeof discovery.jwks_uri !== 'string') throw new CliError(ExitCode.PROVIDER, `identity provider discovery at ${base} has no jwks_uri`);
+    return createLocalJWKSet((await (await fetch(discovery.jwks_uri)).json()) as JSONWebKeySet);
+  };
+  /** Shape and signature only (claims are the verifier's), without registering the token anywhere. */
+  const signedByIssuer = async (token: string): Promise<void> => {
+    checkTokenShape(token);
+    const attempt = async () => jwtVerify(token, await keySet(), { algorithms: [...ALLOWED_ALGORITHMS], clockTolerance: 1e9 });
+    try {
+      await attempt();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'ERR_JWKS_NO_MATCHING_KEY' && now() - lastRefetch >= REFETCH_MIN_INTERVAL_MS) {
+        debug('no key matches the ID token: fetching the issuer\'s key set again');
+        lastRefetch = now();
+        fetch.forget();
+        await attempt().catch((again: unknown) => {
+          throw signatureError(again, base);
+        });
+        return;
+      }
+      throw signatureError(error, base);
+    }
+  };
+
   const verify = async (token: string): Promise<Identity> => {
+    await signedByIssuer(token);
     const run = () =>
       verifyIdToken(token, {
         issuerUrl: options.issuerUrl,
@@ -138,4 +172,12 @@ export function createIdTokenGate(options: IdTokenGateOptions): IdTokenGate {
 
 function hash(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
+}
+
+function signatureError(error: unknown, issuer: string): CliError {
+  if (error instanceof CliError) return error;
+  const code = (error as { code?: string }).code;
+  if (code === 'ERR_JWKS_NO_MATCHING_KEY') return new CliError(ExitCode.PROVIDER, `no key of ${issuer} matches the ID token's key id: it was signed by someone else (or the provider rotated keys; log in again)`);
+  if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') return new CliError(ExitCode.PROVIDER, `the ID token's signature does not verify against ${issuer}'s keys: it was altered or signed by someone else`);
+  return new CliError(ExitCode.PROVIDER, `the ID token is malformed: ${describeError(error)}`);
 }

@@ -244,7 +244,7 @@ process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/
     writeFileSync(plugin, `const fs = require('node:fs');
 const n = (fs.existsSync(${JSON.stringify(counter)}) ? Number(fs.readFileSync(${JSON.stringify(counter)}, 'utf8')) : 0) + 1;
 fs.writeFileSync(${JSON.stringify(counter)}, String(n));
-const exp = Date.now() + 4000;
+const exp = Date.now() + 5000;
 process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token: 'renew-' + n + '-' + exp, expirationTimestamp: new Date(exp).toISOString() } }));
 `);
     const renewKubeconfig = dir.file('renew.kubeconfig');
@@ -272,7 +272,7 @@ process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/
     } finally {
       await p.stop();
     }
-    // 4 s tokens over 6 s: the upstream saw at least two of them and refused none
+    // 5 s tokens (renewed at 4 s) over 6 s: the upstream saw at least two of them and refused none
     const tokens = new Set(seen.filter((s) => s.url === '/api/v1/namespaces/default/configmaps/renewal').map((s) => s.headers.authorization));
     expect(tokens.size).toBeGreaterThanOrEqual(2);
     expect(statuses.length).toBeGreaterThan(20);

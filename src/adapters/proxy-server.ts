@@ -3,7 +3,7 @@ import { Agent as HttpsAgent, createServer as createHttpsServer } from 'node:htt
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { createProxyServer, type ProxyServer, type ServerOptions } from 'http-proxy-3';
-import { auditRecord, formatListenAddress, kubeStatus, readOnlyVerdict, requestInfo, stripClientHeaders, type Identity } from '../core/proxy-request.js';
+import { auditRecord, browserVerdict, formatListenAddress, kubeStatus, readOnlyVerdict, requestInfo, stripClientHeaders, type Identity } from '../core/proxy-request.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug, warn } from '../ui/log.js';
 
@@ -35,6 +35,8 @@ export interface ProxyServerOptions {
   port: number;
   tls: { certPem: string; keyPem: string } | undefined;
   readOnly: boolean;
+  /** local mode on loopback: refuse other Host names (DNS rebinding) and cross-site Origins */
+  loopbackBrowserGuard: boolean;
   /** serve mode: the client's Impersonate-* headers are dropped */
   stripImpersonation: boolean;
   authenticate(req: IncomingMessage): Promise<Authentication>;
@@ -173,6 +175,14 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
     track(isWatch(req), () => res.destroy(), finished);
     void finished.then(() => audit(identity, req, started, res.statusCode, ownBytes ?? counter.n));
     void (async () => {
+      if (options.loopbackBrowserGuard) {
+        const guard = browserVerdict(req.headers.host, req.headers.origin);
+        if (!guard.allowed) {
+          req.resume();
+          ownBytes = sendStatus(res, 403, guard.message);
+          return;
+        }
+      }
       if (options.readOnly) {
         const verdict = readOnlyVerdict(req.method ?? 'GET', false);
         if (!verdict.allowed) {
@@ -210,6 +220,14 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
       audit(identity, req, started, ownStatus ?? upstreamStatus.get(req) ?? 0, ownStatus !== undefined ? ownBytes : written);
     });
     void (async () => {
+      if (options.loopbackBrowserGuard) {
+        const guard = browserVerdict(req.headers.host, req.headers.origin);
+        if (!guard.allowed) {
+          ownStatus = 403;
+          ownBytes = writeSocketStatus(socket, 403, guard.message);
+          return;
+        }
+      }
       if (options.readOnly) {
         const verdict = readOnlyVerdict(req.method ?? 'GET', true);
         if (!verdict.allowed) {

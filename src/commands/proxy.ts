@@ -215,6 +215,7 @@ async function serveUntilStopped(running: { listen: string; stop(timeoutMs: numb
 
 async function runLocal(positional: string | undefined, flags: LocalFlags): Promise<void> {
   const listen = await listening(flags, false);
+  const { isLoopbackAddress } = await import('../core/proxy-request.js');
   const { resolveCommandTarget } = await import('../config/cluster-target-options.js');
   const chosen = await resolveCommandTarget({ positional, context: flags.context, kubeconfig: flags.kubeconfig, needsContext: true });
   const { target, tokens, connection } = await upstreamFor(flags.kubeconfig, chosen.context ?? chosen.cluster);
@@ -231,6 +232,8 @@ async function runLocal(positional: string | undefined, flags: LocalFlags): Prom
     port: listen.port,
     tls: listen.tls,
     readOnly: listen.readOnly,
+    // plain HTTP on loopback: web pages must not borrow your credential (serve mode has none to borrow)
+    loopbackBrowserGuard: isLoopbackAddress(listen.address),
     // the user's own proxy: what their credential may impersonate, kubectl --as may ask for
     stripImpersonation: false,
     ...(identity ? { knownIdentity: identity } : {}),
@@ -287,6 +290,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     port: listen.port,
     tls: listen.tls,
     readOnly: listen.readOnly,
+    loopbackBrowserGuard: false,
     stripImpersonation: true,
     audit: listen.audit,
     async authenticate(req) {

@@ -158,6 +158,35 @@ export function isLoopbackAddress(address: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+function hostOf(value: string): string | undefined {
+  try {
+    return new URL(value.includes('://') ? value : `http://${value}`).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Local mode on loopback holds your credential for anything that can reach the port, and a web
+ * page can: by DNS rebinding (its own name resolving to 127.0.0.1: the Host header names it) or
+ * by a cross-site request or WebSocket (exec!) from the browser (the Origin header names the
+ * page). Both are refused unless they name a loopback host, as `kubectl proxy --accept-hosts`
+ * does by default. Dashboards served from loopback (http://localhost:3000) pass.
+ */
+export function browserVerdict(host: string | undefined, origin: string | undefined): Verdict {
+  const hostName = host === undefined ? undefined : hostOf(host);
+  if (hostName === undefined || !isLoopbackAddress(hostName)) {
+    return { allowed: false, message: `k8s-auth proxy answers only requests for a loopback host (127.0.0.1, localhost, [::1]), not Host '${host ?? ''}'` };
+  }
+  if (origin !== undefined && origin !== 'null') {
+    const originHost = hostOf(origin);
+    if (originHost === undefined || !isLoopbackAddress(originHost)) return { allowed: false, message: `k8s-auth proxy refuses requests from web pages outside this machine (Origin ${origin})` };
+  } else if (origin === 'null') {
+    return { allowed: false, message: 'k8s-auth proxy refuses requests from web pages outside this machine (Origin null)' };
+  }
+  return { allowed: true };
+}
+
 /** host:port as it goes in "Starting to serve on …" (IPv6 in brackets). */
 export function formatListenAddress(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;

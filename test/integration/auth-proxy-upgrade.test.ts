@@ -188,6 +188,30 @@ describe('k8s-auth proxy: upgrades, bodies and stopping, against an upgrade-spea
     }
   });
 
+  it('a web page cannot borrow the credential: another Host (DNS rebinding) or a cross-site Origin (even a WebSocket) is 403, a loopback dashboard passes', async () => {
+    const before = seen.length;
+    const ask = (headers: Record<string, string>) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: proxy.port, path: '/api/v1/namespaces/default/secrets', headers }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (d: string) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const rebound = await ask({ host: 'attacker.example:8001' });
+    expect(rebound.status).toBe(403);
+    expect(JSON.parse(rebound.body)).toMatchObject({ kind: 'Status', code: 403, message: "k8s-auth proxy answers only requests for a loopback host (127.0.0.1, localhost, [::1]), not Host 'attacker.example:8001'" });
+    const crossSite = await ask({ origin: 'https://attacker.example' });
+    expect(crossSite.status).toBe(403);
+    const ws = await upgrade(proxy.port, ['GET /api/v1/namespaces/default/pods/web/exec?command=sh HTTP/1.1', 'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==', 'Origin: https://attacker.example'], 'x');
+    expect(ws.head).toMatch(/^HTTP\/1\.1 403/);
+    expect(seen.slice(before)).toEqual([]);
+    const dashboard = await ask({ origin: 'http://localhost:3000' });
+    expect(dashboard.status).toBe(200);
+  });
+
   it('SIGTERM: the request in flight finishes, then the proxy exits 0', async () => {
     const p = await startProxyCli(['echo', '--kubeconfig', kubeconfig, '--port', '0'], cleanEnv({ HOME: dir.path }));
     const slow = new Promise<number>((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auditRecord, identityFromClaims, impersonationHeaders, isLoopbackAddress, kubeStatus, readOnlyVerdict, requestInfo, stripClientHeaders, tokenSchedule } from '../../src/core/proxy-request.js';
+import { auditRecord, browserVerdict, identityFromClaims, impersonationHeaders, isLoopbackAddress, kubeStatus, readOnlyVerdict, requestInfo, stripClientHeaders, tokenSchedule } from '../../src/core/proxy-request.js';
 
 describe('requestInfo: verb and namespace as Kubernetes reads them', () => {
   it.each([
@@ -115,5 +115,19 @@ describe('cachedTokenSource: one token in memory, renewed ahead of expiry withou
     expect(await source.current()).toBe('t3');
     now = 10_000_000; // expired: wait for a new one
     expect(await source.current()).toBe('t4');
+  });
+});
+
+describe('browserVerdict: a web page may not borrow the local proxy\'s credential', () => {
+  it('passes loopback Hosts, with no Origin or a loopback one', () => {
+    for (const host of ['127.0.0.1:8001', 'localhost:8001', '[::1]:8001', 'localhost']) expect(browserVerdict(host, undefined), host).toEqual({ allowed: true });
+    for (const origin of ['http://localhost:3000', 'http://127.0.0.1:8001', 'http://[::1]:9090']) expect(browserVerdict('127.0.0.1:8001', origin), origin).toEqual({ allowed: true });
+  });
+  it('refuses another Host (DNS rebinding) and a page elsewhere (cross-site request or WebSocket)', () => {
+    expect(browserVerdict('evil.example:8001', undefined)).toEqual({ allowed: false, message: "k8s-auth proxy answers only requests for a loopback host (127.0.0.1, localhost, [::1]), not Host 'evil.example:8001'" });
+    expect(browserVerdict(undefined, undefined).allowed).toBe(false);
+    expect(browserVerdict('127.0.0.1:8001', 'https://evil.example')).toEqual({ allowed: false, message: 'k8s-auth proxy refuses requests from web pages outside this machine (Origin https://evil.example)' });
+    expect(browserVerdict('127.0.0.1:8001', 'null').allowed).toBe(false);
+    expect(browserVerdict('127.0.0.1:8001', 'http://127.0.0.1.evil.example').allowed).toBe(false);
   });
 });

@@ -18,12 +18,13 @@ import { apiRequest } from '../../cluster/api-client.js';
 import { base64, cleanEnv, tempDir, writeCatalog, type TempDir } from '../../support/login-harness.js';
 import { createCa, issueCert, removeCa, type CertificateAuthority } from '../../support/pki.js';
 import { runCli } from '../../support/run-cli.js';
-import { skipUnless } from '../../support/skip.js';
+import { kubectlPaths, skipUnless } from '../../support/skip.js';
 import { startProxyCli, type RunningProxyCli } from '../../integration/auth-proxy-harness.js';
 import { dexAvailable, dexVersion, startDex, type DexPeer } from '../dex/dex.js';
 import { currentKubectl, currentKubernetesAvailable, currentKubernetesMissing, kubernetesVersion, startCurrentApiServer, waitForJwtAuthenticator, type CurrentApiServer } from './kubernetes.js';
 
 const execFileAsync = promisify(execFile);
+const kubectl132 = kubectlPaths().v1_32;
 const skip =
   skipUnless(currentKubernetesAvailable(), currentKubernetesMissing()) ||
   skipUnless(dexAvailable(), `Dex ${dexVersion} not built (bash test/peers/dex/install.sh, with slapd)`);
@@ -58,7 +59,7 @@ describe.skipIf(skip)(`k8s-auth proxy against kube-apiserver ${kubernetesVersion
   const auditFile = () => dir.file('local-audit.jsonl');
 
   /** kubectl against `server` with nothing but that server (and a token when given) */
-  const kubectl = (server: string, args: string[], opts: { token?: string; caFile?: string; timeoutMs?: number } = {}): Promise<KubectlRun> => {
+  const kubectl = (server: string, args: string[], opts: { token?: string; caFile?: string; timeoutMs?: number; binary?: string } = {}): Promise<KubectlRun> => {
     const kubeconfig = dir.file(`kubectl-${Math.random().toString(36).slice(2)}.kubeconfig`);
     writeFileSync(kubeconfig, stringify({
       apiVersion: 'v1', kind: 'Config', 'current-context': 'p',
@@ -66,7 +67,7 @@ describe.skipIf(skip)(`k8s-auth proxy against kube-apiserver ${kubernetesVersion
       users: [{ name: 'u', user: opts.token ? { token: opts.token } : {} }],
       contexts: [{ name: 'p', context: { cluster: 'p', user: 'u', namespace: 'default' } }],
     }));
-    return execFileAsync(currentKubectl, [...args, '--kubeconfig', kubeconfig], { env: cleanEnv({ HOME: dir.path }), timeout: opts.timeoutMs ?? 30_000 }).then(
+    return execFileAsync(opts.binary ?? currentKubectl, [...args, '--kubeconfig', kubeconfig], { env: cleanEnv({ HOME: dir.path }), timeout: opts.timeoutMs ?? 30_000 }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
       (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
     );
@@ -144,6 +145,18 @@ describe.skipIf(skip)(`k8s-auth proxy against kube-apiserver ${kubernetesVersion
     const pods = await kubectl(base, ['get', 'pods']);
     expect(pods.code).toBe(1);
     expect(pods.stderr).toContain(`User "dex:${jane.email}" cannot list resource "pods"`);
+  });
+
+  it.skipIf(skipUnless(kubectl132.available, `${kubectl132.path} not found: run scripts/fetch-kubectl.sh`))('Debian kubectl 1.32 through the proxy too: list and create/delete', async () => {
+    const base = `http://${local.listen}`;
+    const list = await kubectl(base, ['get', 'configmaps', '-o', 'name'], { binary: kubectl132.path });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain('configmap/kube-root-ca.crt');
+    const create = await kubectl(base, ['create', 'configmap', 'from-132', '--from-literal=k=v'], { binary: kubectl132.path });
+    expect(create.code, create.stderr).toBe(0);
+    const del = await kubectl(base, ['delete', 'configmap', 'from-132'], { binary: kubectl132.path });
+    expect(del.code, del.stderr).toBe(0);
+    expect((await getConfigMap('from-132')).status).toBe(404);
   });
 
   it('create and delete through the proxy, and each request is one audit line', async () => {

@@ -1,4 +1,5 @@
 import { readMergedKubeconfig, resolveKubeconfigPaths } from '../adapters/kubeconfig-file.js';
+import { loginCommand } from '../core/login-mode.js';
 import { CliError, ExitCode } from '../errors.js';
 import { registerSecret } from '../ui/redact.js';
 
@@ -52,6 +53,12 @@ function record(value: unknown): Record<string, unknown> | undefined {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
+/** 'exec' for a user running `k8s-auth credential`, so a hint can say `--exec`. */
+function formOf(user: Record<string, unknown>): string | undefined {
+  const exec = record(user['exec']);
+  return exec && Array.isArray(exec['args']) && exec['args'].includes('credential') ? 'exec' : undefined;
+}
+
 export function readCurrentLogin(options: CurrentLoginOptions = {}): CurrentLogin {
   const paths = resolveKubeconfigPaths(options.kubeconfig, options.env ?? process.env);
   const merged = readMergedKubeconfig(paths);
@@ -65,8 +72,9 @@ export function readCurrentLogin(options: CurrentLoginOptions = {}): CurrentLogi
   if (!clusterName || !userName) throw new CliError(ExitCode.KUBECONFIG, `context '${contextName}' in ${context.path} lacks a cluster or user: run \`k8s-auth login <cluster>\` again`);
   const cluster = merged.find('clusters', clusterName);
   const server = str(cluster?.value['server']);
-  if (!server) throw new CliError(ExitCode.KUBECONFIG, `cluster '${clusterName}' of context '${contextName}' has no server in ${where}: run \`k8s-auth login ${clusterName}\` again`);
   const user = merged.find('users', userName);
+  // the hint restores the form the user has (an exec plugin user stays one: issue 17, point 2)
+  if (!server) throw new CliError(ExitCode.KUBECONFIG, `cluster '${clusterName}' of context '${contextName}' has no server in ${where}: run \`${loginCommand(clusterName, user ? formOf(user.value) : undefined)}\` again`);
   if (!user) throw new CliError(ExitCode.KUBECONFIG, `user '${userName}' of context '${contextName}' not found in ${where}: run \`k8s-auth login ${clusterName}\` again`);
 
   const login: CurrentLogin = { contextName, clusterName, userName, server, kind: 'other', kubeconfigPath: user.path };

@@ -3,8 +3,8 @@
 // otherwise, says on stderr when the form changes, and logout's and whoami's hints name the
 // command that restores the current form. The real CLI against the real test provider
 // (password grant, so no browser is needed).
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCredentialFixture, type CredentialFixture } from '../support/credential-fixture.js';
 import { runCli } from '../support/run-cli.js';
@@ -86,5 +86,16 @@ describe('login keeps the form of the user', () => {
     expect(back.stderr).toContain(`context dev: the user jane@example.com@dev changes from auth-provider: oidc (tokens in ${kubeconfig}) to an exec plugin user`);
     expect(user().exec?.command).toBe('k8s-auth');
     expect(readFileSync(kubeconfig, 'utf8')).not.toContain('refresh-token');
+  });
+
+  it("a hint about a broken cluster entry restores the exec user's form (`--exec`), not auth-provider", async () => {
+    // after the test above the user is an exec plugin user again; drop its cluster's server
+    const config = parse(readFileSync(kubeconfig, 'utf8')) as { clusters: { name: string; cluster: Record<string, string> }[] };
+    for (const c of config.clusters) delete c.cluster['server'];
+    const broken = `${fx.dir}/kubeconfig-no-server`;
+    writeFileSync(broken, stringify(config), { mode: 0o600 });
+    const who = await runCli(['whoami', 'dev', '--kubeconfig', broken], fx.env());
+    expect(who.code).toBe(6);
+    expect(who.stderr).toBe(`error: cluster 'dev' of context 'dev' has no server in ${broken}: run \`k8s-auth login dev --exec\` again\n`);
   });
 });

@@ -95,7 +95,7 @@ describe('login keeps the form of the user', () => {
     const broken = `${fx.dir}/kubeconfig-no-server`;
     writeFileSync(broken, stringify(config), { mode: 0o600 });
     const who = await runCli(['whoami', 'dev', '--kubeconfig', broken], fx.env());
-    expect(who.code).toBe(6);
+    expect(who.code).toBe(8);
     expect(who.stderr).toBe(`error: cluster 'dev' of context 'dev' has no server in ${broken}: run \`k8s-auth login dev --exec\` again\n`);
   });
 });

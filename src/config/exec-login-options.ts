@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
-import { absolutePath, grantFrom, signInExecArgs, type SignInFlags, type ValueSource } from './sign-in-flags.js';
+import { addGrantOptions, grantArgs, grantFrom, type GrantFlags } from './grant-options.js';
 import { chooseCatalog, type CatalogOptions } from './catalog-options.js';
+import { isAbsolute, resolve } from 'node:path';
 import { parseExecApiVersion } from '../core/exec-credential.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { ExecLoginOptions } from '../usecases/login-exec.js';
@@ -11,17 +12,23 @@ import type { SignInSettings } from '../usecases/sign-in.js';
  * the default; `--exec` writes `user.exec` running `k8s-auth credential`, with the options the
  * credential command needs later repeated into its args (never a secret).
  */
-export interface ExecLoginFlags extends SignInFlags, CatalogOptions {
+export interface ExecLoginFlags extends GrantFlags, CatalogOptions {
   exec?: boolean;
   execCommand?: string;
   execApiVersion?: string;
   loginHint?: string;
   tokenCacheDir?: string;
-  httpTimeout?: string | number;
+  browser: boolean;
+  browserCommand?: string;
+  listenPort?: string;
+  certificateAuthority?: string[];
+  insecureSkipTlsVerify?: boolean;
+  /** --timeout and --http-timeout as typed on the command line (not defaults, not environment). */
+  typedTimeouts?: { timeout?: string; httpTimeout?: string };
 }
 
-/** The --exec flags (the sign-in flags are added by sign-in-flags.ts). */
 export function addExecLoginOptions(command: Command): Command {
+  addGrantOptions(command);
   return command
     .addOption(new Option('--exec', 'write the user as an exec credential plugin (`k8s-auth credential`) with a token cache, instead of an auth-provider holding the tokens (default: the form the user has now, else auth-provider)'))
     .addOption(new Option('--no-exec', 'write the user as auth-provider: oidc even where it is an exec plugin user now'))
@@ -41,6 +48,11 @@ export function catalogArgs(flags: CatalogOptions, env: Readonly<Record<string, 
   return { args: ['--vault-mount', choice.mount, '--vault-prefix', choice.prefix], env: vaultEnv };
 }
 
+/** kubectl runs the plugin from any directory: relative paths would break. */
+function absolutePath(path: string): string {
+  return isAbsolute(path) ? path : resolve(path);
+}
+
 export interface LoginMode {
   grant: SignInSettings;
   exec?: ExecLoginOptions;
@@ -48,14 +60,10 @@ export interface LoginMode {
   authProvider?: boolean;
 }
 
-/**
- * `source` says where each sign-in flag's value came from (commander's getOptionValueSource):
- * timeouts are repeated into the exec args only when typed, never a default or a variable.
- */
-export function loginModeFrom(flags: ExecLoginFlags, timeoutMs: number, env: Readonly<Record<string, string | undefined>> = process.env, source: ValueSource = () => undefined): LoginMode {
+export function loginModeFrom(flags: ExecLoginFlags, timeoutMs: number, env: Readonly<Record<string, string | undefined>> = process.env): LoginMode {
   const grant: SignInSettings = {
     grant: grantFrom(flags),
-    noBrowser: flags.browser === false,
+    noBrowser: !flags.browser,
     timeoutMs,
     ...(flags.browserCommand ? { browserCommand: flags.browserCommand } : {}),
     ...(flags.username ? { username: flags.username } : {}),
@@ -69,8 +77,16 @@ export function loginModeFrom(flags: ExecLoginFlags, timeoutMs: number, env: Rea
   const apiVersion = parseExecApiVersion(flags.execApiVersion ?? 'v1');
   if (!apiVersion) throw new CliError(ExitCode.USAGE, `--exec-api-version must be v1 or v1beta1, not '${flags.execApiVersion ?? ''}'`);
   const catalog = catalogArgs(flags, env);
-  // kubectl's later sign-ins and refreshes keep the flow, the CAs and the limits the user chose at login
-  const extraArgs = [...catalog.args, ...signInExecArgs(flags, source)];
+  const extraArgs = [
+    ...catalog.args,
+    ...grantArgs(flags),
+    ...(flags.listenPort ? ['--listen-port', flags.listenPort] : []),
+    ...(flags.certificateAuthority ?? []).flatMap((file) => ['--certificate-authority', absolutePath(file)]),
+    ...(flags.insecureSkipTlsVerify ? ['--insecure-skip-tls-verify'] : []),
+    // kubectl's later sign-ins and refreshes keep the limits the user chose at login
+    ...(flags.typedTimeouts?.timeout !== undefined ? ['--timeout', flags.typedTimeouts.timeout] : []),
+    ...(flags.typedTimeouts?.httpTimeout !== undefined ? ['--http-timeout', flags.typedTimeouts.httpTimeout] : []),
+  ];
   const exec: ExecLoginOptions = {
     // a bare name is looked up on kubectl's PATH; a path is made absolute
     command: flags.execCommand ? (flags.execCommand.includes('/') ? absolutePath(flags.execCommand) : flags.execCommand) : 'k8s-auth',

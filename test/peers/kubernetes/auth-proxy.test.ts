@@ -14,6 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import type { AuditRecord } from '../../../src/core/proxy-request.js';
 import { apiRequest } from '../../cluster/api-client.js';
 import { base64, cleanEnv, tempDir, writeCatalog, type TempDir } from '../../support/login-harness.js';
 import { createCa, issueCert, removeCa, type CertificateAuthority } from '../../support/pki.js';
@@ -35,17 +36,8 @@ interface KubectlRun {
   stderr: string;
 }
 
-interface AuditLine {
-  user: string;
-  groups: string[];
-  verb: string;
-  method: string;
-  path: string;
-  namespace: string;
-  status: number;
-  duration_ms: number;
-  bytes: number;
-}
+/** The audit log's line: the product's own record type (docs/proxy.md#audit-log). */
+type AuditLine = AuditRecord;
 
 describe.skipIf(skip)(`k8s-auth proxy against kube-apiserver ${kubernetesVersion} with Dex`, () => {
   let dir: TempDir;

@@ -1,5 +1,6 @@
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { addCatalogOptions, type CatalogOptions } from '../config/catalog-options.js';
+import { httpTimeoutOption } from '../config/sign-in-flags.js';
 import { DATA_FORMATS, outputOption, resolveOutput } from '../config/output-options.js';
 
 /** `k8s-auth clusters`: the names in the catalog (docs/usage.md#clusters). */
@@ -13,7 +14,7 @@ export function register(program: Command): void {
     .summary('list the clusters of the catalog')
     .description('List the cluster names of the catalog (Vault: a KV v2 metadata LIST; file: its clusters mapping), one per line.');
   addCatalogOptions(command)
-    .addOption(new Option('--http-timeout <seconds>', 'timeout of each HTTP request').env('K8S_AUTH_HTTP_TIMEOUT'))
+    .addOption(httpTimeoutOption())
     .addOption(outputOption(DATA_FORMATS, 'text'))
     .action(async (flags: ClustersFlags) => {
       const { catalogFromOptions } = await import('../config/catalog-options.js');

@@ -1,10 +1,10 @@
 import { type Command, Option } from 'commander';
 import { addCatalogOptions, type CatalogOptions } from '../config/catalog-options.js';
-import { addGrantOptions, grantFrom, type GrantFlags } from '../config/grant-options.js';
+import { addSignInOptions, parseSignInFlags, secondsFlag, type SignInFlags } from '../config/sign-in-flags.js';
 import { checkClusterName } from '../core/cluster-entry.js';
 import { CREDENTIAL_FLAGS, formatExecCredential, parseExecInfo } from '../core/exec-credential.js';
 import { checkHintedUser } from '../core/signed-in-user.js';
-import { DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_SKEW_SECONDS, parseSeconds } from '../core/token-cache-freshness.js';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_SKEW_SECONDS } from '../core/token-cache-freshness.js';
 import { parseScopes, type TokenCacheKey } from '../core/token-cache-key.js';
 import type { ProviderConfiguration } from '../adapters/oidc-client.js';
 import type { ProviderConnection } from '../usecases/credential.js';
@@ -15,7 +15,7 @@ import { CliError, ExitCode } from '../errors.js';
  * bin/k8s-auth.js answers from the token cache before this file is even loaded; this is the
  * full path for a miss: refresh, or sign in when the run may be interactive.
  */
-export interface CredentialFlags extends CatalogOptions, GrantFlags {
+export interface CredentialFlags extends CatalogOptions, SignInFlags {
   issuer?: string;
   clientId?: string;
   scopes?: string;
@@ -24,17 +24,8 @@ export interface CredentialFlags extends CatalogOptions, GrantFlags {
   skew: string;
   lockTimeout: string;
   interactive: boolean;
-  timeout: string;
-  listenPort?: string;
-  browserCommand?: string;
-  browser: boolean;
-  certificateAuthority?: string[];
-  insecureSkipTlsVerify?: boolean;
+  httpTimeout?: string | number;
 }
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
-
-export const DEFAULT_SIGN_IN_TIMEOUT_SECONDS = 180;
 
 export function register(program: Command): void {
   const command = program
@@ -54,30 +45,11 @@ export function register(program: Command): void {
     .addOption(new Option(`${CREDENTIAL_FLAGS.cacheDir} <dir>`, 'token cache directory (default: $KUBECACHEDIR/k8s-auth, else ~/.kube/cache/k8s-auth)'))
     .addOption(new Option(`${CREDENTIAL_FLAGS.skew} <seconds>`, 'refresh a token that expires within this margin').env('K8S_AUTH_SKEW').default(String(DEFAULT_SKEW_SECONDS)))
     .addOption(new Option('--lock-timeout <seconds>', 'wait at most this long for another k8s-auth refreshing the same token').env('K8S_AUTH_LOCK_TIMEOUT').default(String(DEFAULT_LOCK_TIMEOUT_SECONDS)))
-    .addOption(new Option('--no-interactive', 'never sign in from here, even on a terminal: fail with exit 10 when the token cannot be refreshed'))
-    .addOption(new Option('--timeout <seconds>', 'give up when a sign-in is not finished within this time').env('K8S_AUTH_TIMEOUT').default(String(DEFAULT_SIGN_IN_TIMEOUT_SECONDS)))
-    .addOption(new Option('--listen-port <port>', 'fixed port of the loopback redirect, for ssh -L (default: any free port)'))
-    .addOption(new Option('--browser-command <command>', 'open the sign-in URL with this command (no shell; URL added last)'))
-    .addOption(new Option('--no-browser', 'do not open a browser: print the sign-in URL on stderr and wait (works through ssh -L)'))
-    .addOption(new Option('--certificate-authority <file>', "CA certificate (PEM) for the identity provider, added to the system's (repeatable)").argParser(collect))
-    .addOption(new Option('--insecure-skip-tls-verify', "don't verify the identity provider's TLS certificate (unsafe; warns)"))
-    .addOption(new Option('--http-timeout <seconds>', 'timeout of each HTTP request').env('K8S_AUTH_HTTP_TIMEOUT'));
-  addGrantOptions(command).action(async (cluster: string, flags: CredentialFlags) => {
+    .addOption(new Option('--no-interactive', 'never sign in from here, even on a terminal: fail with exit 10 when the token cannot be refreshed'));
+  // the flags login --exec writes back: --grant, --username, --no-browser, --browser-command, --listen-port, --certificate-authority, --insecure-skip-tls-verify, --timeout, --http-timeout
+  addSignInOptions(command).action(async (cluster: string, flags: CredentialFlags) => {
     await runCredential(cluster, flags);
   });
-}
-
-function seconds(value: string, flag: string): number {
-  const parsed = parseSeconds(value);
-  if (parsed === undefined) throw new CliError(ExitCode.USAGE, `${flag} must be a number of seconds (or 90s, 2m, 1h), not '${value}'`);
-  return parsed;
-}
-
-function parsePort(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port < 1 || port > 65535) throw new CliError(ExitCode.USAGE, `--listen-port must be a port number (1-65535), not '${value}'`);
-  return port;
 }
 
 async function clusterOfTypedName(name: string): Promise<string> {
@@ -116,11 +88,10 @@ async function runCredential(named: string, flags: CredentialFlags): Promise<voi
   checkClusterName(named);
   const execInfo = parseExecInfo(process.env['KUBERNETES_EXEC_INFO']);
   if (!execInfo.ok) throw new CliError(ExitCode.USAGE, execInfo.problem);
-  const skewSeconds = seconds(flags.skew, CREDENTIAL_FLAGS.skew);
-  const lockTimeoutMs = seconds(flags.lockTimeout, '--lock-timeout') * 1000;
-  const timeoutMs = seconds(flags.timeout, '--timeout') * 1000;
-  const listenPort = parsePort(flags.listenPort);
-  const grant = grantFrom(flags);
+  const skewSeconds = secondsFlag(flags.skew, CREDENTIAL_FLAGS.skew, { positive: false });
+  const lockTimeoutMs = Math.round(secondsFlag(flags.lockTimeout, '--lock-timeout', { positive: false }) * 1000);
+  const signInFlags = parseSignInFlags(flags);
+  const { timeoutMs, listenPort, grant } = signInFlags;
   const key = keyFrom(flags);
   // kubectl's runs carry the identity args and the cluster login wrote; a person typing
   // `credential lab-ctx` (the context whoami shows) means that context's cluster
@@ -133,16 +104,16 @@ async function runCredential(named: string, flags: CredentialFlags): Promise<voi
   const nonInteractiveReason =
     flags.interactive === false ? '--no-interactive was given' : execInfo.info.interactive === false ? 'kubectl says this run has no terminal (spec.interactive: false)' : 'stdin is not a terminal';
 
-  const { catalogFromOptions, httpTimeoutMs } = await import('../config/catalog-options.js');
+  const { catalogFromOptions } = await import('../config/catalog-options.js');
   const { getCredential } = await import('../usecases/credential.js');
   const { signIn, signInNeedsPerson } = await import('../usecases/sign-in.js');
-  const httpMs = httpTimeoutMs(flags.httpTimeout);
+  const httpMs = signInFlags.httpTimeoutMs;
   const settings = {
     grant,
-    noBrowser: !flags.browser,
+    noBrowser: signInFlags.noBrowser,
     timeoutMs,
-    ...(flags.browserCommand ? { browserCommand: flags.browserCommand } : {}),
-    ...(flags.username ? { username: flags.username } : {}),
+    ...(signInFlags.browserCommand ? { browserCommand: signInFlags.browserCommand } : {}),
+    ...(signInFlags.username ? { username: signInFlags.username } : {}),
   };
 
   // one discovery per distinct connection (a refresh from the cache and a sign-in from the catalog may differ)
@@ -158,8 +129,8 @@ async function runCredential(named: string, flags: CredentialFlags): Promise<voi
           clientId: connection.clientId,
           ...(connection.clientSecret ? { clientSecret: connection.clientSecret } : {}),
           caPems: caPem ? [caPem] : [],
-          caFiles: flags.certificateAuthority ?? [],
-          insecureSkipTlsVerify: Boolean(flags.insecureSkipTlsVerify),
+          caFiles: signInFlags.caFiles,
+          insecureSkipTlsVerify: signInFlags.insecureSkipTlsVerify,
           timeoutMs: httpMs,
         });
       });
@@ -196,7 +167,7 @@ async function runCredential(named: string, flags: CredentialFlags): Promise<voi
             scopes,
             ...(entry.redirectUri ? { redirectUri: entry.redirectUri } : {}),
             ...(listenPort !== undefined ? { listenPort } : {}),
-            openBrowser: createBrowserOpener({ noBrowser: !openBrowser, ...(flags.browserCommand ? { browserCommand: flags.browserCommand } : {}) }),
+            openBrowser: createBrowserOpener({ noBrowser: !openBrowser, ...(signInFlags.browserCommand ? { browserCommand: signInFlags.browserCommand } : {}) }),
             timeoutMs,
             clusters: [cluster],
             ...(loginHint ? { extraParameters: { login_hint: loginHint } } : {}),

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { addCatalogOptions, type CatalogOptions } from '../config/catalog-options.js';
 import { DATA_FORMATS, outputOption, resolveOutput } from '../config/output-options.js';
+import { addSignInOptions, httpTimeoutOption } from '../config/sign-in-flags.js';
 
 /**
  * `k8s-auth doctor [<cluster>]`: every check a sign-in and kubectl depend on, one line each with
@@ -16,8 +17,6 @@ interface DoctorFlags extends CatalogOptions {
   output?: string;
 }
 
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
-
 export function register(program: Command): void {
   const command = program
     .command('doctor')
@@ -31,12 +30,12 @@ export function register(program: Command): void {
     .argument('[cluster]', 'cluster from the catalog (default: the cluster of the current kubeconfig context)');
   addCatalogOptions(command)
     .addOption(new Option('--kubeconfig <file>', 'kubeconfig to check (default: $KUBECONFIG, else ~/.kube/config)'))
-    .addOption(new Option('--context <name>', 'kubeconfig context of the cluster (default: the cluster name, else the current context)'))
-    .addOption(new Option('--certificate-authority <file>', "CA certificate (PEM) for the identity provider, added to the system's (repeatable)").argParser(collect))
+    .addOption(new Option('--context <name>', 'kubeconfig context of the cluster (default: the cluster name, else the current context)'));
+  addSignInOptions(command, ['certificateAuthority'])
     .addOption(new Option('--listen-port <port>', 'check this fixed callback port instead of the catalog redirect-uri / a free port'))
     .addOption(new Option('--token-cache-dir <dir>', 'token cache directory (default: $KUBECACHEDIR/k8s-auth, else ~/.kube/cache/k8s-auth)'))
     .addOption(new Option('--authentication-config <file>', "kube-apiserver's --authentication-config file (AuthenticationConfiguration): say which of its rules the ID token fails"))
-    .addOption(new Option('--http-timeout <seconds>', 'timeout of each HTTP request').env('K8S_AUTH_HTTP_TIMEOUT').default('10'))
+    .addOption(httpTimeoutOption({ defaultSeconds: 10 }))
     .addOption(outputOption(DATA_FORMATS, 'text'))
     .action(async (cluster: string | undefined, flags: DoctorFlags, cmd: Command) => {
       await runDoctorCommand(cluster, flags, Boolean(cmd.optsWithGlobals<{ quiet?: boolean }>().quiet));
@@ -45,7 +44,7 @@ export function register(program: Command): void {
 
 async function runDoctorCommand(cluster: string | undefined, flags: DoctorFlags, quiet: boolean): Promise<void> {
   const { CliError, ExitCode } = await import('../errors.js');
-  const { httpTimeoutMs } = await import('../config/catalog-options.js');
+  const { httpTimeoutMs, parsePort } = await import('../config/sign-in-flags.js');
   const { checkClusterName } = await import('../core/cluster-entry.js');
   const { printData } = await import('../ui/output.js');
   const { startSpinner } = await import('../ui/spinner.js');
@@ -62,11 +61,7 @@ async function runDoctorCommand(cluster: string | undefined, flags: DoctorFlags,
     if (flags.context === undefined && target.context !== undefined) flags.context = target.context;
   }
   if (cluster !== undefined) checkClusterName(cluster);
-  let listenPort: number | undefined;
-  if (flags.listenPort !== undefined) {
-    listenPort = Number(flags.listenPort);
-    if (!/^\d+$/.test(flags.listenPort) || listenPort < 1 || listenPort > 65535) throw new CliError(ExitCode.USAGE, `--listen-port must be a port number (1-65535), not '${flags.listenPort}'`);
-  }
+  const listenPort = parsePort(flags.listenPort);
   const spinner = await startSpinner(`checking ${cluster ?? 'the current context'}…`, quiet);
   let report;
   try {

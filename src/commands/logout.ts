@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { addSignInOptions } from '../config/sign-in-flags.js';
 
 /** `k8s-auth logout <cluster>`: remove the stored tokens, then revoke them (docs/usage.md#logout). */
 interface LogoutFlags {
@@ -9,10 +10,8 @@ interface LogoutFlags {
   httpTimeout?: string;
 }
 
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
-
 export function register(program: Command): void {
-  program
+  const command = program
     .command('logout')
     .summary('remove and revoke the tokens of a cluster')
     .description(
@@ -21,10 +20,9 @@ export function register(program: Command): void {
     )
     .argument('[cluster]', 'catalog cluster (as written by login); a context name resolves to its cluster')
     .addOption(new Option('--context <name>', 'kubeconfig context whose cluster to log out of'))
-    .addOption(new Option('--kubeconfig <file>', 'kubeconfig to edit (default: $KUBECONFIG, else ~/.kube/config)'))
-    .addOption(new Option('--certificate-authority <file>', "CA certificate (PEM) for the identity provider, added to the system's (repeatable)").argParser(collect))
-    .addOption(new Option('--insecure-skip-tls-verify', "don't verify the identity provider's TLS certificate (unsafe; warns)"))
-    .addOption(new Option('--http-timeout <seconds>', 'timeout of each HTTP request').env('K8S_AUTH_HTTP_TIMEOUT'))
+    .addOption(new Option('--kubeconfig <file>', 'kubeconfig to edit (default: $KUBECONFIG, else ~/.kube/config)'));
+  // the provider's CA and timeout, as login and credential take them (for the revocation)
+  addSignInOptions(command, ['certificateAuthority', 'insecureSkipTlsVerify', 'httpTimeout'])
     .action(async (positional: string | undefined, flags: LogoutFlags) => {
       const { resolveCommandTarget } = await import('../config/cluster-target-options.js');
       const target = await resolveCommandTarget({ positional, context: flags.context, kubeconfig: flags.kubeconfig });
@@ -33,7 +31,7 @@ export function register(program: Command): void {
         const { CliError, ExitCode } = await import('../errors.js');
         throw new CliError(ExitCode.USAGE, flags.context !== undefined ? `context '${flags.context}' is not in the kubeconfig: name the cluster (\`k8s-auth logout CLUSTER\`)` : 'name the cluster to log out of: `k8s-auth logout CLUSTER` (or `--context NAME`)');
       }
-      const { httpTimeoutMs } = await import('../config/catalog-options.js');
+      const { httpTimeoutMs } = await import('../config/sign-in-flags.js');
       const { logout } = await import('../usecases/logout.js');
       const { info } = await import('../ui/log.js');
       const { withSpinner } = await import('../ui/spinner.js');

@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import { DATA_FORMATS, outputOption, resolveOutput } from '../config/output-options.js';
+import { httpTimeoutOption } from '../config/sign-in-flags.js';
 import type { RbacPlan } from '../core/rbac-plan.js';
 
 /**
@@ -37,13 +38,13 @@ function kubeOptions(command: Command): Command {
     .addOption(new Option('--kubeconfig <file>', 'kubeconfig whose credentials make the API calls (default: $KUBECONFIG, else ~/.kube/config)'))
     .addOption(new Option('--context <name>', 'kubeconfig context to use (default: the current context)'))
     .addOption(outputOption(DATA_FORMATS, 'text'))
-    .addOption(new Option('--http-timeout <seconds>', 'timeout of each request').env('K8S_AUTH_HTTP_TIMEOUT'));
+    .addOption(httpTimeoutOption({ what: 'request' }));
 }
 
 const CLUSTER_ARGUMENT = 'cluster whose kubeconfig context to use (its context; default: the current context); a context name works too';
 
 async function kubeFrom(flags: KubeFlags, positional?: string): Promise<{ kubeconfig?: string; context?: string; timeoutMs: number }> {
-  const { httpTimeoutMs } = await import('../config/catalog-options.js');
+  const { httpTimeoutMs } = await import('../config/sign-in-flags.js');
   if (positional !== undefined) {
     const { resolveCommandTarget } = await import('../config/cluster-target-options.js');
     const target = await resolveCommandTarget({ positional, context: flags.context, kubeconfig: flags.kubeconfig, needsContext: true });
@@ -134,7 +135,7 @@ async function runApply(positional: string | undefined, flags: ApplyFlags, dryRu
   const clusterVariable = clusterFromEnv(command, name, 'catalog entry');
   flags.cluster = command.getOptionValue('cluster') as string | undefined;
   if (clusterVariable) flags.cluster = command.getOptionValue('cluster') as string;
-  const { httpTimeoutMs } = await import('../config/catalog-options.js');
+  const { httpTimeoutMs } = await import('../config/sign-in-flags.js');
   const { applyRbac } = await import('../usecases/rbac-apply.js');
   const { info, warn } = await import('../ui/log.js');
   const opt = <K extends keyof ApplyFlags>(key: K) => (flags[key] !== undefined ? { [key]: flags[key] } : {});

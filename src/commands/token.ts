@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import { outputOption, resolveOutput } from '../config/output-options.js';
+import { collect, httpTimeoutOption } from '../config/sign-in-flags.js';
 import type { TokenOutputFormat } from '../core/token-output.js';
 import { CliError, ExitCode } from '../errors.js';
 
@@ -29,8 +30,6 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 /** core/token-output.ts's TOKEN_OUTPUT_FORMATS, listed here so registering the command does not load yaml. */
 const TOKEN_OUTPUT_FORMATS = ['token', 'json', 'yaml', 'exec-credential', 'kubeconfig'] as const satisfies readonly TokenOutputFormat[];
 
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
-
 export function register(program: Command): void {
   program
     .command('token')
@@ -54,7 +53,7 @@ export function register(program: Command): void {
     .addOption(new Option('--via-vault <role>', "mint through Vault's Kubernetes secrets engine with this role (VAULT_ADDR/VAULT_TOKEN as for the vault CLI)").env('K8S_AUTH_VIA_VAULT'))
     .addOption(new Option('--vault-k8s-mount <mount>', 'mount path of the Kubernetes secrets engine').env('K8S_AUTH_VAULT_K8S_MOUNT').default('kubernetes'))
     .addOption(new Option('--username-claim <claim>', 'ID token claim that names you (as the catalog entry says)').env('K8S_AUTH_USERNAME_CLAIM').default('email'))
-    .addOption(new Option('--http-timeout <seconds>', 'timeout of each request').env('K8S_AUTH_HTTP_TIMEOUT'))
+    .addOption(httpTimeoutOption({ what: 'request' }))
     .action(async (positional: string | undefined, flags: TokenFlags, command: Command) => {
       await runToken(positional, flags, command);
     });
@@ -79,7 +78,7 @@ async function runToken(positional: string | undefined, flags: TokenFlags, comma
   const through = target.context ?? target.cluster;
   const { parseTokenTtl } = await import('../core/duration.js');
   const { checkTokenOutput, renderTokenOutput } = await import('../core/token-output.js');
-  const { httpTimeoutMs } = await import('../config/catalog-options.js');
+  const { httpTimeoutMs } = await import('../config/sign-in-flags.js');
 
   // Everything checkable is checked before any request.
   const ttlSeconds = parseTokenTtl(flags.ttl, command.getOptionValueSource('ttl') === 'env' ? 'K8S_AUTH_TTL' : '--ttl');

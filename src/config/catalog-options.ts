@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import type { ClusterEntry } from '../core/cluster-entry.js';
 import { CliError, ExitCode } from '../errors.js';
-import { flagLabel } from './option-source.js';
+import { httpTimeoutMs } from './sign-in-flags.js';
 import type { Catalog } from '../usecases/catalog.js';
 
 /**
@@ -19,7 +19,7 @@ export interface CatalogOptions {
   /** Only from the command line; the env fallback is read in catalogFromOptions. */
   vaultMount?: string;
   vaultPrefix?: string;
-  /** --http-timeout in seconds (string or number as commander gives it), for Vault requests. */
+  /** --http-timeout (sign-in-flags.ts: string as commander gives it, or a number of seconds), for Vault requests. */
   httpTimeout?: string | number;
 }
 
@@ -58,13 +58,6 @@ export function chooseCatalog(opts: CatalogOptions, env: Env = process.env, home
   }
   if (vaultFlag) throw new CliError(ExitCode.USAGE, '--vault-mount/--vault-prefix need VAULT_ADDR: export the address of your Vault');
   return { kind: 'file', path: defaultCatalogPath(env, home), explicit: false };
-}
-
-export function httpTimeoutMs(value: string | number | undefined, fallbackMs = 30_000): number {
-  if (value === undefined || value === '') return fallbackMs;
-  const seconds = typeof value === 'number' ? value : Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(ExitCode.USAGE, `${flagLabel('--http-timeout')} must be a positive number of seconds, not '${value}'`);
-  return Math.round(seconds * 1000);
 }
 
 /** A Catalog chosen by the rule above; the adapter (node-vault or yaml) loads on first use. */

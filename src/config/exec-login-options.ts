@@ -1,7 +1,6 @@
 import { Option, type Command } from 'commander';
-import { addGrantOptions, grantArgs, grantFrom, type GrantFlags } from './grant-options.js';
+import { absolutePath, grantFrom, signInExecArgs, type SignInFlags, type ValueSource } from './sign-in-flags.js';
 import { chooseCatalog, type CatalogOptions } from './catalog-options.js';
-import { isAbsolute, resolve } from 'node:path';
 import { parseExecApiVersion } from '../core/exec-credential.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { ExecLoginOptions } from '../usecases/login-exec.js';
@@ -12,23 +11,17 @@ import type { SignInSettings } from '../usecases/sign-in.js';
  * the default; `--exec` writes `user.exec` running `k8s-auth credential`, with the options the
  * credential command needs later repeated into its args (never a secret).
  */
-export interface ExecLoginFlags extends GrantFlags, CatalogOptions {
+export interface ExecLoginFlags extends SignInFlags, CatalogOptions {
   exec?: boolean;
   execCommand?: string;
   execApiVersion?: string;
   loginHint?: string;
   tokenCacheDir?: string;
-  browser: boolean;
-  browserCommand?: string;
-  listenPort?: string;
-  certificateAuthority?: string[];
-  insecureSkipTlsVerify?: boolean;
-  /** --timeout and --http-timeout as typed on the command line (not defaults, not environment). */
-  typedTimeouts?: { timeout?: string; httpTimeout?: string };
+  httpTimeout?: string | number;
 }
 
+/** The --exec flags (the sign-in flags are added by sign-in-flags.ts). */
 export function addExecLoginOptions(command: Command): Command {
-  addGrantOptions(command);
   return command
     .addOption(new Option('--exec', 'write the user as an exec credential plugin (`k8s-auth credential`) with a token cache, instead of an auth-provider holding the tokens (default: the form the user has now, else auth-provider)'))
     .addOption(new Option('--no-exec', 'write the user as auth-provider: oidc even where it is an exec plugin user now'))
@@ -48,11 +41,6 @@ export function catalogArgs(flags: CatalogOptions, env: Readonly<Record<string, 
   return { args: ['--vault-mount', choice.mount, '--vault-prefix', choice.prefix], env: vaultEnv };
 }
 
-/** kubectl runs the plugin from any directory: relative paths would break. */
-function absolutePath(path: string): string {
-  return isAbsolute(path) ? path : resolve(path);
-}
-
 export interface LoginMode {
   grant: SignInSettings;
   exec?: ExecLoginOptions;
@@ -60,10 +48,14 @@ export interface LoginMode {
   authProvider?: boolean;
 }
 
-export function loginModeFrom(flags: ExecLoginFlags, timeoutMs: number, env: Readonly<Record<string, string | undefined>> = process.env): LoginMode {
+/**
+ * `source` says where each sign-in flag's value came from (commander's getOptionValueSource):
+ * timeouts are repeated into the exec args only when typed, never a default or a variable.
+ */
+export function loginModeFrom(flags: ExecLoginFlags, timeoutMs: number, env: Readonly<Record<string, string | undefined>> = process.env, source: ValueSource = () => undefined): LoginMode {
   const grant: SignInSettings = {
     grant: grantFrom(flags),
-    noBrowser: !flags.browser,
+    noBrowser: flags.browser === false,
     timeoutMs,
     ...(flags.browserCommand ? { browserCommand: flags.browserCommand } : {}),
     ...(flags.username ? { username: flags.username } : {}),
@@ -77,16 +69,8 @@ export function loginModeFrom(flags: ExecLoginFlags, timeoutMs: number, env: Rea
   const apiVersion = parseExecApiVersion(flags.execApiVersion ?? 'v1');
   if (!apiVersion) throw new CliError(ExitCode.USAGE, `--exec-api-version must be v1 or v1beta1, not '${flags.execApiVersion ?? ''}'`);
   const catalog = catalogArgs(flags, env);
-  const extraArgs = [
-    ...catalog.args,
-    ...grantArgs(flags),
-    ...(flags.listenPort ? ['--listen-port', flags.listenPort] : []),
-    ...(flags.certificateAuthority ?? []).flatMap((file) => ['--certificate-authority', absolutePath(file)]),
-    ...(flags.insecureSkipTlsVerify ? ['--insecure-skip-tls-verify'] : []),
-    // kubectl's later sign-ins and refreshes keep the limits the user chose at login
-    ...(flags.typedTimeouts?.timeout !== undefined ? ['--timeout', flags.typedTimeouts.timeout] : []),
-    ...(flags.typedTimeouts?.httpTimeout !== undefined ? ['--http-timeout', flags.typedTimeouts.httpTimeout] : []),
-  ];
+  // kubectl's later sign-ins and refreshes keep the flow, the CAs and the limits the user chose at login
+  const extraArgs = [...catalog.args, ...signInExecArgs(flags, source)];
   const exec: ExecLoginOptions = {
     // a bare name is looked up on kubectl's PATH; a path is made absolute
     command: flags.execCommand ? (flags.execCommand.includes('/') ? absolutePath(flags.execCommand) : flags.execCommand) : 'k8s-auth',

@@ -1,4 +1,5 @@
 import { CliError, ExitCode } from '../errors.js';
+import { printable as shown } from './seconds.js';
 
 /**
  * Token lifetimes as people write them: 12h, 90m, 1h30m, 2d, 45s. Units are d, h, m, s, each at
@@ -16,12 +17,6 @@ export const MIN_TOKEN_TTL_SECONDS = 600;
 export const MAX_TOKEN_TTL_SECONDS = 2 ** 32;
 
 const EXAMPLES = 'e.g. 12h, 90m, 1h30m, 2d';
-
-/** The input as it goes into a message: control characters (a newline from `$'1h\n'`) escaped, so the message stays one line. */
-function shown(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
 
 /** Seconds in `text`; throws a one-line USAGE error naming `what` (e.g. "--ttl") when malformed. */
 export function parseDuration(rawText: string, what = 'duration'): number {

@@ -1,4 +1,4 @@
-import { parseSeconds } from './token-cache-freshness.js';
+import { parseSeconds } from './seconds.js';
 
 /**
  * After an interactive sign-in from `credential` failed (timed out, cancelled, refused), the
@@ -16,7 +16,7 @@ export interface SignInFailure {
   reason: string;
 }
 
-/** The cool-down from the environment: seconds (90, 90s, 2m); 0 turns it off; undefined when malformed. */
+/** The cool-down from the environment: seconds (90, 90s, 2m, 1h; core/seconds.ts); 0 turns it off; undefined when malformed. */
 export function cooldownSecondsFrom(env: Readonly<Record<string, string | undefined>>): number | undefined {
   const text = env[SIGN_IN_COOLDOWN_ENV];
   if (text === undefined || text.trim() === '') return DEFAULT_SIGN_IN_COOLDOWN_SECONDS;

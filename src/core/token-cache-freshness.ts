@@ -24,15 +24,3 @@ export function decideFreshness(entry: CachedTokens | undefined, nowMs: number, 
   if (expiresAtMs - nowMs <= skewSeconds * 1000) return withRefresh({ state: 'stale', reason: 'expiring', expiresAtMs });
   return { state: 'fresh', expiresAtMs };
 }
-
-/**
- * Seconds from a flag or env value: `90`, `90s`, `2m` or `1h`. Undefined when malformed (the
- * caller names the flag in its error).
- */
-export function parseSeconds(text: string): number | undefined {
-  const match = /^\s*(\d{1,7})\s*(s|m|h)?\s*$/i.exec(text);
-  if (!match) return undefined;
-  const unit = (match[2] ?? 's').toLowerCase();
-  const factor = unit === 'h' ? 3600 : unit === 'm' ? 60 : 1;
-  return Number(match[1]) * factor;
-}

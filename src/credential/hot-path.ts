@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { homedir } from 'node:os';
 import { CREDENTIAL_FLAGS, formatExecCredential, parseExecInfo, readCredentialFlags } from '../core/exec-credential.js';
 import { parseAnyCachedTokens, parseCachedTokens, type CachedTokens } from '../core/token-cache-entry.js';
-import { DEFAULT_SKEW_SECONDS, decideFreshness, parseSeconds } from '../core/token-cache-freshness.js';
+import { parseSeconds } from '../core/seconds.js';
+import { DEFAULT_SKEW_SECONDS, decideFreshness } from '../core/token-cache-freshness.js';
 import { cacheFilePath, parseScopes, tokenCacheDirectory, type TokenCacheKey } from '../core/token-cache-key.js';
 
 /**

@@ -137,14 +137,14 @@ describe('bad timeouts name what was set', () => {
   it('K8S_AUTH_TIMEOUT and K8S_AUTH_HTTP_TIMEOUT are named as the variables; a typed flag as the flag', async () => {
     const fromEnv = await runCli(['login', 'lab', '--catalog', catalog], cleanEnv({ HOME: dir.path, K8S_AUTH_TIMEOUT: 'abc' }));
     expect(fromEnv.code).toBe(ExitCode.USAGE);
-    expectOneLineError(fromEnv.stderr, { message: /^error: K8S_AUTH_TIMEOUT \(--timeout\) must be a positive number of seconds, not 'abc'$/ });
+    expectOneLineError(fromEnv.stderr, { message: /^error: K8S_AUTH_TIMEOUT \(--timeout\) must be a positive number of seconds \(or 90s, 2m, 1h\), not 'abc'$/ });
     const http = await runCli(['login', 'lab', '--catalog', catalog], cleanEnv({ HOME: dir.path, K8S_AUTH_HTTP_TIMEOUT: '-1' }));
     expect(http.code).toBe(ExitCode.USAGE);
-    expectOneLineError(http.stderr, { message: /^error: K8S_AUTH_HTTP_TIMEOUT \(--http-timeout\) must be a positive number of seconds, not '-1'$/ });
+    expectOneLineError(http.stderr, { message: /^error: K8S_AUTH_HTTP_TIMEOUT \(--http-timeout\) must be a positive number of seconds \(or 90s, 2m, 1h\), not '-1'$/ });
     // the flag wins over the variable, and is then what the message names
     const typed = await runCli(['login', 'lab', '--catalog', catalog, '--timeout', '0'], cleanEnv({ HOME: dir.path, K8S_AUTH_TIMEOUT: '30' }));
     expect(typed.code).toBe(ExitCode.USAGE);
-    expectOneLineError(typed.stderr, { message: /^error: --timeout must be a positive number of seconds, not '0'$/ });
+    expectOneLineError(typed.stderr, { message: /^error: --timeout must be a positive number of seconds \(or 90s, 2m, 1h\), not '0'$/ });
   });
 });
 

@@ -104,9 +104,9 @@ const CATALOG_CASES: Case[] = [
 ];
 
 const USAGE_CASES: Case[] = [
-  { name: '--timeout not a number', args: () => login(f('kc-good.yaml'), undefined, '--timeout', 'abc'), code: 2, message: /--timeout must be a positive number of seconds, not 'abc'/ },
+  { name: '--timeout not a number', args: () => login(f('kc-good.yaml'), undefined, '--timeout', 'abc'), code: 2, message: /--timeout must be a positive number of seconds \(or 90s, 2m, 1h\), not 'abc'/ },
   { name: '--listen-port out of range', args: () => login(f('kc-good.yaml'), undefined, '--listen-port', '99999'), code: 2, message: /--listen-port must be a port number \(1-65535\), not '99999'/ },
-  { name: '--http-timeout 0', args: () => login(f('kc-good.yaml'), undefined, '--http-timeout', '0'), code: 2, message: /--http-timeout must be a positive number of seconds, not '0'/ },
+  { name: '--http-timeout 0', args: () => login(f('kc-good.yaml'), undefined, '--http-timeout', '0'), code: 2, message: /--http-timeout must be a positive number of seconds \(or 90s, 2m, 1h\), not '0'/ },
   { name: 'an unknown flag', args: () => login(f('kc-good.yaml'), undefined, '--bogus'), code: 2, message: /unknown option '--bogus' \(see --help\)/ },
   { name: 'a missing argument', args: () => ['login'], code: 2, message: /missing required argument 'cluster'/ },
   { name: '--certificate-authority file missing', args: () => login(f('kc-good.yaml'), undefined, '--certificate-authority', f('no-ca.pem')), code: 2, message: /cannot read CA file .*no-ca\.pem/ },

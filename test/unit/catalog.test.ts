@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { catalogFileEntry, catalogFileNames, parseCatalogFile } from '../../src/core/catalog-file.js';
-import { chooseCatalog, defaultCatalogPath, httpTimeoutMs } from '../../src/config/catalog-options.js';
+import { chooseCatalog, defaultCatalogPath } from '../../src/config/catalog-options.js';
+import { httpTimeoutMs } from '../../src/config/sign-in-flags.js';
 import { parseVaultBool } from '../../src/adapters/vault-client.js';
 import { CliError, ExitCode } from '../../src/errors.js';
 import { cliErrorOf } from '../support/cli-error.js';
@@ -84,6 +85,7 @@ describe('choosing the catalog', () => {
   it('parses --http-timeout seconds', () => {
     expect(httpTimeoutMs(undefined)).toBe(30_000);
     expect(httpTimeoutMs('2.5')).toBe(2500);
+    expect(httpTimeoutMs('2m')).toBe(120_000);
     expect(failure(() => httpTimeoutMs('0')).exitCode).toBe(ExitCode.USAGE);
     expect(failure(() => httpTimeoutMs('soon')).exitCode).toBe(ExitCode.USAGE);
   });

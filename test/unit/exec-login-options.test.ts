@@ -14,8 +14,11 @@ describe('loginModeFrom', () => {
   });
 
   it('repeats --timeout and --http-timeout typed at login, so later sign-ins keep those limits', () => {
-    const mode = loginModeFrom({ ...base, typedTimeouts: { timeout: '30', httpTimeout: '5' } }, 30_000, {});
+    const typed = (name: string) => (name === 'timeout' || name === 'httpTimeout' ? 'cli' : undefined);
+    const mode = loginModeFrom({ ...base, timeout: '30', httpTimeout: '5' }, 30_000, {}, typed);
     expect(mode.exec?.extraArgs).toEqual(['--catalog', '/etc/k8s-auth/clusters.yaml', '--timeout', '30', '--http-timeout', '5']);
+    // from the environment or the default: not frozen into the kubeconfig
+    expect(loginModeFrom({ ...base, timeout: '30', httpTimeout: '5' }, 30_000, {}, () => 'env').exec?.extraArgs).toEqual(['--catalog', '/etc/k8s-auth/clusters.yaml']);
   });
 
   it('a bare --exec-command stays a PATH lookup, a relative path becomes absolute', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CACHE_FORMAT_VERSION, jwtExpiryMs, parseCachedTokens, serializeCachedTokens, type CachedTokens } from '../../src/core/token-cache-entry.js';
-import { decideFreshness, parseSeconds } from '../../src/core/token-cache-freshness.js';
+import { parseSeconds } from '../../src/core/seconds.js';
+import { decideFreshness } from '../../src/core/token-cache-freshness.js';
 import {
   cacheFileName,
   cacheFilePath,
@@ -138,7 +139,9 @@ describe('freshness decision', () => {
     expect(parseSeconds('2m')).toBe(120);
     expect(parseSeconds('1H')).toBe(3600);
     expect(parseSeconds('-1')).toBeUndefined();
-    expect(parseSeconds('1.5m')).toBeUndefined();
+    expect(parseSeconds('1.5m')).toBe(90);
+    expect(parseSeconds('120.5')).toBe(120.5);
+    expect(parseSeconds('1e3')).toBeUndefined();
     expect(parseSeconds('')).toBeUndefined();
   });
 });

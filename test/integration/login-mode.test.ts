@@ -38,12 +38,13 @@ describe('login keeps the form of the user', () => {
   };
 
   it('an exec user stays exec, with its arguments, through logout and a plain `login`', async () => {
-    const first = await login('--exec', '--exec-api-version', 'v1beta1', '--token-cache-dir', fx.cacheDir, '--timeout', '45');
+    const first = await login('--exec', '--exec-api-version', 'v1beta1', '--token-cache-dir', fx.cacheDir, '--timeout', '120.5');
     expect(first.code, first.stderr).toBe(0);
     const written = user().exec;
     expect(written?.args).toContain(fx.cacheDir);
     expect(written?.args.join(' ')).toContain(`--catalog ${fx.catalogFile}`);
-    expect(written?.args.join(' ')).toContain('--timeout 45');
+    // issue 19: the typed --timeout is written back in a form credential accepts
+    expect(written?.args.join(' ')).toContain('--timeout 120.5');
 
     const out = await runCli(['logout', 'dev', '--kubeconfig', kubeconfig], fx.env());
     expect(out.code, out.stderr).toBe(0);
@@ -51,6 +52,12 @@ describe('login keeps the form of the user', () => {
     const who = await runCli(['whoami', 'dev', '--kubeconfig', kubeconfig], fx.env());
     expect(who.stderr).toContain('run `k8s-auth login dev --exec`');
     expect(who.stderr).not.toMatch(/k8s-auth login dev`/);
+
+    // a cache miss runs the written exec args as kubectl would: no usage error (exit 2) from --timeout 120.5
+    const miss = await runCli((written?.args ?? []).slice(written?.command === process.execPath ? 1 : 0), fx.env({ K8S_AUTH_PASSWORD: JANE.password }));
+    expect(miss.code, miss.stderr).toBe(0);
+    expect((JSON.parse(miss.stdout) as { status: { token: string } }).status.token).toMatch(/^ey/);
+    await runCli(['logout', 'dev', '--kubeconfig', kubeconfig], fx.env());
 
     // exactly what a person would type without --exec: the user stays an exec plugin user
     const again = await login();
@@ -73,7 +80,7 @@ describe('login keeps the form of the user', () => {
     expect(user().exec).toBeUndefined();
     expect(user()['auth-provider']?.name).toBe('oidc');
 
-    const plain = await login();
+    const plain = await login('--timeout', '2m');
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stderr).not.toContain('changes from');
     expect(user()['auth-provider']?.name).toBe('oidc');

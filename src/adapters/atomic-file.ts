@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { processAlive } from './process-alive.js';
 
 export interface AtomicWriteOptions {
   /**
@@ -60,22 +61,13 @@ function removeDeadTempFiles(dir: string, base: string): void {
   }
   for (const name of names) {
     const pid = Number(pattern.exec(name)?.[1]);
-    if (!pid || pid === process.pid || processExists(pid)) continue;
+    if (!pid || pid === process.pid || processAlive(pid)) continue;
     const path = join(dir, name);
     try {
       if (Date.now() - statSync(path).mtimeMs > DEAD_TEMP_AGE_MS) unlinkSync(path);
     } catch {
       // gone already, or not ours to remove
     }
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

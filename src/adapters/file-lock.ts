@@ -2,6 +2,7 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSyn
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, ExitCode } from '../errors.js';
+import { processAlive } from './process-alive.js';
 
 /**
  * Exclusive lock files, created with O_EXCL like kubectl's `<kubeconfig>.lock`, so k8s-auth and
@@ -173,15 +174,6 @@ export function readHolder(lockPath: string): LockHolder | undefined {
     // empty (kubectl's), unreadable or vanished: no holder we can name
   }
   return undefined;
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function isStale(lockPath: string, holder: LockHolder | undefined, staleAfterMs: number): boolean {

@@ -141,6 +141,13 @@ export interface RetryOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Names the call in --verbose output. */
   describe?: string;
+  /** Retry a transport timeout of an idempotent call (default true); false when a timeout already waited long enough. */
+  retryTimeouts?: boolean;
+  /**
+   * The first attempt was already made by a caller that keeps this module off its success path
+   * (token-request.ts), and failed with this: the policy goes on from attempt 2.
+   */
+  firstFailure?: { error: unknown };
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -159,13 +166,15 @@ export function retryAfterMs(error: unknown, now = Date.now()): number | undefin
   return typeof fromStatus === 'number' ? fromStatus * 1000 : undefined;
 }
 
-function isRetryable(error: unknown, idempotent: boolean): boolean {
+function isRetryable(error: unknown, idempotent: boolean, retryTimeouts: boolean): boolean {
   if (isApiException(error)) {
     // 429 and 503 mean the request was not processed: safe to resend even a write
     if (error.code === 429 || error.code === 503) return true;
     return idempotent && error.code >= 500;
   }
   if (error instanceof CliError) return false;
+  // a call that already used its whole --http-timeout is tried again only when the caller says so
+  if (error instanceof Error && error.name === 'TimeoutError' && !retryTimeouts) return false;
   // a proxy that refused the tunnel or wants credentials answers the same next time
   const tunnel = proxyTunnelStatus(error);
   if (tunnel === 403 || tunnel === 407) return false;
@@ -182,15 +191,23 @@ export async function withKubeRetry<T>(call: () => Promise<T>, options: RetryOpt
   const base = options.baseDelayMs ?? 200;
   const cap = options.maxDelayMs ?? 10_000;
   const sleep = options.sleep ?? defaultSleep;
-  for (let attempt = 1; ; attempt += 1) {
+  const afterFailure = async (error: unknown, attempt: number): Promise<void> => {
+    if (attempt >= maxAttempts || !isRetryable(error, options.idempotent, options.retryTimeouts ?? true)) throw error;
+    const backoff = base * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
+    const delay = Math.min(cap, retryAfterMs(error) ?? backoff);
+    debug(`${options.describe ?? 'API call'} failed (${isApiException(error) ? error.code : describeError(error)}); retry ${attempt}/${maxAttempts - 1} in ${Math.round(delay)} ms`);
+    await sleep(delay);
+  };
+  let attempt = 1;
+  if (options.firstFailure) {
+    await afterFailure(options.firstFailure.error, attempt);
+    attempt += 1;
+  }
+  for (; ; attempt += 1) {
     try {
       return await call();
     } catch (error) {
-      if (attempt >= maxAttempts || !isRetryable(error, options.idempotent)) throw error;
-      const backoff = base * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
-      const delay = Math.min(cap, retryAfterMs(error) ?? backoff);
-      debug(`${options.describe ?? 'API call'} failed (${isApiException(error) ? error.code : describeError(error)}); retry ${attempt}/${maxAttempts - 1} in ${Math.round(delay)} ms`);
-      await sleep(delay);
+      await afterFailure(error, attempt);
     }
   }
 }

@@ -3,7 +3,7 @@ import { sanitizeProviderText } from '../core/oauth-callback.js';
 import { CliError, ExitCode } from '../errors.js';
 import { registerSecret } from '../ui/redact.js';
 import { debug } from '../ui/log.js';
-import { providerError as oidcProviderError, signInResultFrom, type SignInResult } from './oidc-client.js';
+import { providerError, signInResultFrom, type SignInResult } from './oidc-client.js';
 
 /**
  * The token-endpoint grants besides the browser flow: refresh (resending the granted scope,
@@ -75,9 +75,9 @@ function oauthReason(error: client.ResponseBodyError): string {
   return error.error_description ? `${code}: ${sanitizeProviderText(error.error_description)}` : code;
 }
 
-/** One line for anything else openid-client throws (shared with the browser sign-in). */
-export function providerError(config: client.Configuration, what: string, error: unknown): CliError {
-  return oidcProviderError(error, `the ${what} at ${issuerOf(config)}`);
+/** Names a grant step and its provider for the one provider error mapper (oidc-client's providerError). */
+function grantStep(config: client.Configuration, what: string): string {
+  return `the ${what} at ${issuerOf(config)}`;
 }
 
 /**
@@ -109,7 +109,7 @@ export async function refreshGrant(config: client.Configuration, refreshToken: s
     if (error instanceof client.ResponseBodyError && refreshTokenRejected(error.error, error.error_description)) {
       throw new RefreshRejectedError(issuerOf(config), oauthReason(error), error);
     }
-    throw providerError(config, 'refresh', error);
+    throw providerError(error, grantStep(config, 'refresh'));
   }
   const tokens = toGrantTokens(config, response, 'refresh');
   if (!tokens.refreshToken) tokens.refreshToken = refreshToken;
@@ -156,7 +156,7 @@ export async function deviceCodeGrant(config: client.Configuration, options: Dev
   try {
     start = await client.initiateDeviceAuthorization(config, { scope: options.scopes.join(' '), ...pkce });
   } catch (error) {
-    throw providerError(config, 'device authorization request', error);
+    throw providerError(error, grantStep(config, 'device authorization request'));
   }
   options.prompt({
     verificationUri: start.verification_uri,
@@ -180,7 +180,7 @@ export async function deviceCodeGrant(config: client.Configuration, options: Dev
     if (error instanceof client.ResponseBodyError && error.error === 'access_denied') {
       throw new CliError(ExitCode.LOGIN_DENIED, `the sign-in was denied at the identity provider (${oauthReason(error)})`, { cause: error });
     }
-    throw providerError(config, 'device code sign-in', error);
+    throw providerError(error, grantStep(config, 'device code sign-in'));
   }
   return toGrantTokens(config, response, 'device code sign-in');
 }
@@ -212,7 +212,7 @@ export async function passwordGrant(config: client.Configuration, options: Passw
         cause: error,
       });
     }
-    throw providerError(config, 'password sign-in', error);
+    throw providerError(error, grantStep(config, 'password sign-in'));
   }
   return toGrantTokens(config, response, 'password sign-in');
 }

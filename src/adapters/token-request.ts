@@ -1,7 +1,7 @@
 import * as https from 'node:https';
-import { proxyForUrl, proxyTunnelStatus } from '../core/proxy-env.js';
+import { proxyForUrl } from '../core/proxy-env.js';
 import type { ClusterConnection } from '../core/token-output.js';
-import { rfc3339 } from '../core/token-output.js';
+import { rfc3339 } from '../core/exec-credential.js';
 import { CliError, ExitCode } from '../errors.js';
 import { debug, warn } from '../ui/log.js';
 import { registerSecret } from '../ui/redact.js';
@@ -220,23 +220,17 @@ export function grantedFrom(answer: unknown): GrantedToken {
 }
 
 /**
- * One try, then (only if it failed in a retryable way) the shared bounded retry policy: minting
- * is safe to repeat (nothing is stored), so 429, 5xx and dropped connections are retried.
- * kube-errors is imported only on failure, keeping the success path light.
+ * One try, then the shared retry policy (kube-errors' withKubeRetry) goes on from attempt 2:
+ * minting is safe to repeat (nothing is stored), so 429, 5xx and dropped connections are
+ * retried, 4 attempts in all; a timeout is not (it already waited --http-timeout). kube-errors is imported only on failure, keeping the success path light.
  */
 async function withRetries(call: () => Promise<GrantedToken>, target: KubeconfigTarget, input: TokenRequestInput): Promise<GrantedToken> {
   try {
     return await call();
   } catch (first) {
     const errors = await import('./kube-errors.js');
-    const tunnel = proxyTunnelStatus(first);
-    const retryable = errors.isApiException(first) ? first.code === 429 || first.code >= 500 : first instanceof KubeTransportError && first.name !== 'TimeoutError' && tunnel !== 403 && tunnel !== 407;
-    if (!retryable) throw tokenRequestError(errors, first, target.clusterName, input, target.connection.server);
-    const delay = Math.min(10_000, errors.retryAfterMs(first) ?? 200);
-    debug(`TokenRequest failed (${errors.isApiException(first) ? first.code : (first as Error).message}); retrying in ${delay} ms`);
-    await new Promise((resolve) => setTimeout(resolve, delay));
     try {
-      return await errors.withKubeRetry(call, { idempotent: true, maxAttempts: 3, describe: 'TokenRequest' });
+      return await errors.withKubeRetry(call, { idempotent: true, retryTimeouts: false, describe: 'TokenRequest', firstFailure: { error: first } });
     } catch (last) {
       throw tokenRequestError(errors, last, target.clusterName, input, target.connection.server);
     }

@@ -1,4 +1,5 @@
-import { jwtTimes, rfc3339 } from '../core/token-output.js';
+import { rfc3339 } from '../core/exec-credential.js';
+import { jwtTimes } from '../core/token-output.js';
 import { vaultErrorDetail } from '../core/vault-error-detail.js';
 import { CliError, ExitCode } from '../errors.js';
 import { debug } from '../ui/log.js';

@@ -53,8 +53,10 @@ export function parseExecInfo(value: string | undefined): ParsedExecInfo {
   return { ok: true, info };
 }
 
-/** RFC 3339 in UTC without fractions, the form client-go's metav1.Time writes. */
-export function rfc3339(ms: number): string {
+
+/** RFC 3339 in UTC without fractions, the form client-go's metav1.Time writes; the one formatter. */
+export function rfc3339(time: Date | number): string {
+  const ms = typeof time === 'number' ? time : time.getTime();
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 

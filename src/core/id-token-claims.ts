@@ -1,21 +1,17 @@
 import { CliError, ExitCode } from '../errors.js';
+import { readJwtPayload, type JwtClaims } from './jwt-payload.js';
 
 /**
  * Reading claims out of an ID token we already hold (in the kubeconfig or just verified by
  * openid-client). Decoding only: signature checks happen at sign-in, never here.
  */
-export type Claims = Record<string, unknown>;
+export type Claims = JwtClaims;
 
 export function decodeJwtClaims(token: string): Claims {
   const parts = token.split('.');
-  const payload = parts[1];
-  if (parts.length !== 3 || payload === undefined) throw new CliError(ExitCode.KUBECONFIG, 'the stored ID token is not a JWT: log in again');
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Claims;
-  } catch {
-    // fall through to the one-line error
-  }
+  if (parts.length !== 3 || parts[1] === undefined) throw new CliError(ExitCode.KUBECONFIG, 'the stored ID token is not a JWT: log in again');
+  const claims = readJwtPayload(token);
+  if (claims) return claims;
   throw new CliError(ExitCode.KUBECONFIG, 'the stored ID token has an unreadable payload: log in again');
 }
 

@@ -1,3 +1,4 @@
+import { readJwtPayload } from './jwt-payload.js';
 import { normalizeCacheKey, sameCacheKey, type TokenCacheKey } from './token-cache-key.js';
 
 /**
@@ -40,18 +41,8 @@ export const CACHE_FORMAT_VERSION = 1;
 
 /** The `exp` of a JWT in milliseconds, read without verifying (as kubectl does), or undefined. */
 export function jwtExpiryMs(token: string): number | undefined {
-  const payload = token.split('.')[1];
-  if (!payload) return undefined;
-  try {
-    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    if (claims && typeof claims === 'object') {
-      const exp = (claims as Record<string, unknown>)['exp'];
-      if (typeof exp === 'number' && Number.isFinite(exp)) return exp * 1000;
-    }
-  } catch {
-    // not a JWT we can read
-  }
-  return undefined;
+  const exp = readJwtPayload(token)?.['exp'];
+  return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
 }
 
 export function serializeCachedTokens(entry: CachedTokens): string {

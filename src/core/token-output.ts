@@ -1,5 +1,6 @@
 import { CliError, ExitCode } from '../errors.js';
 import { formatDuration } from './duration.js';
+import { readJwtPayload } from './jwt-payload.js';
 
 /**
  * What `k8s-auth token` prints, as pure functions of a minted token: the bare token, a JSON
@@ -197,22 +198,9 @@ export function checkGrant(input: { requestedSeconds: number; requestedAt: Date;
 
 /** `iat` and `exp` of a JWT, read without verifying (we only measure what the server granted). */
 export function jwtTimes(token: string): { iat?: number; exp?: number } {
-  const payload = token.split('.')[1];
-  if (!payload) return {};
-  try {
-    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    if (typeof claims !== 'object' || claims === null) return {};
-    const { iat, exp } = claims as Record<string, unknown>;
-    return {
-      ...(typeof iat === 'number' ? { iat } : {}),
-      ...(typeof exp === 'number' ? { exp } : {}),
-    };
-  } catch {
-    return {};
-  }
-}
-
-/** RFC 3339 in UTC without fractions, as Kubernetes writes metav1.Time. */
-export function rfc3339(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const { iat, exp } = readJwtPayload(token) ?? {};
+  return {
+    ...(typeof iat === 'number' ? { iat } : {}),
+    ...(typeof exp === 'number' ? { exp } : {}),
+  };
 }

@@ -213,7 +213,8 @@ export async function probeKubeconfigFile(path: string): Promise<KubeconfigFileO
 
 /** Lock files next to the kubeconfigs and in the token cache directory, with who holds them. */
 export async function probeLocks(kubeconfigPaths: readonly string[], cacheDirectory: string | undefined, nowMs: number): Promise<{ checked: string[]; held: LockObservation[] }> {
-  const { readHolder, processAlive } = await import('../adapters/file-lock.js');
+  const { readHolder } = await import('../adapters/file-lock.js');
+  const { processAlive } = await import('../adapters/process-alive.js');
   const candidates = kubeconfigPaths.map((p) => `${p}.lock`);
   const checked = [...candidates];
   if (cacheDirectory) {

@@ -25,6 +25,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { catalogFromExecArgs } from '../core/login-mode.js';
 import { type JwtAuthenticator, evaluateTokenAgainstConfig, parseAuthenticationConfig } from '../core/authentication-config.js';
 import { decodeJwtClaims } from '../core/id-token-claims.js';
+import { readJwtPayload } from '../core/jwt-payload.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 
 /**
@@ -155,17 +156,14 @@ function summarizeEntry(entry: ClusterEntry): EntrySummary {
 
 function summarizeIdToken(token: string): IdTokenSummary {
   const summary: IdTokenSummary = {};
-  try {
-    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
-    if (typeof claims['exp'] === 'number') summary.expiresAtMs = claims['exp'] * 1000;
-    if (typeof claims['iss'] === 'string') summary.issuer = claims['iss'];
-    if (typeof claims['sub'] === 'string') summary.subject = claims['sub'];
-    const aud = claims['aud'];
-    if (typeof aud === 'string') summary.audience = [aud];
-    else if (Array.isArray(aud)) summary.audience = aud.filter((a): a is string => typeof a === 'string');
-  } catch {
-    // not a JWT we can read: the verdict says so
-  }
+  // a token that is not a JWT we can read gives an empty summary: the verdict says so
+  const claims = readJwtPayload(token) ?? {};
+  if (typeof claims['exp'] === 'number') summary.expiresAtMs = claims['exp'] * 1000;
+  if (typeof claims['iss'] === 'string') summary.issuer = claims['iss'];
+  if (typeof claims['sub'] === 'string') summary.subject = claims['sub'];
+  const aud = claims['aud'];
+  if (typeof aud === 'string') summary.audience = [aud];
+  else if (Array.isArray(aud)) summary.audience = aud.filter((a): a is string => typeof a === 'string');
   return summary;
 }
 

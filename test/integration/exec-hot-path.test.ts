@@ -112,7 +112,7 @@ Module.prototype._compile = function (content, filename) {
     await visit(hotPathJs);
     expect(external).toEqual([]);
     const files = [...seen].map((f) => relative(join(repoRoot, 'dist'), f)).sort();
-    expect(files).toEqual(['cjs/core/exec-credential.js', 'cjs/core/seconds.js', 'cjs/core/token-cache-entry.js', 'cjs/core/token-cache-freshness.js', 'cjs/core/token-cache-key.js', 'cjs/credential/hot-path.js']);
+    expect(files).toEqual(['cjs/core/exec-credential.js', 'cjs/core/jwt-payload.js', 'cjs/core/seconds.js', 'cjs/core/token-cache-entry.js', 'cjs/core/token-cache-freshness.js', 'cjs/core/token-cache-key.js', 'cjs/credential/hot-path.js']);
   });
 
   it('answers a fresh cached token without loading the CLI, any library, or the catalog', async () => {
@@ -131,6 +131,7 @@ Module.prototype._compile = function (content, filename) {
     expect(ours).toEqual([
       'bin/k8s-auth.js',
       'dist/cjs/core/exec-credential.js',
+      'dist/cjs/core/jwt-payload.js',
       'dist/cjs/core/seconds.js',
       'dist/cjs/core/token-cache-entry.js',
       'dist/cjs/core/token-cache-freshness.js',

@@ -6,12 +6,12 @@ import {
   jwtTimes,
   renderTokenOutput,
   renderTokenYaml,
-  rfc3339,
   tokenContextName,
   tokenKubeconfig,
   tokenRecord,
   type MintedToken,
 } from '../../src/core/token-output.js';
+import { rfc3339 } from '../../src/core/exec-credential.js';
 import { CliError, ExitCode } from '../../src/errors.js';
 
 function fakeJwt(claims: Record<string, unknown>): string {

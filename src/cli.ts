@@ -8,7 +8,8 @@ import { rewriteArgs } from './core/argv-aliases.js';
 import { recordOptionSources } from './config/option-source.js';
 import { addHelpExamples } from './commands/help-examples.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './core/version-info.js';
+import { VERSION } from './core/version-info.js';
 
 export interface GlobalOptions {
   verbose: boolean;

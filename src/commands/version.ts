@@ -9,8 +9,7 @@ export function register(program: Command): void {
     .description('Print the version of k8s-auth, the Node.js it runs on, and the exec credential API versions it answers (user.exec.apiVersion).')
     .addOption(outputOption(DATA_FORMATS, 'text'))
     .action(async (flags: { output?: string }) => {
-      const { VERSION } = await import('../cli.js');
-      const { formatVersion, versionInfo } = await import('../core/version-info.js');
+      const { VERSION, formatVersion, versionInfo } = await import('../core/version-info.js');
       const info = versionInfo(VERSION, process.version);
       const { format } = resolveOutput(flags.output, DATA_FORMATS, 'text');
       if (format === 'json' || format === 'yaml') {

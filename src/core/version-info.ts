@@ -1,5 +1,8 @@
 import { EXEC_API_VERSIONS } from './exec-credential.js';
 
+/** The product version (package.json's; a test keeps them equal). */
+export const VERSION = '0.1.0';
+
 /** What `k8s-auth version` reports (docs/usage.md#version). */
 export interface VersionInfo {
   version: string;

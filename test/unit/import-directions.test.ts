@@ -1,0 +1,128 @@
+// The layer rule of docs/design.md ("Layers and where new code goes"), checked on the source:
+// every relative import in src/ (static, `export … from` and dynamic `import()`) points at the
+// same layer or one below it. The one allowed upward arrow is a type-only import of a port that
+// the layer above defines (an adapter implementing usecases/catalog.ts's Catalog).
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const SRC = join(dirname(fileURLToPath(import.meta.url)), '../../src');
+
+/** Higher imports lower; equal ranks may import each other. Mirrors the table in docs/design.md. */
+const LAYER_RANK: Record<string, number> = {
+  'cli.ts': 6,
+  commands: 5,
+  config: 4,
+  usecases: 3,
+  adapters: 2,
+  ui: 1,
+  credential: 1,
+  core: 0,
+  'errors.ts': 0,
+  types: 0,
+};
+
+/**
+ * Upward arrows that exist today and are scheduled to go (issue 19, point 4: the pure catalog
+ * choice moves to core/ and its factory to a composition module). The list may only shrink: a
+ * test below fails when an entry is no longer needed.
+ */
+const KNOWN_UPWARD: readonly string[] = [
+  'usecases/doctor.ts -> config/catalog-options.ts',
+  'usecases/doctor-probes.ts -> config/catalog-options.ts',
+  'usecases/rbac-identity-source.ts -> config/catalog-options.ts',
+];
+
+interface Arrow {
+  from: string;
+  to: string;
+  typeOnly: boolean;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+function arrowsOf(file: string): Arrow[] {
+  return arrowsIn(relative(SRC, file), readFileSync(file, 'utf8'));
+}
+
+function arrowsIn(from: string, text: string): Arrow[] {
+  const arrows: Arrow[] = [];
+  const pattern = /(?:^|\n)\s*(import|export)\s+(type\s+)?[^'";]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
+  for (const match of text.matchAll(pattern)) {
+    const spec = match[3] ?? match[4];
+    if (!spec) continue;
+    const to = normalize(join(dirname(from), spec)).replace(/\.js$/, '.ts');
+    arrows.push({ from, to, typeOnly: match[2] !== undefined });
+  }
+  return arrows;
+}
+
+function layerOf(path: string): string {
+  const top = path.split('/')[0] ?? path;
+  return top;
+}
+
+/** Arrows up a layer, less type-only imports of a use case's port by an adapter. */
+function upwardArrows(list: Arrow[]): string[] {
+  const up = list
+    .filter((a) => (LAYER_RANK[layerOf(a.to)] ?? 0) > (LAYER_RANK[layerOf(a.from)] ?? 0))
+    .filter((a) => !(a.typeOnly && layerOf(a.from) === 'adapters' && layerOf(a.to) === 'usecases'))
+    .map((a) => `${a.from} -> ${a.to}`);
+  return [...new Set(up)];
+}
+
+const arrows = sourceFiles(SRC).flatMap(arrowsOf);
+
+describe('import directions (docs/design.md)', () => {
+  it('reads a sensible graph: every src/ file is in a known layer, and there are many arrows', () => {
+    expect(arrows.length).toBeGreaterThan(300);
+    const unknown = [...new Set(arrows.flatMap((a) => [a.from, a.to]).map(layerOf))].filter((layer) => LAYER_RANK[layer] === undefined);
+    expect(unknown).toEqual([]);
+  });
+
+  it('no arrow points up a layer, except type-only imports of ports and the known list', () => {
+    expect(upwardArrows(arrows).filter((arrow) => !KNOWN_UPWARD.includes(arrow))).toEqual([]);
+  });
+
+  it('the known list holds only arrows that still exist (it can only shrink)', () => {
+    const present = new Set(arrows.map((a) => `${a.from} -> ${a.to}`));
+    expect(KNOWN_UPWARD.filter((arrow) => !present.has(arrow))).toEqual([]);
+  });
+
+  it('core and the exec hot path import no adapter, use case, command or UI code', () => {
+    const bad = arrows.filter((a) => ['core', 'credential'].includes(layerOf(a.from)) && !['core', 'errors.ts', 'types'].includes(layerOf(a.to)));
+    expect(bad.map((a) => `${a.from} -> ${a.to}`)).toEqual([]);
+  });
+
+  it('the checker sees static, re-exported, multi-line and dynamic imports, and type-only ones', () => {
+    const text = [
+      "import { request } from '../adapters/http.js';",
+      "export { x } from '../ui/log.js';",
+      'import {',
+      '  a,',
+      '  b,',
+      "} from '../commands/login.js';",
+      "const m = await import('../usecases/login.js');",
+      "import type { Catalog } from '../usecases/catalog.js';",
+      "import { parseSeconds } from './seconds.js';",
+    ].join('\n');
+    const found = arrowsIn('core/fake.ts', text);
+    expect(found).toEqual([
+      { from: 'core/fake.ts', to: 'adapters/http.ts', typeOnly: false },
+      { from: 'core/fake.ts', to: 'ui/log.ts', typeOnly: false },
+      { from: 'core/fake.ts', to: 'commands/login.ts', typeOnly: false },
+      { from: 'core/fake.ts', to: 'usecases/login.ts', typeOnly: false },
+      { from: 'core/fake.ts', to: 'usecases/catalog.ts', typeOnly: true },
+      { from: 'core/fake.ts', to: 'core/seconds.ts', typeOnly: false },
+    ]);
+    expect(upwardArrows(found)).toEqual(['core/fake.ts -> adapters/http.ts', 'core/fake.ts -> ui/log.ts', 'core/fake.ts -> commands/login.ts', 'core/fake.ts -> usecases/login.ts', 'core/fake.ts -> usecases/catalog.ts']);
+    expect(upwardArrows(arrowsIn('adapters/fake.ts', "import type { Catalog } from '../usecases/catalog.js';\nimport { run } from '../usecases/login.js';"))).toEqual(['adapters/fake.ts -> usecases/login.ts']);
+  });
+});

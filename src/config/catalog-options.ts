@@ -1,27 +1,10 @@
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { type Command, Option } from 'commander';
-import type { ClusterEntry } from '../core/cluster-entry.js';
-import { CliError, ExitCode } from '../errors.js';
+import { chooseCatalog, type CatalogOptions } from '../core/catalog-choice.js';
 import { httpTimeoutMs } from './sign-in-flags.js';
-import type { Catalog } from '../usecases/catalog.js';
+import { openCatalog, type Catalog } from '../usecases/catalog.js';
 
-/**
- * Which catalog a command reads (docs/configuration.md, "Choosing the catalog"):
- *  1. --catalog FILE or K8S_AUTH_CATALOG: that file;
- *  2. else, when VAULT_ADDR is set: Vault KV v2 at --vault-mount / --vault-prefix
- *     (env K8S_AUTH_VAULT_MOUNT / K8S_AUTH_VAULT_PREFIX, defaults `secret` / `k8s-auth/clusters`);
- *  3. else the file $XDG_CONFIG_HOME/k8s-auth/clusters.yaml (~/.config/k8s-auth/clusters.yaml).
- * Nothing heavy is loaded until the catalog is first used.
- */
-export interface CatalogOptions {
-  catalog?: string;
-  /** Only from the command line; the env fallback is read in catalogFromOptions. */
-  vaultMount?: string;
-  vaultPrefix?: string;
-  /** --http-timeout (sign-in-flags.ts: string as commander gives it, or a number of seconds), for Vault requests. */
-  httpTimeout?: string | number;
-}
+// the rule itself is pure (core/catalog-choice.ts); commands import it from here with the flags
+export { chooseCatalog, defaultCatalogPath, type CatalogChoice, type CatalogOptions } from '../core/catalog-choice.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -32,50 +15,7 @@ export function addCatalogOptions(command: Command): Command {
     .addOption(new Option('--vault-prefix <path>', 'path of the catalog under the mount (default: $K8S_AUTH_VAULT_PREFIX, else "k8s-auth/clusters")'));
 }
 
-export function defaultCatalogPath(env: Env = process.env, home: string = homedir()): string {
-  const xdg = env['XDG_CONFIG_HOME']?.trim();
-  return join(xdg ? xdg : join(home, '.config'), 'k8s-auth', 'clusters.yaml');
-}
-
-export type CatalogChoice =
-  | { kind: 'file'; path: string; explicit: boolean }
-  | { kind: 'vault'; mount: string; prefix: string };
-
-/** The rule above, without I/O. */
-export function chooseCatalog(opts: CatalogOptions, env: Env = process.env, home: string = homedir()): CatalogChoice {
-  const file = opts.catalog?.trim() || env['K8S_AUTH_CATALOG']?.trim();
-  const vaultFlag = opts.vaultMount !== undefined || opts.vaultPrefix !== undefined;
-  if (file) {
-    if (vaultFlag) throw new CliError(ExitCode.USAGE, '--vault-mount/--vault-prefix cannot be combined with --catalog (or K8S_AUTH_CATALOG)');
-    return { kind: 'file', path: file, explicit: true };
-  }
-  if (env['VAULT_ADDR']?.trim()) {
-    return {
-      kind: 'vault',
-      mount: opts.vaultMount ?? (env['K8S_AUTH_VAULT_MOUNT']?.trim() || 'secret'),
-      prefix: opts.vaultPrefix ?? (env['K8S_AUTH_VAULT_PREFIX']?.trim() ?? 'k8s-auth/clusters'),
-    };
-  }
-  if (vaultFlag) throw new CliError(ExitCode.USAGE, '--vault-mount/--vault-prefix need VAULT_ADDR: export the address of your Vault');
-  return { kind: 'file', path: defaultCatalogPath(env, home), explicit: false };
-}
-
-/** A Catalog chosen by the rule above; the adapter (node-vault or yaml) loads on first use. */
+/** A Catalog chosen by the rule (core/catalog-choice.ts); the adapter (node-vault or yaml) loads on first use. */
 export function catalogFromOptions(opts: CatalogOptions, env: Env = process.env): Catalog {
-  const choice = chooseCatalog(opts, env);
-  const timeoutMs = httpTimeoutMs(opts.httpTimeout);
-  let loaded: Promise<Catalog> | undefined;
-  const load = (): Promise<Catalog> => {
-    loaded ??=
-      choice.kind === 'vault'
-        ? import('../adapters/vault-catalog.js').then(({ createVaultCatalog }) => createVaultCatalog(choice, env, { timeoutMs }))
-        : import('../adapters/file-catalog.js').then(({ FileCatalog }) => new FileCatalog(choice.path, choice.explicit));
-    return loaded;
-  };
-  const describe = choice.kind === 'vault' ? `Vault ${env['VAULT_ADDR']?.trim() ?? ''} ${[choice.mount, choice.prefix].filter(Boolean).join('/')}` : choice.path;
-  return {
-    describe: () => describe,
-    list: async () => (await load()).list(),
-    get: async (name: string): Promise<ClusterEntry> => (await load()).get(name),
-  };
+  return openCatalog(chooseCatalog(opts, env), env, httpTimeoutMs(opts.httpTimeout));
 }

@@ -1,3 +1,4 @@
+import type { CatalogChoice } from '../core/catalog-choice.js';
 import type { ClusterEntry } from '../core/cluster-entry.js';
 
 /**
@@ -12,4 +13,25 @@ export interface Catalog {
   list(): Promise<string[]>;
   /** One validated entry. */
   get(name: string): Promise<ClusterEntry>;
+}
+
+/**
+ * The catalog a choice names (core/catalog-choice.ts), loading its adapter (node-vault or yaml)
+ * on first use, so commands that never read it pay nothing.
+ */
+export function openCatalog(choice: CatalogChoice, env: Record<string, string | undefined>, timeoutMs: number): Catalog {
+  let loaded: Promise<Catalog> | undefined;
+  const load = (): Promise<Catalog> => {
+    loaded ??=
+      choice.kind === 'vault'
+        ? import('../adapters/vault-catalog.js').then(({ createVaultCatalog }) => createVaultCatalog(choice, env, { timeoutMs }))
+        : import('../adapters/file-catalog.js').then(({ FileCatalog }) => new FileCatalog(choice.path, choice.explicit));
+    return loaded;
+  };
+  const describe = choice.kind === 'vault' ? `Vault ${env['VAULT_ADDR']?.trim() ?? ''} ${[choice.mount, choice.prefix].filter(Boolean).join('/')}` : choice.path;
+  return {
+    describe: () => describe,
+    list: async () => (await load()).list(),
+    get: async (name: string): Promise<ClusterEntry> => (await load()).get(name),
+  };
 }

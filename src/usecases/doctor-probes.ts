@@ -2,7 +2,7 @@ import { accessSync, constants, readFileSync, readdirSync, statSync } from 'node
 import { request as httpRequest } from 'node:http';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { CatalogChoice } from '../config/catalog-options.js';
+import type { CatalogChoice } from '../core/catalog-choice.js';
 import type { ClusterEntry } from '../core/cluster-entry.js';
 import type {
   ApiServerObservation,

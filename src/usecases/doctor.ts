@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
-import { type CatalogOptions, catalogFromOptions, chooseCatalog } from '../config/catalog-options.js';
+import { type CatalogOptions, chooseCatalog } from '../core/catalog-choice.js';
+import { openCatalog } from './catalog.js';
 import { type ClusterEntry, scopesFor } from '../core/cluster-entry.js';
 import { type DoctorReport, doctorReport } from '../core/doctor-report.js';
 import type {
@@ -83,7 +84,7 @@ export async function observe(request: DoctorRequest): Promise<DoctorObservation
   if (fromExec !== undefined) catalogOptions = { ...catalogOptions, catalog: fromExec };
   const choice = fromExec !== undefined ? chooseCatalog(catalogOptions, env) : chosen;
   const missingFile = choice.kind === 'file' && !existsSync(choice.path);
-  const catalog = catalogFromOptions({ ...catalogOptions, httpTimeout: timeoutMs / 1000 }, env);
+  const catalog = openCatalog(choice, env, timeoutMs);
   const [vaultProbe, catalogResult] = await Promise.all([
     probeVault(choice, env, timeoutMs),
     missingFile && choice.kind === 'file'

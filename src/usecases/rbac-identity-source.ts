@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { CatalogOptions } from '../config/catalog-options.js';
+import type { CatalogOptions } from '../core/catalog-choice.js';
 import { isLoopbackHost, type ClusterEntry } from '../core/cluster-entry.js';
 import { TRUST_HINTS } from '../adapters/http.js';
 import { identityFromClaims, type RbacIdentity } from '../core/rbac-identity.js';
@@ -89,8 +89,10 @@ function fromEntry(entry: ClusterEntry): Verifier {
 }
 
 async function catalogEntry(name: string, options: IdentitySourceOptions): Promise<ClusterEntry> {
-  const { catalogFromOptions } = await import('../config/catalog-options.js');
-  return catalogFromOptions(options.catalog ?? {}).get(name);
+  const { chooseCatalog } = await import('../core/catalog-choice.js');
+  const { openCatalog } = await import('./catalog.js');
+  const { DEFAULT_HTTP_TIMEOUT_MS } = await import('../adapters/http.js');
+  return openCatalog(chooseCatalog(options.catalog ?? {}), process.env, options.httpTimeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS).get(name);
 }
 
 /** An issuer URL as the verifier will use it: https, or plain http only on this machine. Checked before any network. */

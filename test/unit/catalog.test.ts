@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { catalogFileEntry, catalogFileNames, parseCatalogFile } from '../../src/core/catalog-file.js';
-import { chooseCatalog, defaultCatalogPath } from '../../src/config/catalog-options.js';
+import { chooseCatalog, defaultCatalogPath } from '../../src/core/catalog-choice.js';
 import { httpTimeoutMs } from '../../src/config/sign-in-flags.js';
 import { parseVaultBool } from '../../src/adapters/vault-client.js';
 import { CliError, ExitCode } from '../../src/errors.js';

@@ -23,17 +23,6 @@ const LAYER_RANK: Record<string, number> = {
   types: 0,
 };
 
-/**
- * Upward arrows that exist today and are scheduled to go (issue 19, point 4: the pure catalog
- * choice moves to core/ and its factory to a composition module). The list may only shrink: a
- * test below fails when an entry is no longer needed.
- */
-const KNOWN_UPWARD: readonly string[] = [
-  'usecases/doctor.ts -> config/catalog-options.ts',
-  'usecases/doctor-probes.ts -> config/catalog-options.ts',
-  'usecases/rbac-identity-source.ts -> config/catalog-options.ts',
-];
-
 interface Arrow {
   from: string;
   to: string;
@@ -87,13 +76,8 @@ describe('import directions (docs/design.md)', () => {
     expect(unknown).toEqual([]);
   });
 
-  it('no arrow points up a layer, except type-only imports of ports and the known list', () => {
-    expect(upwardArrows(arrows).filter((arrow) => !KNOWN_UPWARD.includes(arrow))).toEqual([]);
-  });
-
-  it('the known list holds only arrows that still exist (it can only shrink)', () => {
-    const present = new Set(arrows.map((a) => `${a.from} -> ${a.to}`));
-    expect(KNOWN_UPWARD.filter((arrow) => !present.has(arrow))).toEqual([]);
+  it('no arrow points up a layer, except type-only imports of ports', () => {
+    expect(upwardArrows(arrows)).toEqual([]);
   });
 
   it('core and the exec hot path import no adapter, use case, command or UI code', () => {

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { checkKubeconfigBeforeSignIn, checkKubeconfigDirectory } from './kubeconfig-check.js';
 import { type Document, parseDocument } from 'yaml';
 import { type KubeconfigSection, checkKubeconfig, getCurrentContext, hasNamed, readNamed, renderKubeconfig, setCurrentContext } from '../core/kubeconfig-merge.js';
+import { type KubeconfigScope, editInScope } from '../core/kubeconfig-splice.js';
 import { chooseCurrentContextTarget, chooseWriteTarget, kubeconfigPathsFrom } from '../core/kubeconfig-paths.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug, info } from '../ui/log.js';
@@ -35,6 +36,13 @@ export interface KubeconfigEntryKey {
 
 export interface UpdateOptions {
   lockTimeoutMs?: number;
+  /**
+   * The entries `mutate` reads or writes (nothing else, and it must have no other effect): only
+   * they go through the yaml library, the rest of the file is kept line for line
+   * (core/kubeconfig-splice.ts). Without it, or when the file is not in the plain layout, the
+   * whole file is parsed and rendered.
+   */
+  scope?: KubeconfigScope;
 }
 
 export const DEFAULT_KUBECONFIG_LOCK_TIMEOUT_MS = 10_000;
@@ -80,7 +88,8 @@ export function chooseKubeconfigTarget(paths: readonly string[], key: Kubeconfig
 
 /**
  * Lock, re-read, mutate, write atomically (0600). Returns the path written. `mutate` gets the
- * yaml Document: use the setters of core/kubeconfig-merge.
+ * yaml Document: use the setters of core/kubeconfig-merge, on the entries `entryKey` names (and
+ * current-context) only, with no other effect: it sees only those (UpdateOptions.scope).
  */
 export async function updateKubeconfig(
   paths: readonly string[],
@@ -89,15 +98,21 @@ export async function updateKubeconfig(
   options: UpdateOptions = {},
 ): Promise<string> {
   const target = chooseKubeconfigTarget(paths, entryKey);
-  await updateKubeconfigFile(target, mutate, options);
+  const scope: KubeconfigScope = {
+    ...(entryKey.cluster !== undefined ? { clusters: [entryKey.cluster] } : {}),
+    ...(entryKey.user !== undefined ? { users: [entryKey.user] } : {}),
+    ...(entryKey.context !== undefined ? { contexts: [entryKey.context] } : {}),
+  };
+  await updateKubeconfigFile(target, mutate, { scope, ...options });
   return target;
 }
 
 /** The same for one known file. */
 export async function updateKubeconfigFile(path: string, mutate: (doc: Document, path: string) => void, options: UpdateOptions = {}): Promise<void> {
   // fail on an unreadable/malformed file, or a directory someone else controls, before creating
-  // anything next to it (the narrow reader where it can: the file is parsed in full under the lock)
-  await checkKubeconfigBeforeSignIn(path);
+  // anything next to it (the narrow reader where it can: the file is parsed in full under the
+  // lock). A scoped write reads the file once, under the lock, and falls back to that parse.
+  if (!options.scope) await checkKubeconfigBeforeSignIn(path);
   checkKubeconfigDirectory(path);
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -110,17 +125,39 @@ export async function updateKubeconfigFile(path: string, mutate: (doc: Document,
     onWait: () => info(`waiting for the lock on ${path}…`),
   });
   try {
-    const loaded = readKubeconfig(path);
-    mutate(loaded.doc, path);
+    const spliced = options.scope ? scopedUpdate(path, options.scope, mutate) : undefined;
+    let text = spliced;
+    if (text === undefined) {
+      const loaded = readKubeconfig(path);
+      mutate(loaded.doc, path);
+      text = renderKubeconfig(loaded.doc, loaded.text);
+    }
     try {
-      writeFileAtomic(path, renderKubeconfig(loaded.doc, loaded.text), 0o600);
+      writeFileAtomic(path, text, 0o600);
     } catch (error) {
       throw new CliError(ExitCode.KUBECONFIG, `cannot write kubeconfig ${path}: ${describeError(error)}`, { cause: error });
     }
-    debug(`wrote ${path}`);
+    debug(`wrote ${path}${spliced === undefined ? '' : ' (only the entries it changes)'}`);
   } finally {
     release();
   }
+}
+
+/**
+ * The file with the scoped edit spliced in, or undefined when the file is missing, not in the
+ * plain layout, or the splice does not read back as the edit: the caller takes the full path.
+ */
+function scopedUpdate(path: string, scope: KubeconfigScope, mutate: (doc: Document, path: string) => void): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined; // missing or unreadable: the full path says so
+  }
+  const spliced = editInScope(text, scope, (doc) => mutate(doc, path), path);
+  // `mutate` only edits the document it is given (the scope's contract), so the full path may run it again
+  if (spliced === undefined) debug(`${path}: not merged line by line (layout, or the result did not read back the same); parsing the whole file`);
+  return spliced;
 }
 
 /**
@@ -130,7 +167,7 @@ export async function updateKubeconfigFile(path: string, mutate: (doc: Document,
 export async function setCurrentContextInFiles(paths: readonly string[], contextName: string, fallback: string, options: UpdateOptions = {}): Promise<string> {
   const target =
     paths.length === 1 ? (paths[0] as string) : chooseCurrentContextTarget(paths, (p) => getCurrentContext(readKubeconfig(p).doc), fallback);
-  await updateKubeconfigFile(target, (doc) => setCurrentContext(doc, contextName), options);
+  await updateKubeconfigFile(target, (doc) => setCurrentContext(doc, contextName), { scope: {}, ...options });
   return target;
 }
 

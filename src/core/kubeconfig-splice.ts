@@ -1,0 +1,258 @@
+import { type Document, parse, parseDocument } from 'yaml';
+import { type KubeconfigSection, checkKubeconfig, renderKubeconfig } from './kubeconfig-merge.js';
+
+/**
+ * Editing a few named entries of a large kubeconfig without parsing and re-rendering all of it
+ * (issue 16: a 1,000-context file took seconds to parse and write with the yaml Document API).
+ * The file is cut into top-level blocks and, inside `clusters`/`users`/`contexts`, into items
+ * by a line scan; only the blocks and items in scope go through the yaml library. The result is
+ * spliced back line by line, so everything out of scope stays byte for byte, and it is checked
+ * by parsing the scope again. Anything outside the plain block layout kubectl and we write
+ * (anchors, tags, flow lists with items, tabs, CRLF, documents markers, quoted keys, odd names)
+ * makes these functions answer undefined: the caller then takes the full Document path.
+ */
+export type KubeconfigScope = Partial<Record<KubeconfigSection, readonly string[]>>;
+
+const SECTIONS: readonly KubeconfigSection[] = ['clusters', 'users', 'contexts'];
+
+interface Span {
+  start: number;
+  /** exclusive */
+  end: number;
+}
+interface Item extends Span {
+  name: string;
+}
+interface Block extends Span {
+  key: string;
+  /** items of a section written as a block list (`users:` alone on its line); else undefined */
+  items?: Item[];
+  /** column of the items' `- ` */
+  indent?: number;
+}
+export interface KubeconfigLayout {
+  lines: string[];
+  blocks: Block[];
+}
+
+const TOP_KEY = /^([A-Za-z0-9_./-]+):(?:[^\S\n]+(.*))?$/;
+const RISKY = /(?:^|[\s[{,])[&*!]\S|\t|\r/;
+const PLAIN_NAME = /^[A-Za-z_/][^#'"]*$/;
+
+function nameValue(raw: string): string | undefined {
+  const text = raw.trim();
+  const quoted = /^"([^"\\]*)"$/.exec(text) ?? /^'([^']*)'$/.exec(text);
+  if (quoted) return quoted[1];
+  if (!PLAIN_NAME.test(text) || /:\s|\s$/.test(text) || /^(null|true|false|yes|no|on|off|y|n)$/i.test(text)) return undefined;
+  return text;
+}
+
+/**
+ * `text` with `mutate` applied to the entries in `scope` (and the top-level keys), the rest kept
+ * line for line; undefined when the layout or the read-back check says no. `mutate` must edit
+ * only the document it gets: on undefined the caller runs it again on the whole file.
+ */
+export function editInScope(text: string, scope: KubeconfigScope, mutate: (doc: Document) => void, source: string): string | undefined {
+  const layout = splitKubeconfig(text);
+  if (!layout) return undefined;
+  const scoped = scopedText(layout, scope);
+  const read = (): Document => parseDocument(scoped, { prettyErrors: false, keepSourceTokens: false });
+  const doc = read();
+  checkKubeconfig(doc, source);
+  const baseline = renderKubeconfig(read(), text);
+  mutate(doc);
+  return spliceKubeconfig(layout, scope, baseline, renderKubeconfig(doc, text));
+}
+
+/** The line layout of a kubeconfig, or undefined when it is not the plain block layout. */
+export function splitKubeconfig(text: string): KubeconfigLayout | undefined {
+  const lines = text.split('\n');
+  const blocks: Block[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (RISKY.test(line) || /^(---|\.\.\.|%)/.test(line)) return undefined;
+    const current = blocks[blocks.length - 1];
+    if (line === '' || line.startsWith(' ') || line.startsWith('#') || line.startsWith('- ')) {
+      if (!current) {
+        if (line.trim() === '' || line.trimStart().startsWith('#')) continue; // leading comments stay where they are
+        return undefined;
+      }
+      current.end = i + 1;
+      if (current.items === undefined || line.trim() === '' || line.trimStart().startsWith('#')) continue;
+      const spaces = line.length - line.trimStart().length;
+      if (line.trimStart().startsWith('- ') && (current.indent === undefined || spaces === current.indent)) {
+        current.indent = spaces;
+        const last = current.items[current.items.length - 1];
+        if (last) last.end = i;
+        current.items.push({ name: '', start: i, end: i + 1 });
+      } else if (current.indent === undefined || spaces <= current.indent) return undefined;
+      const item = current.items[current.items.length - 1];
+      if (item) item.end = i + 1;
+      continue;
+    }
+    const match = TOP_KEY.exec(line);
+    if (!match) return undefined;
+    const key = match[1] as string;
+    if (blocks.some((b) => b.key === key)) return undefined;
+    const rest = (match[2] ?? '').trim();
+    const block: Block = { key, start: i, end: i + 1 };
+    if ((SECTIONS as readonly string[]).includes(key) && (rest === '' || rest.startsWith('#'))) block.items = [];
+    blocks.push(block);
+  }
+  for (const block of blocks) {
+    if (!block.items) continue;
+    const seen = new Set<string>();
+    for (const item of block.items) {
+      const name = itemName(lines, item, (block.indent ?? 0) + 2);
+      if (name === undefined || seen.has(name)) return undefined;
+      seen.add(name);
+      item.name = name;
+    }
+  }
+  return { lines, blocks };
+}
+
+function itemName(lines: readonly string[], item: Item, contentIndent: number): string | undefined {
+  const first = (lines[item.start] as string).slice(contentIndent);
+  if (first.startsWith(' ')) return undefined; // `-   name:` keeps its own indent: not our layout
+  const pad = ' '.repeat(contentIndent);
+  for (let i = item.start; i < item.end; i++) {
+    const text = i === item.start ? first : (lines[i] as string).startsWith(pad) && !(lines[i] as string).startsWith(`${pad} `) ? (lines[i] as string).slice(contentIndent) : undefined;
+    if (text?.startsWith('name:')) return nameValue(text.slice('name:'.length));
+  }
+  return undefined;
+}
+
+/** The small document the scope needs: every block but the sections' items out of scope. */
+export function scopedText(layout: KubeconfigLayout, scope: KubeconfigScope): string {
+  const out: string[] = [];
+  for (const block of layout.blocks) {
+    if (!block.items) {
+      out.push(...layout.lines.slice(block.start, block.end));
+      continue;
+    }
+    const wanted = new Set(scope[block.key as KubeconfigSection] ?? []);
+    const firstItem = block.items[0]?.start ?? block.end;
+    out.push(...layout.lines.slice(block.start, firstItem));
+    for (const item of block.items) if (wanted.has(item.name)) out.push(...layout.lines.slice(item.start, item.end));
+  }
+  return `${out.join('\n').replace(/\n+$/, '')}\n`;
+}
+
+function reindent(lines: readonly string[], from: number, to: number): string[] | undefined {
+  const shift = to - from;
+  const out: string[] = [];
+  for (const line of lines) {
+    if (line.trim() === '' || shift === 0) out.push(line);
+    else if (shift > 0) out.push(' '.repeat(shift) + line);
+    else if (line.startsWith(' '.repeat(-shift))) out.push(line.slice(-shift));
+    else return undefined;
+  }
+  return out;
+}
+
+interface Edit {
+  start: number;
+  end: number;
+  lines: string[];
+}
+
+const slice = (layout: KubeconfigLayout, span: Span): string[] => layout.lines.slice(span.start, span.end);
+const textOf = (layout: KubeconfigLayout, span: Span): string => slice(layout, span).join('\n').trimEnd();
+
+/**
+ * The original text with what changed between `baseline` (the scoped text as the renderer writes
+ * it, unedited) and `after` (the same, edited) spliced in; undefined when it can't be done safely.
+ */
+export function spliceKubeconfig(original: KubeconfigLayout, scope: KubeconfigScope, baseline: string, after: string): string | undefined {
+  const base = splitKubeconfig(baseline);
+  const next = splitKubeconfig(after);
+  if (!base || !next) return undefined;
+  const edits: Edit[] = [];
+  const eof = original.lines[original.lines.length - 1] === '' ? original.lines.length - 1 : original.lines.length;
+  const added = new Map<KubeconfigSection, string[]>();
+  for (const block of next.blocks) {
+    const was = base.blocks.find((b) => b.key === block.key);
+    const mine = original.blocks.find((b) => b.key === block.key);
+    const unchanged = was !== undefined && textOf(base, was) === textOf(next, block);
+    if (mine?.items) {
+      // a section of the file in block form: item by item. The scoped text renders it inline
+      // (`users: []`) when no item of it is in scope or all were removed.
+      const nextItems = block.items ?? (/^\S+:\s*(\[\]|null)?\s*$/.test(next.lines[block.start] as string) && block.end - block.start === 1 ? [] : undefined);
+      if (!nextItems) return undefined;
+      const section = mine.key as KubeconfigSection;
+      const indent = mine.indent ?? block.indent ?? 0;
+      const baseItems = was?.items ?? [];
+      for (const item of nextItems) {
+        const before = baseItems.find((b) => b.name === item.name);
+        if (before && textOf(base, before) === textOf(next, item)) continue;
+        const lines = reindent(slice(next, item).slice(0, trimmedEnd(next, item) - item.start), block.indent ?? 0, indent);
+        const target = mine.items.find((m) => m.name === item.name);
+        if (!lines || (before !== undefined) !== (target !== undefined)) return undefined;
+        if (target) edits.push({ start: target.start, end: trimmedEnd(original, target), lines });
+        else {
+          const at = trimmedEnd(original, mine.items[mine.items.length - 1] ?? mine);
+          edits.push({ start: at, end: at, lines });
+          added.set(section, [...(added.get(section) ?? []), item.name]);
+        }
+      }
+      for (const before of baseItems) {
+        if (nextItems.some((i) => i.name === before.name)) continue;
+        const target = mine.items.find((m) => m.name === before.name);
+        if (!target) return undefined;
+        edits.push({ start: target.start, end: trimmedEnd(original, target), lines: [] });
+      }
+      continue;
+    }
+    // any other top-level block (or a section the file writes inline, such as `users: []`): whole
+    if (unchanged) continue;
+    const lines = slice(next, block).slice(0, trimmedEnd(next, block) - block.start);
+    if (block.items) added.set(block.key as KubeconfigSection, block.items.map((i) => i.name));
+    if (mine) edits.push({ start: mine.start, end: trimmedEnd(original, mine), lines });
+    else edits.push({ start: eof, end: eof, lines });
+  }
+  for (const block of base.blocks) {
+    if (next.blocks.some((b) => b.key === block.key)) continue;
+    return undefined; // a top-level key went away: rare, and the full path handles it
+  }
+  const lines = [...original.lines];
+  // bottom-up, so earlier line numbers stay valid; inserts at the same place keep their order
+  const ordered = edits.map((e, i) => ({ ...e, i })).sort((a, b) => b.start - a.start || b.i - a.i);
+  for (const edit of ordered) lines.splice(edit.start, edit.end - edit.start, ...edit.lines);
+  const text = lines.join('\n');
+  return verified(text, scope, added, after) ? text : undefined;
+}
+
+/** The end of a span without its trailing blank lines and comments (they belong to what follows). */
+function trimmedEnd(layout: KubeconfigLayout, span: Span): number {
+  let end = span.end;
+  while (end - 1 > span.start && /^\s*(#.*)?$/.test(layout.lines[end - 1] as string)) end -= 1;
+  return end;
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'undefined';
+}
+
+/** The spliced file, read back in the same scope (plus what was added), says what `after` says. */
+function verified(text: string, scope: KubeconfigScope, added: ReadonlyMap<KubeconfigSection, string[]>, after: string): boolean {
+  const layout = splitKubeconfig(text);
+  if (!layout) return false;
+  const wider: KubeconfigScope = {};
+  for (const section of SECTIONS) wider[section] = [...(scope[section] ?? []), ...(added.get(section) ?? [])];
+  const normal = (text: string): string => {
+    const doc: unknown = parse(text);
+    if (doc && typeof doc === 'object') for (const section of SECTIONS) (doc as Record<string, unknown>)[section] ??= [];
+    return canonical(doc);
+  };
+  try {
+    return normal(scopedText(layout, wider)) === normal(after);
+  } catch {
+    return false;
+  }
+}

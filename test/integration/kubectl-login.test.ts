@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { parse } from 'yaml';
 import { chromiumAvailable, launchChromium } from '../support/browser.js';
 import { base64, cleanEnv, signInWithBrowser, startCli, tempDir, writeCatalog, type TempDir } from '../support/login-harness.js';
@@ -71,40 +71,59 @@ function expOf(idToken: string): number {
   return (JSON.parse(Buffer.from(idToken.split('.')[1] ?? '', 'base64url').toString()) as { exp: number }).exp;
 }
 
-describe.skipIf(skipAll)('kubectl uses and refreshes the login', () => {
-  let provider: TestProvider;
+/** One provider, API and catalog per kubectl binary, so that the binaries' tests run side by side
+ * (each waits for its own token to come within kubectl's margin) and each counts only its own
+ * refresh grants and bearer tokens. */
+interface Peers {
+  provider: TestProvider;
+  api: BearerApi;
+  catalog: string;
+}
+
+const binaries = [...kubectl.all, sourceBuiltKubectl120()];
+
+describe.skipIf(skipAll).concurrent('kubectl uses and refreshes the login', () => {
   let browser: Browser;
   let apiCa: CertificateAuthority;
-  let api: BearerApi;
   let dir: TempDir;
-  let catalog: string;
+  const peers = new Map<string, Peers>();
 
   beforeAll(async () => {
-    [provider, browser, apiCa] = await Promise.all([startTestProvider({ idTokenTtlSeconds: TTL_SECONDS }), launchChromium(), createCa('k8s-auth test API CA')]);
-    api = await startBearerApi(apiCa);
+    [browser, apiCa] = await Promise.all([launchChromium(), createCa('k8s-auth test API CA')]);
     dir = tempDir('k8s-auth-kubectl-');
-    catalog = writeCatalog(dir.file('clusters.yaml'), {
-      demo: {
-        server: api.url,
-        'certificate-authority-data': base64(apiCa.certPem),
-        'issuer-url': provider.issuer,
-        'client-id': provider.clientId,
-        'idp-certificate-authority-data': base64(provider.caPem),
-      },
-    });
+    await Promise.all(
+      binaries.map(async (binary) => {
+        const [provider, api] = await Promise.all([startTestProvider({ idTokenTtlSeconds: TTL_SECONDS }), startBearerApi(apiCa)]);
+        const catalog = writeCatalog(dir.file(`clusters-${binary.version}.yaml`), {
+          demo: {
+            server: api.url,
+            'certificate-authority-data': base64(apiCa.certPem),
+            'issuer-url': provider.issuer,
+            'client-id': provider.clientId,
+            'idp-certificate-authority-data': base64(provider.caPem),
+          },
+        });
+        peers.set(binary.version, { provider, api, catalog });
+      }),
+    );
   });
   afterAll(async () => {
     await browser?.close();
-    await api?.close();
-    await provider?.close();
+    for (const { api, provider } of peers.values()) {
+      await api.close();
+      await provider.close();
+    }
     if (apiCa) await removeCa(apiCa);
     dir?.remove();
   });
 
-  for (const binary of [...kubectl.all, sourceBuiltKubectl120()]) {
+  for (const binary of binaries) {
     const install = binary.version === '1.20-source' ? 'test/cluster/build-control-plane.sh' : 'scripts/fetch-kubectl.sh';
     const skip = skipUnless(binary.available, `${binary.path} is absent (run ${install})`, `kubectl ${binary.version}`);
-    it.skipIf(skip)(`kubectl ${binary.version} sends the ID token, then refreshes it through the refresh token`, async () => {
+    it.skipIf(skip)(`kubectl ${binary.version} sends the ID token, then refreshes it through the refresh token`, async ({ expect }) => {
+      const own = peers.get(binary.version);
+      if (!own) throw new Error(`beforeAll started no provider and API for kubectl ${binary.version}`);
+      const { provider, api, catalog } = own;
       const kubeconfig = dir.file(`kubeconfig-${binary.version}`);
       const cli = startCli(['login', 'demo', '--catalog', catalog, '--kubeconfig', kubeconfig, '--no-browser'], cleanEnv());
       await signInWithBrowser(browser, await cli.url, { login: 'jane@example.com', password: 'jane-password' });

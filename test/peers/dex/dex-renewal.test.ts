@@ -1,6 +1,8 @@
 // Renewal and sign-out against real Dex (LDAP behind it), with Dex's default refresh-token
-// rotation (no reuse window) and short ID tokens (expiry.idTokens 90s; k8s-auth renews 60s
-// before expiry, so a token is due 30s after it was issued):
+// rotation (no reuse window) and short ID tokens (expiry.idTokens 40s; every k8s-auth run here,
+// and kubectl's exec plugin runs through their environment, renews 20s before expiry
+// (K8S_AUTH_SKEW=20), so a token is due 20s after it was issued and a renewed one stays fresh
+// for 20s; the kubectl test's token is really expired 40s after beforeAll signed it in):
 // - 16 parallel `credential` runs (the exec plugin as kubectl runs it) with a due ID token make
 //   exactly one refresh at Dex, no failure, and the renewed ID token still carries the LDAP groups;
 // - a sign-in with the same account and client on "another machine" ends the first machine's
@@ -32,8 +34,12 @@ import { approveOnDex, signInAtAuthUrl } from './dex-pages.js';
 const execFileP = promisify(execFile);
 const CLUSTER = 'dev';
 const PARALLEL = 16;
-const ID_TOKEN_TTL_S = 90;
-const SKEW_S = 60; // k8s-auth's default --skew
+const ID_TOKEN_TTL_S = 40;
+// k8s-auth's --skew (K8S_AUTH_SKEW) for every run in this file: smaller than the lifetime by a
+// margin (20s) that 16 parallel runs on a loaded machine need to finish on one renewed token,
+// and no more, so that a token is due after 20s instead of the 30s of the default skew (60s)
+// against 90s tokens; the lifetime bounds the kubectl test's wait for a really expired token
+const SKEW_S = 20;
 
 const skip = skipUnless(dexAvailable() && chromiumAvailable(), `Dex ${dexVersion} (bash test/peers/dex/install.sh), Debian slapd or Debian chromium is missing`);
 const kubectl132 = kubectlPaths().v1_32;
@@ -91,7 +97,7 @@ describe.skipIf(skip)(`renewal and logout against Dex ${dexVersion} (default rot
     mkdirSync(cacheDir, { recursive: true });
     return { name, cacheDir, kubeconfig: dir.file(`${name}-kubeconfig`) };
   };
-  const env = (extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv => cleanEnv({ HOME: dir.path, DISPLAY: undefined, WAYLAND_DISPLAY: undefined, BROWSER: undefined, ...extra });
+  const env = (extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv => cleanEnv({ HOME: dir.path, DISPLAY: undefined, WAYLAND_DISPLAY: undefined, BROWSER: undefined, K8S_AUTH_SKEW: String(SKEW_S), ...extra });
 
   /** `login dev --exec` with the password grant (LDAP through oauth2.passwordConnector). */
   async function loginExecPassword(m: Machine, email: string, password: string): Promise<void> {
@@ -146,7 +152,9 @@ describe.skipIf(skip)(`renewal and logout against Dex ${dexVersion} (default rot
       const desk = machine('dana-desk');
       await loginExecPassword(desk, 'dana@example.com', 'dana-password');
       dana = { machine: desk, firstToken: cachedIdToken(desk) };
-      await waitForOidcAuthenticator(cp, dana.firstToken, 90_000);
+      // (well inside her token's 40s: the authenticator reads Dex's discovery as soon as it starts)
+      const waited = await waitForOidcAuthenticator(cp, dana.firstToken, (ID_TOKEN_TTL_S - 5) * 1000);
+      process.stderr.write(`dex-renewal: the API server accepted Dex's ID tokens after ${waited} ms\n`);
     }
   });
   afterAll(async () => {
@@ -162,7 +170,7 @@ describe.skipIf(skip)(`renewal and logout against Dex ${dexVersion} (default rot
     await loginExecPassword(laptop, 'jane@example.com', 'jane-password');
     const first = cachedIdToken(laptop);
     expect(decodeClaims(first)['groups']).toEqual(['developers']);
-    // due: within the 60s skew of its expiry
+    // due: within the skew (K8S_AUTH_SKEW) of its expiry
     await sleepUntil(expirySeconds(first) - SKEW_S + 1);
     const before = await dex.tokenRequests();
     const runs = await Promise.all(Array.from({ length: PARALLEL }, () => credential(laptop, false)));

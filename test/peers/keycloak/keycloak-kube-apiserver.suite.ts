@@ -3,7 +3,8 @@
 // groups claim groups) and Debian kubectl 1.32 running `k8s-auth credential` as its exec plugin
 // after `k8s-auth login --exec --grant password`. RBAC grants the group `developers` (from
 // Keycloak's group mapper) read access to namespaces: that read works, a read of pods is
-// Forbidden for the user named by Keycloak's `email` claim. One Keycloak, one control plane.
+// Forbidden for the user named by Keycloak's `email` claim. The Keycloak is the one keycloak.test.ts
+// starts for all Keycloak suites (keycloak-shared.ts); one control plane.
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +16,8 @@ import { runCli } from '../../support/run-cli.js';
 import { kubectlPaths, repoRoot, skipUnless } from '../../support/skip.js';
 import { startControlPlane, waitForOidcAuthenticator, type ControlPlane } from '../../cluster/control-plane.js';
 import { controlPlaneBinaries } from '../../cluster/processes.js';
-import { keycloakAvailable, keycloakInstallHint, startKeycloak, type KeycloakPeer } from './keycloak.js';
+import { keycloakAvailable, keycloakInstallHint, type KeycloakPeer } from './keycloak.js';
+import { sharedKeycloak } from './keycloak-shared.js';
 
 const execFileAsync = promisify(execFile);
 const kubectl = kubectlPaths().v1_32;
@@ -43,8 +45,7 @@ describe.skipIf(skip)('Keycloak ID tokens at a real kube-apiserver 1.20 through 
   let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
-    kc = await startKeycloak();
-    process.stderr.write(`keycloak ${kc.version}: ready in ${kc.startupMs} ms\n`);
+    kc = sharedKeycloak();
     cp = await startControlPlane({ oidc: { issuerUrl: kc.issuer, caFile: kc.caFile, clientId: kc.publicClientId, usernameClaim: 'email', groupsClaim: 'groups' } });
     dir = tempDir('k8s-auth-keycloak-kube-');
     kubeconfig = dir.file('kubeconfig');
@@ -75,7 +76,6 @@ describe.skipIf(skip)('Keycloak ID tokens at a real kube-apiserver 1.20 through 
   }, 600_000);
   afterAll(async () => {
     await cp?.stop();
-    await kc?.stop();
     dir?.remove();
   });
 

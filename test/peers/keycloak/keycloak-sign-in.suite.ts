@@ -2,7 +2,7 @@
 // Keycloak's own login page (loopback redirect on any port, on 127.0.0.1 and on localhost, a
 // confidential client with its one registered redirect), the device code flow approved in
 // Chromium, the password grant, and what Keycloak refuses (a scope the client has not got).
-// One Keycloak for the whole file (it takes a minute or more to start on this machine).
+// The Keycloak is the one keycloak.test.ts starts for all Keycloak suites (keycloak-shared.ts).
 import { spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
@@ -14,7 +14,8 @@ import { base64, cleanEnv, startCli, tempDir, writeCatalog, type TempDir } from 
 import { cliEntry, runCli } from '../../support/run-cli.js';
 import { repoRoot, skipUnless } from '../../support/skip.js';
 import { freeLoopbackPort } from '../process.js';
-import { keycloakAvailable, keycloakInstallHint, startKeycloak, type KeycloakPeer } from './keycloak.js';
+import { keycloakAvailable, keycloakInstallHint, type KeycloakPeer } from './keycloak.js';
+import { sharedKeycloak } from './keycloak-shared.js';
 import { approveKeycloakDevice, signInOnKeycloakPage, signInThroughKeycloak } from './keycloak-pages.js';
 import { watchDevicePrompt } from '../../support/device-prompt.js';
 
@@ -36,15 +37,12 @@ describe.skipIf(skip)('Keycloak: sign-in', () => {
   let dir: TempDir;
   let catalog: string;
   let localhostPort: number;
-  let confidentialPort: number;
   const jane = { login: 'jane@example.com', password: 'jane-password' };
   const ops = { login: 'ops', password: 'ops-password' };
 
   beforeAll(async () => {
-    [localhostPort, confidentialPort] = await Promise.all([freeLoopbackPort(), freeLoopbackPort()]);
-    const started = Date.now();
-    [kc, browser] = await Promise.all([startKeycloak({ confidentialRedirectUris: [`http://127.0.0.1:${confidentialPort}/callback`] }), launchChromium()]);
-    process.stderr.write(`keycloak ${kc.version}: ready in ${kc.startupMs} ms (beforeAll ${Date.now() - started} ms)\n`);
+    kc = sharedKeycloak();
+    [localhostPort, browser] = await Promise.all([freeLoopbackPort(), launchChromium()]);
     dir = tempDir('k8s-auth-keycloak-');
     const common = { server: 'https://127.0.0.1:6443', 'issuer-url': kc.issuer, 'idp-certificate-authority-data': base64(kc.caPem) };
     catalog = writeCatalog(dir.file('clusters.yaml'), {
@@ -56,7 +54,6 @@ describe.skipIf(skip)('Keycloak: sign-in', () => {
   }, 420_000);
   afterAll(async () => {
     await browser?.close();
-    await kc?.stop();
     dir?.remove();
   });
 

@@ -3,7 +3,8 @@
 // Keycloak's refresh-token reuse (allowed by default; refused once "Revoke Refresh Token" is
 // on, as Dex rotates), a renewal whose granted scope Keycloak no longer accepts (invalid_scope:
 // issue 13 defect 1's retry without a scope), and logout with RFC 7009 revocation: the old
-// refresh token is dead at Keycloak afterwards. One Keycloak for the whole file.
+// refresh token is dead at Keycloak afterwards. The Keycloak is the one keycloak.test.ts starts
+// for all Keycloak suites (keycloak-shared.ts); this suite runs first there.
 //
 // An ID token "near its end" is made honestly: the sign-in happens while the realm's token
 // lifespan is 30 s (under the plugin's 60 s skew), then the lifespan goes back to 300 s, so the
@@ -16,7 +17,8 @@ import { decodeClaims, execInfo } from '../../support/credential-fixture.js';
 import { base64, cleanEnv, tempDir, writeCatalog, type TempDir } from '../../support/login-harness.js';
 import { runCli, type CliRun } from '../../support/run-cli.js';
 import { skipUnless } from '../../support/skip.js';
-import { keycloakAvailable, keycloakInstallHint, startKeycloak, type KeycloakPeer } from './keycloak.js';
+import { keycloakAvailable, keycloakInstallHint, type KeycloakPeer } from './keycloak.js';
+import { sharedKeycloak } from './keycloak-shared.js';
 
 const skip = skipUnless(keycloakAvailable(), keycloakInstallHint);
 
@@ -47,16 +49,13 @@ describe.skipIf(skip)('Keycloak: renewal, refresh-token reuse and logout', () =>
   let n = 0;
 
   beforeAll(async () => {
-    const started = Date.now();
-    kc = await startKeycloak();
-    process.stderr.write(`keycloak ${kc.version}: ready in ${kc.startupMs} ms (beforeAll ${Date.now() - started} ms)\n`);
+    kc = sharedKeycloak();
     dir = tempDir('k8s-auth-keycloak-tokens-');
     catalog = writeCatalog(dir.file('clusters.yaml'), {
       kc: { server: 'https://127.0.0.1:6443', 'issuer-url': kc.issuer, 'client-id': kc.publicClientId, 'idp-certificate-authority-data': base64(kc.caPem) },
     });
   }, 420_000);
   afterAll(async () => {
-    await kc?.stop();
     dir?.remove();
   });
 

@@ -311,7 +311,7 @@ process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/
     expect(open.stderr.trim().split('\n')).toEqual(['error: --address 0.0.0.0 is not a loopback address: serving your credentials beyond this machine needs --tls-cert and --tls-key (or use --address 127.0.0.1)']);
     const port = await runCli(['proxy', 'echo', '--kubeconfig', kubeconfig, '--port', 'eighty'], env);
     expect(port.code).toBe(2);
-    expect(port.stderr.trim()).toBe("error: --port must be a number from 0 to 65535, not 'eighty'");
+    expect(port.stderr.trim()).toBe("error: --port must be a port number (0-65535), not 'eighty'");
     const noTls = await runCli(['proxy', 'serve', '--issuer', 'https://idp.example.com', '--client-id', 'k', '--upstream-kubeconfig', kubeconfig], env);
     expect(noTls.code).toBe(2);
     expect(noTls.stderr.trim()).toBe('error: proxy serve needs --tls-cert and --tls-key: ID tokens never travel in plain HTTP');

@@ -30,8 +30,8 @@ export interface KubeconfigTarget {
   /** Usable without client-node, or undefined with the reason why not. */
   credentials: StaticCredentials | undefined;
   unsupported: string | undefined;
-  /** The user's exec plugin, if it has one (to find k8s-auth's own token cache). */
-  userExec: { command: string; args: string[] } | undefined;
+  /** The user's exec plugin, if it has one (to find k8s-auth's own token cache); `env` its `env` entries, which kubectl adds to the plugin's environment. */
+  userExec: { command: string; args: string[]; env: Record<string, string> } | undefined;
   /** The user's `auth-provider` name (`oidc` for a k8s-auth login), if it has one. */
   userAuthProvider: string | undefined;
   /** The `id-token` of an `auth-provider: oidc` user (who the context signs in as). */
@@ -101,6 +101,11 @@ export async function readKubeconfigTarget(selection: KubeconfigSelection = {}):
   const execRecord = exec && typeof exec === 'object' ? (exec as Record<string, unknown>) : undefined;
   const execCommand = execRecord ? str(execRecord['command']) : undefined;
   const execArgs = execRecord && Array.isArray(execRecord['args']) ? execRecord['args'].filter((a): a is string => typeof a === 'string') : [];
+  const execEnv: Record<string, string> = {};
+  for (const entry of execRecord && Array.isArray(execRecord['env']) ? (execRecord['env'] as unknown[]) : []) {
+    const e = entry && typeof entry === 'object' ? (entry as Record<string, unknown>) : {};
+    if (typeof e['name'] === 'string' && e['name'] !== '' && typeof e['value'] === 'string') execEnv[e['name']] = e['value'];
+  }
   const provider = user?.value['auth-provider'];
   const providerRecord = provider && typeof provider === 'object' ? (provider as Record<string, unknown>) : undefined;
   const providerConfig = providerRecord?.['config'];
@@ -116,7 +121,7 @@ export async function readKubeconfigTarget(selection: KubeconfigSelection = {}):
     caPem,
     credentials: proxy ? undefined : credentials,
     unsupported: proxy ? 'the cluster uses proxy-url' : unsupported,
-    userExec: execCommand ? { command: execCommand, args: execArgs } : undefined,
+    userExec: execCommand ? { command: execCommand, args: execArgs, env: execEnv } : undefined,
     userAuthProvider: authProvider,
     oidcIdToken,
   };

@@ -4,15 +4,16 @@ import { tokenSchedule } from '../core/proxy-request.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug, warn } from '../ui/log.js';
 import { registerSecret } from '../ui/redact.js';
-import { readKubeconfigTarget, type KubeconfigTarget } from './kubeconfig-target.js';
+import type { KubeconfigTarget } from './kubeconfig-target.js';
 import { execTokenCache, readCachedTokens } from './token-cache-read.js';
 
 /**
  * Where `k8s-auth proxy` gets the bearer token it forwards with, for the kubeconfig user of a
- * context: a static token (or token file), an `auth-provider: oidc` ID token (the kubeconfig is
- * read again when it expires: kubectl or `k8s-auth login` renew it there), or an exec plugin
- * (k8s-auth's own token cache when its ID token is fresh, else the plugin runs non-interactively,
- * as kubectl would run it). The token is kept in memory and renewed ahead of its expiry while the
+ * context: a static token (or token file), an `auth-provider: oidc` ID token (renewed with its
+ * refresh token when due and written back into the kubeconfig, as kubectl does:
+ * usecases/auth-provider-renewal.ts), or an exec plugin (k8s-auth's own token cache when its ID
+ * token is fresh, else the plugin runs non-interactively with the kubeconfig's exec `env`
+ * entries, as kubectl would run it). The token is kept in memory and renewed ahead of its expiry while the
  * old one still serves requests; concurrent requests share one renewal. A client certificate
  * user has no token: the certificate goes into the upstream TLS agent instead.
  */
@@ -129,8 +130,8 @@ export function cachedTokenSource(kind: TokenSource['kind'], fetch: () => Promis
   };
 }
 
-/** The token source for a kubeconfig target (see TokenSource). */
-export function tokenSourceFor(target: KubeconfigTarget, selection: { kubeconfig?: string; context: string }): TokenSource {
+/** The token source for a kubeconfig target (see TokenSource); `authProviderToken` gives an auth-provider oidc user's current ID token, renewed when due (usecases/auth-provider-renewal.ts). */
+export function tokenSourceFor(target: KubeconfigTarget, selection: { kubeconfig?: string; context: string }, deps: { authProviderToken: () => Promise<UpstreamToken> }): TokenSource {
   if (target.credentials?.kind === 'token') {
     const token = target.credentials.token;
     return cachedTokenSource('token', () => Promise.resolve({ token, expiresAtMs: jwtExpiryMs(token) }));
@@ -139,22 +140,16 @@ export function tokenSourceFor(target: KubeconfigTarget, selection: { kubeconfig
     return { kind: 'none', current: () => Promise.resolve(undefined), rejected: () => undefined };
   }
   if (target.userAuthProvider === 'oidc') {
-    return cachedTokenSource('oidc', async () => {
-      // read again: kubectl (the oidc auth-provider refreshes) or `k8s-auth login` may have renewed it
-      const fresh = await readKubeconfigTarget({ ...(selection.kubeconfig ? { kubeconfig: selection.kubeconfig } : {}), cluster: selection.context });
-      const token = fresh.oidcIdToken;
-      const expiresAtMs = token ? jwtExpiryMs(token) : undefined;
-      if (!token || (expiresAtMs !== undefined && expiresAtMs <= Date.now())) {
-        throw new CliError(ExitCode.INTERACTION_REQUIRED, `the ID token of context '${selection.context}' is ${token ? 'expired' : 'missing'}: run \`k8s-auth login ${target.clusterName}\` (or any kubectl command on that context, which refreshes it)`);
-      }
-      return { token, expiresAtMs };
-    });
+    // renewed with its refresh token when due, written back into the kubeconfig (as kubectl does)
+    return cachedTokenSource('oidc', deps.authProviderToken);
   }
   const exec = target.userExec;
   if (exec) {
     return cachedTokenSource('exec', async () => {
       // k8s-auth's own plugin: its token cache holds the ID token it would print
-      const cache = execTokenCache(exec.args);
+      // the plugin's environment as kubectl makes it: ours plus the kubeconfig's exec env entries
+      const env = { ...process.env, ...exec.env };
+      const cache = execTokenCache(exec.args, env);
       const cached = cache ? readCachedTokens(cache)?.idToken : undefined;
       const cachedExpiry = cached ? jwtExpiryMs(cached) : undefined;
       if (cached && cachedExpiry !== undefined && cachedExpiry > Date.now() + 120_000) {
@@ -162,7 +157,7 @@ export function tokenSourceFor(target: KubeconfigTarget, selection: { kubeconfig
         return { token: cached, expiresAtMs: cachedExpiry };
       }
       debug(`running the exec plugin ${exec.command} for a fresh upstream token`);
-      return runExecPlugin(exec.command, exec.args);
+      return runExecPlugin(exec.command, exec.args, env);
     });
   }
   throw new CliError(ExitCode.KUBECONFIG, `k8s-auth proxy cannot sign in as the user of context '${selection.context}': ${target.unsupported ?? 'its credentials are not supported'} (supported: a token, a client certificate, auth-provider oidc, an exec plugin)`);

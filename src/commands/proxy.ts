@@ -1,4 +1,7 @@
 import { type Command, Option } from 'commander';
+import { collect, httpTimeoutMs, httpTimeoutOption, parsePort } from '../config/sign-in-flags.js';
+import type { TokenSource } from '../adapters/proxy-credentials.js';
+import type { ProxyServerOptions, UpstreamConnection } from '../adapters/proxy-server.js';
 import { CliError, ExitCode } from '../errors.js';
 
 /**
@@ -38,8 +41,6 @@ interface ServeOnlyFlags {
 
 /** In-flight requests get this long to finish after SIGINT/SIGTERM (watches end at once). */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 function commonOptions(command: Command, defaultPort: string): Command {
   return command
@@ -90,7 +91,7 @@ export function register(program: Command): void {
       .addOption(new Option('--username-prefix <prefix>', 'prefix added to the username, as the API server\'s --oidc-username-prefix').default(''))
       .addOption(new Option('--groups-claim <claim>', 'claim listing the groups').default('groups'))
       .addOption(new Option('--groups-prefix <prefix>', 'prefix added to each group').default(''))
-      .addOption(new Option('--http-timeout <seconds>', 'timeout of each request to the issuer (default: 30)'))
+      .addOption(httpTimeoutOption({ what: 'request to the issuer (default: 30)' }))
       // --address, --port, --read-only, --audit-log, --tls-cert and --tls-key are proxy's: commander
       // gives an option the parent knows to the parent, wherever it is written, so serve reads them there
       .configureHelp({ showGlobalOptions: true })
@@ -102,12 +103,6 @@ export function register(program: Command): void {
         const common = parent.opts<CommonFlags>();
         await runServe({ ...common, port: parent.getOptionValueSource('port') === 'default' ? '8443' : common.port, ...flags });
       });
-}
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isInteger(port) || port > 65_535) throw new CliError(ExitCode.USAGE, `--port must be a number from 0 to 65535, not '${value}'`);
-  return port;
 }
 
 async function readPem(path: string, flag: string): Promise<string> {
@@ -132,7 +127,7 @@ interface Listening {
 /** Everything about where and how to listen, checked before any network call. */
 async function listening(flags: CommonFlags, tlsRequired: boolean): Promise<Listening> {
   const { isLoopbackAddress } = await import('../core/proxy-request.js');
-  const port = parsePort(flags.port);
+  const port = parsePort(flags.port, '--port', { allowZero: true }) ?? 0;
   const { isIP } = await import('node:net');
   const address = flags.address.replace(/^\[|\]$/g, '');
   if (address !== 'localhost' && isIP(address) === 0) throw new CliError(ExitCode.USAGE, `--address must be an IP address (e.g. 127.0.0.1, ::1, 0.0.0.0), not '${flags.address}'`);
@@ -176,7 +171,13 @@ async function upstreamFor(kubeconfig: string | undefined, context: string | und
   const target = await readKubeconfigTarget({ ...(kubeconfig !== undefined ? { kubeconfig } : {}), ...(context !== undefined ? { cluster: context } : {}) });
   if (target.connection.proxyUrl) throw new CliError(ExitCode.KUBECONFIG, `the cluster of context '${target.contextName}' goes through proxy-url ${target.connection.proxyUrl}, which k8s-auth proxy does not support: run it where the API server is reachable directly`);
   const { tokenSourceFor } = await import('../adapters/proxy-credentials.js');
-  const tokens = tokenSourceFor(target, { ...(kubeconfig !== undefined ? { kubeconfig } : {}), context: target.contextName });
+  const selection = { ...(kubeconfig !== undefined ? { kubeconfig } : {}), context: target.contextName };
+  const tokens = tokenSourceFor(target, selection, {
+    async authProviderToken() {
+      const { currentAuthProviderToken } = await import('../usecases/auth-provider-renewal.js');
+      return currentAuthProviderToken({ ...selection, clusterName: target.clusterName });
+    },
+  });
   const connection = {
     server: target.connection.server,
     caPem: target.caPem,
@@ -213,6 +214,22 @@ async function serveUntilStopped(running: { listen: string; stop(timeoutMs: numb
   });
 }
 
+/** Starts the server with what both modes share (where to listen, upstream, read-only, audit, a 401 from upstream renewing the token), serves until SIGINT/SIGTERM. */
+async function serveProxy(listen: Listening, upstream: UpstreamConnection, tokens: TokenSource, mode: Pick<ProxyServerOptions, 'loopbackBrowserGuard' | 'stripImpersonation' | 'knownIdentity' | 'authenticate'>): Promise<void> {
+  const { startProxyServer } = await import('../adapters/proxy-server.js');
+  const running = await startProxyServer({
+    upstream,
+    address: listen.address,
+    port: listen.port,
+    tls: listen.tls,
+    readOnly: listen.readOnly,
+    audit: listen.audit,
+    upstreamRejected: (token) => tokens.rejected(token),
+    ...mode,
+  });
+  await serveUntilStopped(running, listen.closeAudit);
+}
+
 async function runLocal(positional: string | undefined, flags: LocalFlags): Promise<void> {
   const listen = await listening(flags, false);
   const { isLoopbackAddress } = await import('../core/proxy-request.js');
@@ -224,20 +241,13 @@ async function runLocal(positional: string | undefined, flags: LocalFlags): Prom
   const identity = await probeUpstream(connection, first, target.contextName);
   const { info } = await import('../ui/log.js');
   info(`forwarding to ${connection.server} (context ${target.contextName}) as ${identity?.user ?? 'the kubeconfig user'}${listen.readOnly ? ', read-only' : ''}`);
-  const { startProxyServer } = await import('../adapters/proxy-server.js');
   const { describeError } = await import('../errors.js');
-  const running = await startProxyServer({
-    upstream: connection,
-    address: listen.address,
-    port: listen.port,
-    tls: listen.tls,
-    readOnly: listen.readOnly,
+  await serveProxy(listen, connection, tokens, {
     // plain HTTP on loopback: web pages must not borrow your credential (serve mode has none to borrow)
     loopbackBrowserGuard: isLoopbackAddress(listen.address),
     // the user's own proxy: what their credential may impersonate, kubectl --as may ask for
     stripImpersonation: false,
     ...(identity ? { knownIdentity: identity } : {}),
-    audit: listen.audit,
     async authenticate() {
       try {
         const token = await tokens.current();
@@ -247,17 +257,13 @@ async function runLocal(positional: string | undefined, flags: LocalFlags): Prom
         return { ok: false, status: 401, message: `k8s-auth proxy has no valid credential for context '${target.contextName}': ${describeError(error)}` };
       }
     },
-    upstreamRejected: (token) => tokens.rejected(token),
   });
-  await serveUntilStopped(running, listen.closeAudit);
 }
 
 async function runServe(flags: ServeFlags): Promise<void> {
   const listen = await listening(flags, true);
   const issuerCas = await Promise.all((flags.issuerCa ?? []).map((file) => readPem(file, '--issuer-ca')));
-  const seconds = flags.httpTimeout === undefined ? 30 : Number(flags.httpTimeout);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(ExitCode.USAGE, `--http-timeout must be a positive number of seconds, not '${flags.httpTimeout ?? ''}'`);
-  const timeoutMs = Math.round(seconds * 1000);
+  const timeoutMs = httpTimeoutMs(flags.httpTimeout);
   let issuer: URL;
   try {
     issuer = new URL(flags.issuer);
@@ -265,7 +271,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     throw new CliError(ExitCode.USAGE, `--issuer must be a URL (https://…), not '${flags.issuer}'`);
   }
   const { isLoopbackHost } = await import('../core/cluster-entry.js');
-  if (issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname))) throw new CliError(ExitCode.USAGE, `--issuer must be https://, not '${flags.issuer}'`);
+  if (issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname))) throw new CliError(ExitCode.USAGE, `--issuer must be https:// (plain http:// only for a provider on this machine), not '${flags.issuer}'`);
   const { target, tokens, connection } = await upstreamFor(flags.upstreamKubeconfig, flags.upstreamContext);
   const { createIdTokenGate } = await import('../adapters/proxy-id-tokens.js');
   const gate = createIdTokenGate({
@@ -282,17 +288,10 @@ async function runServe(flags: ServeFlags): Promise<void> {
   const { info } = await import('../ui/log.js');
   info(`verifying ID tokens of ${flags.issuer} for ${flags.clientId}; forwarding to ${connection.server} as ${upstreamIdentity?.user ?? 'the upstream user'}, impersonating each caller${listen.readOnly ? ', read-only' : ''}`);
   const { impersonationHeaders } = await import('../core/proxy-request.js');
-  const { startProxyServer } = await import('../adapters/proxy-server.js');
   const { describeError } = await import('../errors.js');
-  const running = await startProxyServer({
-    upstream: connection,
-    address: listen.address,
-    port: listen.port,
-    tls: listen.tls,
-    readOnly: listen.readOnly,
+  await serveProxy(listen, connection, tokens, {
     loopbackBrowserGuard: false,
     stripImpersonation: true,
-    audit: listen.audit,
     async authenticate(req) {
       const verdict = await gate.check(req.headers.authorization);
       if (!verdict.ok) return { ok: false, status: 401, message: verdict.message };
@@ -309,7 +308,5 @@ async function runServe(flags: ServeFlags): Promise<void> {
         headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...impersonationHeaders(verdict.identity) },
       };
     },
-    upstreamRejected: (token) => tokens.rejected(token),
   });
-  await serveUntilStopped(running, listen.closeAudit);
 }

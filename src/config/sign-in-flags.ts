@@ -183,11 +183,12 @@ export function httpTimeoutMs(value: string | number | undefined, fallbackMs = D
   return Math.round(secondsFlag(value, '--http-timeout', { positive: true }) * 1000);
 }
 
-/** `--listen-port`: a port number 1-65535, or undefined when not given. */
-export function parsePort(value: string | undefined, flag = '--listen-port'): number | undefined {
+/** `--listen-port`: a port number 1-65535 (with `allowZero`, 0 for a free one: `proxy --port`), or undefined when not given. */
+export function parsePort(value: string | undefined, flag = '--listen-port', options: { allowZero?: boolean } = {}): number | undefined {
   if (value === undefined) return undefined;
   const port = Number(value);
-  if (!/^\d+$/.test(value) || port < 1 || port > 65535) throw new CliError(ExitCode.USAGE, `${flag} must be a port number (1-65535), not '${printable(value)}'`);
+  const lowest = options.allowZero === true ? 0 : 1;
+  if (!/^\d+$/.test(value) || port < lowest || port > 65535) throw new CliError(ExitCode.USAGE, `${flag} must be a port number (${lowest}-65535), not '${printable(value)}'`);
   return port;
 }
 

@@ -200,6 +200,21 @@ export function clearOidcTokens(doc: Document, userName: string): boolean {
 }
 
 /**
+ * Writes a renewed id-token (and the refresh token, rotated or not) into an oidc auth-provider
+ * user, as kubectl's oidc plugin persists them, but only while the file still holds the refresh
+ * token the renewal used: when another process renewed meanwhile, its tokens stay. Says whether
+ * it wrote.
+ */
+export function setOidcTokens(doc: Document, userName: string, tokens: { idToken: string; refreshToken: string }, usedRefreshToken: string): boolean {
+  const item = findNamed(doc, 'users', userName);
+  const config = item?.getIn(['user', 'auth-provider', 'config'], true);
+  if (!isMap(config) || config.get('refresh-token') !== usedRefreshToken) return false;
+  config.set('id-token', tokens.idToken);
+  config.set('refresh-token', tokens.refreshToken);
+  return true;
+}
+
+/**
  * Serialises in kubectl's style (list items not indented under their key) unless the file
  * already indents them; never folds long lines (tokens and CA data stay on one line).
  */

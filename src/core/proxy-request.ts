@@ -244,3 +244,15 @@ export function tokenSchedule(issuedAtMs: number, expiresAtMs: number | undefine
   const lifetime = Math.max(0, expiresAtMs - issuedAtMs);
   return { renewAtMs: issuedAtMs + lifetime * 0.8, usableUntilMs: expiresAtMs - Math.min(5_000, lifetime * 0.1) };
 }
+
+/**
+ * Whether the `id-token` of an `auth-provider: oidc` user must be renewed with its refresh token
+ * before the proxy sends it: missing, expired, or in its renewal window (the last 20 % of its
+ * lifetime from `iat`, and never less than the last 10 s, kubectl's own margin). `iatMs`
+ * undefined (no `iat`): only the 10 s margin applies.
+ */
+export function authProviderTokenDue(expMs: number | undefined, iatMs: number | undefined, nowMs: number): boolean {
+  if (expMs === undefined) return true;
+  const lifetime = iatMs !== undefined && iatMs < expMs ? expMs - iatMs : 0;
+  return expMs - nowMs <= Math.max(10_000, lifetime * 0.2);
+}

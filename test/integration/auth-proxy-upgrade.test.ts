@@ -231,20 +231,21 @@ describe('k8s-auth proxy: upgrades, bodies and stopping, against an upgrade-spea
     expect(p.stderr()).toContain('SIGTERM: no new connections');
   });
 
-  it('an exec-plugin user: the plugin runs non-interactively (KUBERNETES_EXEC_INFO) and its token goes upstream', async () => {
+  it('an exec-plugin user: the plugin runs non-interactively (KUBERNETES_EXEC_INFO) with the kubeconfig\'s exec env entries, and its token goes upstream', async () => {
     const plugin = dir.file('plugin.cjs');
     const infoFile = dir.file('exec-info.json');
+    // the token comes from the kubeconfig's exec env entries: the plugin sees them, as under kubectl
     writeFileSync(plugin, `require('node:fs').writeFileSync(${JSON.stringify(infoFile)}, process.env.KUBERNETES_EXEC_INFO || '');
-process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token: 'exec-plugin-token-91', expirationTimestamp: new Date(Date.now() + 3600e3).toISOString() } }));
+process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token: process.env.PLUGIN_TOKEN_PREFIX + '-' + process.env.PLUGIN_TOKEN_SUFFIX, expirationTimestamp: new Date(Date.now() + 3600e3).toISOString() } }));
 `);
     const execKubeconfig = dir.file('exec.kubeconfig');
     writeFileSync(execKubeconfig, stringify({
       apiVersion: 'v1', kind: 'Config', 'current-context': 'echo',
       clusters: [{ name: 'echo', cluster: { server: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` } }],
-      users: [{ name: 'exec', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: process.execPath, args: [plugin] } } }],
+      users: [{ name: 'exec', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: process.execPath, args: [plugin], env: [{ name: 'PLUGIN_TOKEN_PREFIX', value: 'exec-plugin' }, { name: 'PLUGIN_TOKEN_SUFFIX', value: 'token-91' }] } } }],
       contexts: [{ name: 'echo', context: { cluster: 'echo', user: 'exec' } }],
     }));
-    const p = await startProxyCli(['echo', '--kubeconfig', execKubeconfig, '--port', '0'], cleanEnv({ HOME: dir.path }));
+    const p = await startProxyCli(['echo', '--kubeconfig', execKubeconfig, '--port', '0'], cleanEnv({ HOME: dir.path, PLUGIN_TOKEN_PREFIX: 'not-from-the-kubeconfig' }));
     try {
       const status = await new Promise<number>((resolve, reject) => {
         const req = request({ host: '127.0.0.1', port: p.port, path: '/api/v1/namespaces/default/configmaps/from-exec' }, (res) => {
@@ -310,7 +311,7 @@ process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/
     expect(open.stderr.trim().split('\n')).toEqual(['error: --address 0.0.0.0 is not a loopback address: serving your credentials beyond this machine needs --tls-cert and --tls-key (or use --address 127.0.0.1)']);
     const port = await runCli(['proxy', 'echo', '--kubeconfig', kubeconfig, '--port', 'eighty'], env);
     expect(port.code).toBe(2);
-    expect(port.stderr.trim()).toBe("error: --port must be a number from 0 to 65535, not 'eighty'");
+    expect(port.stderr.trim()).toBe("error: --port must be a port number (0-65535), not 'eighty'");
     const noTls = await runCli(['proxy', 'serve', '--issuer', 'https://idp.example.com', '--client-id', 'k', '--upstream-kubeconfig', kubeconfig], env);
     expect(noTls.code).toBe(2);
     expect(noTls.stderr.trim()).toBe('error: proxy serve needs --tls-cert and --tls-key: ID tokens never travel in plain HTTP');

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { auditRecord, browserVerdict, identityFromClaims, impersonationHeaders, isLoopbackAddress, kubeStatus, readOnlyVerdict, requestInfo, stripClientHeaders, tokenSchedule } from '../../src/core/proxy-request.js';
+import { parseDocument } from 'yaml';
+import { setOidcTokens } from '../../src/core/kubeconfig-merge.js';
+import { auditRecord, authProviderTokenDue, browserVerdict, identityFromClaims, impersonationHeaders, isLoopbackAddress, kubeStatus, readOnlyVerdict, requestInfo, stripClientHeaders, tokenSchedule } from '../../src/core/proxy-request.js';
 
 describe('requestInfo: verb and namespace as Kubernetes reads them', () => {
   it.each([
@@ -87,6 +89,31 @@ describe('the rest', () => {
     expect(tokenSchedule(0, 3_600_000)).toEqual({ renewAtMs: 2_880_000, usableUntilMs: 3_595_000 });
     expect(tokenSchedule(1_000, 11_000)).toEqual({ renewAtMs: 9_000, usableUntilMs: 10_000 });
     expect(tokenSchedule(0, undefined)).toBeUndefined();
+  });
+});
+
+describe('authProviderTokenDue: when an auth-provider oidc id-token is renewed with its refresh token', () => {
+  it('missing or expired: due; in the last 20 % of its lifetime (never less than 10 s): due; else not', () => {
+    expect(authProviderTokenDue(undefined, undefined, 0)).toBe(true);
+    expect(authProviderTokenDue(1_000, 0, 2_000)).toBe(true);
+    // one hour from iat 0: due from 48 minutes on
+    expect(authProviderTokenDue(3_600_000, 0, 2_879_000)).toBe(false);
+    expect(authProviderTokenDue(3_600_000, 0, 2_880_000)).toBe(true);
+    // no iat: only kubectl's 10 s margin
+    expect(authProviderTokenDue(3_600_000, undefined, 3_589_000)).toBe(false);
+    expect(authProviderTokenDue(3_600_000, undefined, 3_590_000)).toBe(true);
+  });
+});
+
+describe('setOidcTokens: the renewed tokens go into the auth-provider config, unless someone renewed meanwhile', () => {
+  const text = 'users:\n- name: jane\n  user:\n    auth-provider:\n      name: oidc\n      config:\n        idp-issuer-url: https://idp.example\n        client-id: k\n        id-token: old-id\n        refresh-token: old-refresh\n';
+  it('writes both while the file holds the refresh token used; leaves a newer one alone', () => {
+    const doc = parseDocument(text);
+    expect(setOidcTokens(doc, 'jane', { idToken: 'new-id', refreshToken: 'new-refresh' }, 'old-refresh')).toBe(true);
+    expect(doc.toJS().users[0].user['auth-provider'].config).toEqual({ 'idp-issuer-url': 'https://idp.example', 'client-id': 'k', 'id-token': 'new-id', 'refresh-token': 'new-refresh' });
+    expect(setOidcTokens(doc, 'jane', { idToken: 'late-id', refreshToken: 'late-refresh' }, 'old-refresh')).toBe(false);
+    expect(doc.getIn(['users', 0, 'user', 'auth-provider', 'config', 'id-token'])).toBe('new-id');
+    expect(setOidcTokens(doc, 'nobody', { idToken: 'x', refreshToken: 'y' }, 'new-refresh')).toBe(false);
   });
 });
 

@@ -2,7 +2,8 @@
 // authentication trusting real Dex), real Dex ID tokens from `k8s-auth login --grant password`,
 // and the kubectl built beside the apiserver talking through the proxy.
 //   local mode: get/list, create/delete, `get -w` seeing a ConfigMap created meanwhile,
-//               --read-only refusing a create (and the object not created), the audit log
+//               --read-only refusing a create (and the object not created), the audit log, an
+//               auth-provider user's expired ID token renewed at Dex and written back
 //   serve mode: the API server is reached with the admin kubeconfig (system:masters may
 //               impersonate); Dex's ID token is verified by the proxy and the caller becomes
 //               an impersonated user with the proxy's prefixes; `kubectl --as system:admin` is
@@ -10,7 +11,7 @@
 // Upgrades (exec/attach/port-forward) need a kubelet this API server does not have: see
 // test/integration/auth-proxy-upgrade.test.ts (an upgrade-speaking test server).
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -215,6 +216,51 @@ describe.skipIf(skip)(`k8s-auth proxy against kube-apiserver ${kubernetesVersion
       expect(await p.stop('SIGTERM')).toBe(0);
     }
   }, 90_000);
+
+  it('an auth-provider user whose ID token expired: the proxy renews it at Dex with the refresh token, writes both back to the kubeconfig, and kubectl works', async () => {
+    // a login of its own (Dex keeps one refresh token per user and client: the exec login above
+    // replaced the first one), then its id-token rewritten to say it expired an hour ago (its
+    // signature no longer matches: were it forwarded, the API server would refuse it)
+    const expiredKubeconfig = dir.file('jane-expired.kubeconfig');
+    const login = await runCli(['login', 'lab', '--catalog', dir.file('clusters.yaml'), '--kubeconfig', expiredKubeconfig, '--grant', 'password', '--username', jane.email], cleanEnv({ HOME: dir.path, K8S_AUTH_PASSWORD: dex.users.find((u) => u.uid === 'jane')?.password }), { timeoutMs: 60_000 });
+    expect(login.code, login.stderr).toBe(0);
+    type UserDoc = { users: { user: { 'auth-provider': { config: Record<string, string> } } }[] };
+    const configOf = (file: string) => (parse(readFileSync(file, 'utf8')) as UserDoc).users[0]?.user['auth-provider'].config ?? {};
+    const doc = parse(readFileSync(expiredKubeconfig, 'utf8')) as UserDoc;
+    const config = doc.users[0]?.user['auth-provider'].config ?? {};
+    const [h, p, sig] = (config['id-token'] ?? '').split('.') as [string, string, string];
+    const now = Math.floor(Date.now() / 1000);
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const expired = `${h}.${Buffer.from(JSON.stringify({ ...claims, iat: now - 7200, exp: now - 3600 })).toString('base64url')}.${sig}`;
+    const oldRefresh = config['refresh-token'];
+    expect(oldRefresh).toBeTruthy();
+    const loggedIn = config['id-token'];
+    config['id-token'] = expired;
+    writeFileSync(expiredKubeconfig, stringify(doc), { mode: 0o600 });
+    const proxy = await startProxyCli(['lab', '--kubeconfig', expiredKubeconfig, '--port', '0'], cleanEnv({ HOME: dir.path }));
+    try {
+      const base = `http://${proxy.listen}`;
+      const [whoami, list] = await Promise.all([kubectl(base, ['auth', 'whoami', '-o', 'json']), kubectl(base, ['get', 'configmaps', '-o', 'name'])]);
+      expect(whoami.code, whoami.stderr).toBe(0);
+      expect((JSON.parse(whoami.stdout) as { status: { userInfo: { username: string } } }).status.userInfo.username).toBe(`dex:${jane.email}`);
+      expect(list.code, list.stderr).toBe(0);
+      const after = configOf(expiredKubeconfig);
+      expect(after['id-token']).not.toBe(expired);
+      expect(after['id-token']).not.toBe(loggedIn);
+      const renewed = JSON.parse(Buffer.from(after['id-token']?.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp: number; email: string };
+      expect(renewed.exp).toBeGreaterThan(now);
+      expect(renewed.email).toBe(jane.email);
+      // Dex rotates refresh tokens: the new one is stored, as kubectl's oidc plugin stores it
+      expect(after['refresh-token']).toBeTruthy();
+      expect(after['refresh-token']).not.toBe(oldRefresh);
+      expect(existsSync(`${expiredKubeconfig}.lock`)).toBe(false);
+      expect(statSync(expiredKubeconfig).mode & 0o777).toBe(0o600);
+      expect(proxy.stderr()).toMatch(/renewed the ID token of context '[^']+' \(written to /);
+      expect(proxy.stderr()).not.toContain(after['id-token'] ?? '');
+    } finally {
+      expect(await proxy.stop('SIGTERM')).toBe(0);
+    }
+  }, 60_000);
 
   it('--read-only: kubectl get works, kubectl create gets 403 with a Status message, and nothing is created', async () => {
     const ro = await startProxyCli(['lab', '--kubeconfig', userKubeconfig, '--port', '0', '--read-only', '--audit-log', '-'], cleanEnv({ HOME: dir.path }));

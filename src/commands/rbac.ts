@@ -161,7 +161,6 @@ async function runApply(positional: string | undefined, flags: ApplyFlags, dryRu
       ...(flags.catalog !== undefined ? { catalog: flags.catalog } : {}),
       ...(flags.vaultMount !== undefined ? { vaultMount: flags.vaultMount } : {}),
       ...(flags.vaultPrefix !== undefined ? { vaultPrefix: flags.vaultPrefix } : {}),
-      ...(flags.httpTimeout !== undefined ? { httpTimeout: flags.httpTimeout } : {}),
     },
     httpTimeoutMs: httpTimeoutMs(flags.httpTimeout),
     kube,

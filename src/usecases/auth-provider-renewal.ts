@@ -1,6 +1,6 @@
-import { decodeJwtClaims } from '../core/id-token-claims.js';
 import { setOidcTokens } from '../core/kubeconfig-merge.js';
 import { authProviderTokenDue } from '../core/proxy-request.js';
+import { jwtTimes } from '../core/token-output.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug, info } from '../ui/log.js';
 import { readCurrentLogin, type CurrentLogin } from './current-login.js';
@@ -30,21 +30,11 @@ export interface RenewedToken {
   expiresAtMs: number | undefined;
 }
 
-function times(token: string): { expMs: number | undefined; iatMs: number | undefined } {
-  try {
-    const claims = decodeJwtClaims(token);
-    const exp = claims['exp'];
-    const iat = claims['iat'];
-    return { expMs: typeof exp === 'number' ? exp * 1000 : undefined, iatMs: typeof iat === 'number' ? iat * 1000 : undefined };
-  } catch {
-    return { expMs: undefined, iatMs: undefined };
-  }
-}
-
 function usable(login: CurrentLogin, nowMs: number): RenewedToken | undefined {
   if (!login.idToken) return undefined;
-  const { expMs, iatMs } = times(login.idToken);
-  return authProviderTokenDue(expMs, iatMs, nowMs) ? undefined : { token: login.idToken, expiresAtMs: expMs };
+  const { exp, iat } = jwtTimes(login.idToken);
+  const expMs = exp === undefined ? undefined : exp * 1000;
+  return authProviderTokenDue(expMs, iat === undefined ? undefined : iat * 1000, nowMs) ? undefined : { token: login.idToken, expiresAtMs: expMs };
 }
 
 export async function currentAuthProviderToken(selection: AuthProviderSelection): Promise<RenewedToken> {
@@ -87,9 +77,14 @@ export async function currentAuthProviderToken(selection: AuthProviderSelection)
   }
   const tokens = { idToken: renewed.idToken, refreshToken: renewed.refreshToken ?? refreshToken };
   let wrote = false;
-  await updateKubeconfigFile(login.kubeconfigPath, (doc) => {
-    wrote = setOidcTokens(doc, login.userName, tokens, refreshToken);
-  });
+  // scoped to the one user: a large kubeconfig is edited line by line (core/kubeconfig-splice.ts)
+  await updateKubeconfigFile(
+    login.kubeconfigPath,
+    (doc) => {
+      wrote = setOidcTokens(doc, login.userName, tokens, refreshToken);
+    },
+    { scope: { users: [login.userName] } },
+  );
   if (wrote) info(`renewed the ID token of context '${selection.context}' (written to ${login.kubeconfigPath})`);
   else debug(`the kubeconfig ${login.kubeconfigPath} was renewed by someone else meanwhile: its tokens stay`);
   return { token: tokens.idToken, expiresAtMs: renewed.expiresAt * 1000 };

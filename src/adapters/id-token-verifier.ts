@@ -32,6 +32,12 @@ export interface VerifyIdTokenOptions {
   /** Injected for tests; default createFetch with the CAs above (HTTPS_PROXY honoured). */
   fetch?: FetchFunction;
   currentDate?: Date;
+  /**
+   * Default true: a CLI run registers the token with the redactor so no later line can print it.
+   * A long-running server (proxy serve) passes false: the redactor's set lives as long as the
+   * process, and one entry per caller's token would grow without bound; it never prints tokens.
+   */
+  registerWithRedactor?: boolean;
 }
 
 export type VerifiedClaims = JWTPayload & Record<string, unknown>;
@@ -109,7 +115,7 @@ function describeClaim(error: { claim?: string; reason?: string; message: string
 
 export async function verifyIdToken(token: string, options: VerifyIdTokenOptions): Promise<VerifiedClaims> {
   const raw = token.trim();
-  registerSecret(raw);
+  if (options.registerWithRedactor !== false) registerSecret(raw);
   checkTokenShape(raw);
   const timeoutMs = options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
   const fetch = options.fetch ?? createFetch({ caPems: options.caPems ?? [], timeoutMs, peer: 'identity provider', exitCode: ExitCode.PROVIDER, ...(options.trustHint ? { trustHint: options.trustHint } : {}) });

@@ -18,9 +18,9 @@ import { ALLOWED_ALGORITHMS, checkTokenShape, verifyIdToken } from './id-token-v
  * expires (by its SHA-256, never the token), so a request costs a hash and a map lookup.
  *
  * Before the verifier sees a token, its shape and signature are checked against the cached key
- * set here: the verifier registers every token it is given with the redactor (ui/redact.ts, a
- * set that lives as long as the process), so in a long-running server only tokens the issuer
- * really signed may reach it, never whatever a caller makes up.
+ * set here, so only tokens the issuer really signed reach it. The verifier is told not to
+ * register tokens with the redactor (ui/redact.ts keeps them for the life of the process: a
+ * server that does would grow by one entry per caller's token); the proxy never prints a token.
  */
 export interface IdTokenGateOptions {
   issuerUrl: string;
@@ -29,6 +29,8 @@ export interface IdTokenGateOptions {
   mapping: ClaimMapping;
   timeoutMs: number;
   now?: () => number;
+  /** Injected for tests; default createFetch with the CAs above (HTTPS_PROXY honoured). */
+  fetch?: FetchFunction;
 }
 
 export type GateResult = { ok: true; identity: Identity } | { ok: false; message: string };
@@ -81,7 +83,7 @@ export interface IdTokenGate {
 
 export function createIdTokenGate(options: IdTokenGateOptions): IdTokenGate {
   const now = options.now ?? Date.now;
-  const fetch = cachingFetch(createFetch({ caPems: [...options.caPems], timeoutMs: options.timeoutMs, peer: 'identity provider', exitCode: ExitCode.PROVIDER }), now);
+  const fetch = cachingFetch(options.fetch ?? createFetch({ caPems: [...options.caPems], timeoutMs: options.timeoutMs, peer: 'identity provider', exitCode: ExitCode.PROVIDER }), now);
   const remembered = new Map<string, { identity: Identity; expiresAtMs: number }>();
   let lastRefetch = 0;
 
@@ -122,6 +124,7 @@ export function createIdTokenGate(options: IdTokenGateOptions): IdTokenGate {
         timeoutMs: options.timeoutMs,
         fetch,
         currentDate: new Date(now()),
+        registerWithRedactor: false,
       });
     let claims: Awaited<ReturnType<typeof verifyIdToken>>;
     try {

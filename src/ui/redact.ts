@@ -26,3 +26,8 @@ export function redact(text: string): string {
 export function clearSecretsForTest(): void {
   secrets.clear();
 }
+
+/** For tests only: how many secrets are registered (a long-running server must not grow it). */
+export function registeredSecretCountForTest(): number {
+  return secrets.size;
+}

@@ -247,12 +247,12 @@ export function tokenSchedule(issuedAtMs: number, expiresAtMs: number | undefine
 
 /**
  * Whether the `id-token` of an `auth-provider: oidc` user must be renewed with its refresh token
- * before the proxy sends it: missing, expired, or in its renewal window (the last 20 % of its
- * lifetime from `iat`, and never less than the last 10 s, kubectl's own margin). `iatMs`
- * undefined (no `iat`): only the 10 s margin applies.
+ * before the proxy sends it: missing, or past tokenSchedule's renewal point (80 % of its lifetime
+ * from `iat`), and never later than 10 s before expiry, kubectl's own margin. No `iat`: only
+ * the 10 s margin applies. One renewal rule for both kinds of user.
  */
 export function authProviderTokenDue(expMs: number | undefined, iatMs: number | undefined, nowMs: number): boolean {
   if (expMs === undefined) return true;
-  const lifetime = iatMs !== undefined && iatMs < expMs ? expMs - iatMs : 0;
-  return expMs - nowMs <= Math.max(10_000, lifetime * 0.2);
+  const schedule = tokenSchedule(iatMs ?? expMs, expMs);
+  return nowMs >= Math.min(schedule?.renewAtMs ?? expMs, expMs - 10_000);
 }

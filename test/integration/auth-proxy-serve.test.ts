@@ -14,6 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { cleanEnv, tempDir, type TempDir } from '../support/login-harness.js';
+import { runCli } from '../support/run-cli.js';
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { createCa, issueCert, removeCa, type CertificateAuthority } from '../support/pki.js';
 import { startProxyCli, type RunningProxyCli } from './auth-proxy-harness.js';
@@ -32,6 +33,8 @@ describe('k8s-auth proxy serve: verified ID tokens become Impersonate-* headers,
   let ca: CertificateAuthority;
   let upstream: Server;
   let serve: RunningProxyCli;
+  let tls: { certFile: string; keyFile: string };
+  let kubeconfig: string;
   const seen: Seen[] = [];
 
   beforeAll(async () => {
@@ -49,14 +52,14 @@ describe('k8s-auth proxy serve: verified ID tokens become Impersonate-* headers,
       socket.pipe(socket);
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    const kubeconfig = dir.file('upstream.kubeconfig');
+    kubeconfig = dir.file('upstream.kubeconfig');
     writeFileSync(kubeconfig, stringify({
       apiVersion: 'v1', kind: 'Config', 'current-context': 'up',
       clusters: [{ name: 'up', cluster: { server: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` } }],
       users: [{ name: 'impersonator', user: { token: UPSTREAM_TOKEN } }],
       contexts: [{ name: 'up', context: { cluster: 'up', user: 'impersonator' } }],
     }));
-    const tls = await issueCert(ca, { commonName: '127.0.0.1', sans: ['IP:127.0.0.1'], kind: 'server' });
+    tls = await issueCert(ca, { commonName: '127.0.0.1', sans: ['IP:127.0.0.1'], kind: 'server' });
     serve = await startProxyCli([
       'serve', '--issuer', provider.issuer, '--issuer-ca', provider.caFile, '--client-id', provider.clientId,
       '--upstream-kubeconfig', kubeconfig, '--tls-cert', tls.certFile, '--tls-key', tls.keyFile, '--port', '0',
@@ -160,5 +163,14 @@ describe('k8s-auth proxy serve: verified ID tokens become Impersonate-* headers,
     expect(refused).toHaveLength(4);
     expect(refused.every((l) => l['user'] === '')).toBe(true);
     expect(lines.find((l) => l['path'] === '/api/v1/namespaces/default/pods' && l['status'] === 200)).toMatchObject({ user: 'oidc:jane@example.com', groups: ['oidc:developers', 'oidc:ops'], verb: 'list' });
+  });
+
+  it('an issuer over plain http:// on another host: refused before listening, one line, exit 2; tokens would cross the network in clear', async () => {
+    for (const issuer of ['http://idp.example.com', 'http://10.0.0.7:5556/dex']) {
+      const run = await runCli(['proxy', 'serve', '--issuer', issuer, '--client-id', 'k', '--upstream-kubeconfig', kubeconfig, '--tls-cert', tls.certFile, '--tls-key', tls.keyFile, '--port', '0'], cleanEnv({ HOME: dir.path }));
+      expect(run.code).toBe(2);
+      expect(run.stdout).not.toContain('Starting to serve');
+      expect(run.stderr.trim().split('\n')).toEqual([`error: --issuer must be https:// (plain http:// only for a provider on this machine), not '${issuer}'`]);
+    }
   });
 });

@@ -102,6 +102,9 @@ describe('authProviderTokenDue: when an auth-provider oidc id-token is renewed w
     // no iat: only kubectl's 10 s margin
     expect(authProviderTokenDue(3_600_000, undefined, 3_589_000)).toBe(false);
     expect(authProviderTokenDue(3_600_000, undefined, 3_590_000)).toBe(true);
+    // 20 s lifetime: 20 % is 4 s, so kubectl's 10 s margin decides
+    expect(authProviderTokenDue(20_000, 0, 9_999)).toBe(false);
+    expect(authProviderTokenDue(20_000, 0, 10_000)).toBe(true);
   });
 });
 

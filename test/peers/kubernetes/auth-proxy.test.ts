@@ -11,7 +11,8 @@
 // Upgrades (exec/attach/port-forward) need a kubelet this API server does not have: see
 // test/integration/auth-proxy-upgrade.test.ts (an upgrade-speaking test server).
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -19,7 +20,7 @@ import type { AuditRecord } from '../../../src/core/proxy-request.js';
 import { apiRequest } from '../../cluster/api-client.js';
 import { base64, cleanEnv, tempDir, writeCatalog, type TempDir } from '../../support/login-harness.js';
 import { createCa, issueCert, removeCa, type CertificateAuthority } from '../../support/pki.js';
-import { runCli } from '../../support/run-cli.js';
+import { cliEntry, runCli } from '../../support/run-cli.js';
 import { kubectlPaths, skipUnless } from '../../support/skip.js';
 import { startProxyCli, type RunningProxyCli } from '../../integration/auth-proxy-harness.js';
 import { dexAvailable, dexVersion, startDex, type DexPeer } from '../dex/dex.js';
@@ -198,11 +199,11 @@ describe.skipIf(skip)(`k8s-auth proxy against kube-apiserver ${kubernetesVersion
     expect(lines.some((l) => l.verb === 'watch' && l.path === '/api/v1/namespaces/default/configmaps')).toBe(true);
   }, 60_000);
 
-  it('an exec-plugin user (`k8s-auth login --exec`): the proxy forwards the ID token from k8s-auth\'s token cache', async () => {
+  it('an exec-plugin user (`k8s-auth login --exec`): the proxy forwards the ID token from k8s-auth\'s token cache, and refreshes a stale one at Dex', async () => {
     const execKubeconfig = dir.file('jane-exec.kubeconfig');
     const catalog = dir.file('clusters.yaml');
     const ldapJane = dex.users.find((u) => u.uid === 'jane');
-    const login = await runCli(['login', 'lab', '--exec', '--catalog', catalog, '--kubeconfig', execKubeconfig, '--grant', 'password', '--username', jane.email, '--token-cache-dir', dir.file('cache')], cleanEnv({ HOME: dir.path, K8S_AUTH_PASSWORD: ldapJane?.password }), { timeoutMs: 60_000 });
+    const login = await runCli(['login', 'lab', '--exec', '--exec-command', cliEntry, '--catalog', catalog, '--kubeconfig', execKubeconfig, '--grant', 'password', '--username', jane.email, '--token-cache-dir', dir.file('cache')], cleanEnv({ HOME: dir.path, K8S_AUTH_PASSWORD: ldapJane?.password }), { timeoutMs: 60_000 });
     expect(login.code, login.stderr).toBe(0);
     const doc = parse(readFileSync(execKubeconfig, 'utf8')) as { users: { user: { exec?: { args: string[] } } }[] };
     expect(doc.users[0]?.user.exec?.args).toContain('credential');
@@ -214,6 +215,32 @@ describe.skipIf(skip)(`k8s-auth proxy against kube-apiserver ${kubernetesVersion
       expect(p.stderr()).toContain("upstream token from the exec plugin's token cache");
     } finally {
       expect(await p.stop('SIGTERM')).toBe(0);
+    }
+    // The cache entry goes stale (its ID token rewritten to have expired an hour ago; the
+    // signature no longer matches, so were it forwarded the API server would refuse it): the
+    // proxy's `credential` run refreshes it at Dex with the cached refresh token, and kubectl works.
+    const cacheDir = dir.file('cache');
+    const files = readdirSync(cacheDir).filter((f) => f.endsWith('.json'));
+    expect(files).toHaveLength(1);
+    const cacheFile = join(cacheDir, files[0] ?? '');
+    const entry = JSON.parse(readFileSync(cacheFile, 'utf8')) as { idToken: string; expiresAt: string };
+    const [h, payload, sig] = entry.idToken.split('.') as [string, string, string];
+    const now = Math.floor(Date.now() / 1000);
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const stale = `${h}.${Buffer.from(JSON.stringify({ ...claims, iat: now - 7200, exp: now - 3600 })).toString('base64url')}.${sig}`;
+    writeFileSync(cacheFile, JSON.stringify({ ...entry, idToken: stale, expiresAt: new Date((now - 3600) * 1000).toISOString() }), { mode: 0o600 });
+    const again = await startProxyCli(['lab', '--kubeconfig', execKubeconfig, '--port', '0'], cleanEnv({ HOME: dir.path }));
+    try {
+      const whoami = await kubectl(`http://${again.listen}`, ['auth', 'whoami', '-o', 'json']);
+      expect(whoami.code, whoami.stderr).toBe(0);
+      expect((JSON.parse(whoami.stdout) as { status: { userInfo: { username: string } } }).status.userInfo.username).toBe(`dex:${jane.email}`);
+      const renewed = JSON.parse(readFileSync(cacheFile, 'utf8')) as { idToken: string };
+      expect(renewed.idToken).not.toBe(stale);
+      const renewedExp = (JSON.parse(Buffer.from(renewed.idToken.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp: number }).exp;
+      expect(renewedExp).toBeGreaterThan(now);
+      expect(again.stderr()).not.toContain(renewed.idToken);
+    } finally {
+      expect(await again.stop('SIGTERM')).toBe(0);
     }
   }, 90_000);
 

@@ -160,10 +160,7 @@ export function readCaFiles(paths: readonly string[]): string[] {
   });
 }
 
-export function decodeBase64Pem(data: string | undefined): string | undefined {
-  if (!data) return undefined;
-  return Buffer.from(data, 'base64').toString('utf8');
-}
+export { decodeBase64Pem } from '../core/base64-pem.js';
 
 /** The proxy variables undici's EnvHttpProxyAgent reads (NO_PROXY only narrows them). */
 export function proxyVariablesSet(env: NodeJS.ProcessEnv = process.env): boolean {

@@ -3,11 +3,8 @@ import { addCatalogOptions, type CatalogOptions } from '../config/catalog-option
 import { addSignInOptions, parseSignInFlags, secondsFlag, type SignInFlags } from '../config/sign-in-flags.js';
 import { checkClusterName } from '../core/cluster-entry.js';
 import { CREDENTIAL_FLAGS, formatExecCredential, parseExecInfo } from '../core/exec-credential.js';
-import { checkHintedUser } from '../core/signed-in-user.js';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_SKEW_SECONDS } from '../core/token-cache-freshness.js';
 import { parseScopes, type TokenCacheKey } from '../core/token-cache-key.js';
-import type { ProviderConfiguration } from '../adapters/oidc-client.js';
-import type { ProviderConnection } from '../usecases/credential.js';
 import { CliError, ExitCode } from '../errors.js';
 
 /**
@@ -105,9 +102,12 @@ async function runCredential(named: string, flags: CredentialFlags): Promise<voi
     flags.interactive === false ? '--no-interactive was given' : execInfo.info.interactive === false ? 'kubectl says this run has no terminal (spec.interactive: false)' : 'stdin is not a terminal';
 
   const { catalogFromOptions } = await import('../config/catalog-options.js');
-  const { getCredential } = await import('../usecases/credential.js');
-  const { signIn, signInNeedsPerson } = await import('../usecases/sign-in.js');
-  const httpMs = signInFlags.httpTimeoutMs;
+  const [{ getCredential }, { createProviderSession }, { signInNeedsPerson }, { fileTokenStore }] = await Promise.all([
+    import('../usecases/credential.js'),
+    import('../usecases/provider-session.js'),
+    import('../usecases/sign-in.js'),
+    import('../adapters/token-store.js'),
+  ]);
   const settings = {
     grant,
     noBrowser: signInFlags.noBrowser,
@@ -115,29 +115,18 @@ async function runCredential(named: string, flags: CredentialFlags): Promise<voi
     ...(signInFlags.browserCommand ? { browserCommand: signInFlags.browserCommand } : {}),
     ...(signInFlags.username ? { username: signInFlags.username } : {}),
   };
-
-  // one discovery per distinct connection (a refresh from the cache and a sign-in from the catalog may differ)
-  const connected = new Map<string, Promise<ProviderConfiguration>>();
-  const connect = (connection: ProviderConnection): Promise<ProviderConfiguration> => {
-    const id = JSON.stringify([connection.issuerUrl, connection.clientId, connection.clientSecret ?? '', connection.idpCertificateAuthorityData ?? '']);
-    let config = connected.get(id);
-    if (!config) {
-      config = Promise.all([import('../adapters/oidc-client.js'), import('../adapters/http.js')]).then(([{ discoverProvider }, { decodeBase64Pem }]) => {
-        const caPem = decodeBase64Pem(connection.idpCertificateAuthorityData);
-        return discoverProvider({
-          issuerUrl: connection.issuerUrl,
-          clientId: connection.clientId,
-          ...(connection.clientSecret ? { clientSecret: connection.clientSecret } : {}),
-          caPems: caPem ? [caPem] : [],
-          caFiles: signInFlags.caFiles,
-          insecureSkipTlsVerify: signInFlags.insecureSkipTlsVerify,
-          timeoutMs: httpMs,
-        });
-      });
-      connected.set(id, config);
-    }
-    return config;
-  };
+  const session = createProviderSession({
+    caFiles: signInFlags.caFiles,
+    insecureSkipTlsVerify: signInFlags.insecureSkipTlsVerify,
+    httpTimeoutMs: signInFlags.httpTimeoutMs,
+    timeoutMs,
+    ...(listenPort !== undefined ? { listenPort } : {}),
+    opener: (allowed) => async (url) => {
+      const { createBrowserOpener } = await import('../adapters/browser-launcher.js');
+      return createBrowserOpener({ noBrowser: !allowed, ...(signInFlags.browserCommand ? { browserCommand: signInFlags.browserCommand } : {}) })(url);
+    },
+    grant: settings,
+  });
 
   const credential = await getCredential(
     {
@@ -151,40 +140,7 @@ async function runCredential(named: string, flags: CredentialFlags): Promise<voi
       nonInteractiveReason,
       signInCooldownSeconds,
     },
-    {
-      resolveEntry: () => catalogFromOptions(flags).get(cluster),
-      refresh: async (connection, refreshToken, scope) => {
-        const { refreshGrant } = await import('../adapters/oidc-grants.js');
-        return refreshGrant(await connect(connection), refreshToken, scope);
-      },
-      // the login hint of the cache key: from --login-hint, or from the cached sign-in a bare call found
-      signIn: async (entry, scopes, loginHint) => {
-        const config = await connect(entry);
-        const { authorizationCodeSignIn } = await import('../adapters/oidc-client.js');
-        const { createBrowserOpener } = await import('../adapters/browser-launcher.js');
-        return signIn(config, scopes, settings, ({ openBrowser }) =>
-          authorizationCodeSignIn(config, {
-            scopes,
-            ...(entry.redirectUri ? { redirectUri: entry.redirectUri } : {}),
-            ...(listenPort !== undefined ? { listenPort } : {}),
-            openBrowser: createBrowserOpener({ noBrowser: !openBrowser, ...(signInFlags.browserCommand ? { browserCommand: signInFlags.browserCommand } : {}) }),
-            timeoutMs,
-            clusters: [cluster],
-            ...(loginHint ? { extraParameters: { login_hint: loginHint } } : {}),
-            // the browser page must not say "signed in" for a person this kubeconfig user is not
-            ...(loginHint ? { describeUser: describeHintedUser(cluster, loginHint, entry.usernameClaim) } : {}),
-          }),
-        );
-      },
-      signInNeedsPerson: signInNeedsPerson(settings),
-    },
+    { resolveEntry: () => catalogFromOptions(flags).get(cluster), session, signInNeedsPerson: signInNeedsPerson(settings), store: fileTokenStore },
   );
   emit(formatExecCredential(execInfo.info.apiVersion, credential.token, credential.expiresAtMs, execInfo.info.interactive));
-}
-
-function describeHintedUser(cluster: string, loginHint: string, usernameClaim: string): (claims: Record<string, unknown>) => string {
-  return (claims) => {
-    checkHintedUser(cluster, loginHint, claims, usernameClaim);
-    return loginHint;
-  };
 }

@@ -2,16 +2,14 @@ import type { ClusterEntry } from '../core/cluster-entry.js';
 import { scopesFor } from '../core/cluster-entry.js';
 import type { CachedConnection, CachedTokens } from '../core/token-cache-entry.js';
 import { decideFreshness, type Freshness } from '../core/token-cache-freshness.js';
-import { homedir } from 'node:os';
-import { normalizeCacheKey, sameCacheKey, tokenCacheDirectory, type TokenCacheKey } from '../core/token-cache-key.js';
+import { normalizeCacheKey, sameCacheKey, type TokenCacheKey } from '../core/token-cache-key.js';
 import { checkHintedUser } from '../core/signed-in-user.js';
-import { lockTokenCache, openTokenCache, readCachedTokens, writeCachedTokens, type TokenCache } from '../adapters/token-cache.js';
+import type { TokenCache } from '../adapters/token-cache.js';
 import type { GrantTokens } from '../adapters/oidc-grants.js';
 import { RefreshRejectedError, RefreshWithoutIdTokenError } from '../adapters/oidc-grants.js';
-import { clearSignInFailure, readSignInFailure, recordSignInFailure } from '../adapters/sign-in-cooldown.js';
-import { cooldownRemainingSeconds, DEFAULT_SIGN_IN_COOLDOWN_SECONDS, SIGN_IN_COOLDOWN_ENV } from '../core/sign-in-cooldown.js';
-import { cachedEntriesForCluster } from '../credential/hot-path.js';
+import { cooldownRemainingSeconds, DEFAULT_SIGN_IN_COOLDOWN_SECONDS, SIGN_IN_COOLDOWN_ENV, type SignInFailure } from '../core/sign-in-cooldown.js';
 import { ambiguousIdentitiesMessage } from '../core/cached-identities.js';
+import type { ProviderConnection, ProviderSession } from './provider-session.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug, info } from '../ui/log.js';
 
@@ -38,17 +36,32 @@ export interface CredentialRequest {
   signInCooldownSeconds?: number;
 }
 
-/** What talking to the provider needs; a catalog entry is one, a cache file can give one too. */
-export type ProviderConnection = Pick<ClusterEntry, 'issuerUrl' | 'clientId' | 'clientSecret' | 'idpCertificateAuthorityData'>;
+export type { ProviderConnection } from './provider-session.js';
+
+/**
+ * The token cache as this use case needs it (the port adapters/token-store.ts implements on
+ * disk): entries, their per-entry lock, and the failed-sign-in record beside each entry.
+ */
+export interface TokenStore {
+  open(key: TokenCacheKey, cacheDir: string | undefined): TokenCache;
+  read(cache: TokenCache): CachedTokens | undefined;
+  write(cache: TokenCache, entry: CachedTokens): void;
+  lock(cache: TokenCache, options: { timeoutMs: number; onWait?: () => void }): Promise<() => void>;
+  /** The cached sign-ins that serve `cluster` (a bare `credential <cluster>`), read from the directory alone. */
+  entriesServing(cluster: string, cacheDir: string | undefined, loginHint: string | undefined): { file: string; entry: CachedTokens }[];
+  readFailure(cacheFile: string): SignInFailure | undefined;
+  recordFailure(cacheFile: string, failure: SignInFailure): void;
+  clearFailure(cacheFile: string): void;
+}
 
 export interface CredentialDeps {
   /** The catalog lookup; only called on a miss, and for a refresh only when the cache cannot say how to connect. */
   resolveEntry(): Promise<ClusterEntry>;
-  /** `scope`: exactly what to send (the granted scope), or undefined for none (the original grant). */
-  refresh(connection: ProviderConnection, refreshToken: string, scope: string | undefined): Promise<GrantTokens>;
-  signIn(entry: ClusterEntry, scopes: readonly string[], loginHint: string | undefined): Promise<GrantTokens>;
-  /** Whether signIn needs a person (browser, device code, password from stdin) or not (password from env). */
+  /** Discovery, refresh (`scope`: exactly what to send, the granted scope) and sign-in. */
+  session: Pick<ProviderSession, 'refresh' | 'signIn' | 'endpointOf'>;
+  /** Whether a sign-in needs a person (browser, device code, password from stdin) or not (password from env). */
   signInNeedsPerson: boolean;
+  store: TokenStore;
   now?: () => number;
 }
 
@@ -119,9 +132,8 @@ export function refreshScopeFor(key: TokenCacheKey, cached: CachedTokens | undef
  * the cluster, read from the cache directory alone. Undefined when none does (then the catalog
  * decides); several are a usage error naming them and how to pick one.
  */
-export function keyFromCache(cluster: string, cacheDir: string | undefined, loginHint: string | undefined): TokenCacheKey | undefined {
-  const directory = tokenCacheDirectory(process.env, homedir(), cacheDir);
-  const matches = cachedEntriesForCluster(directory, cluster, loginHint);
+function keyFromCache(store: TokenStore, cluster: string, cacheDir: string | undefined, loginHint: string | undefined): TokenCacheKey | undefined {
+  const matches = store.entriesServing(cluster, cacheDir, loginHint);
   const only = matches[0];
   if (matches.length === 1 && only) {
     debug(`the cached sign-in ${only.file} serves '${cluster}'`);
@@ -148,14 +160,15 @@ function staleReason(freshness: Freshness): string {
 export async function getCredential(request: CredentialRequest, deps: CredentialDeps): Promise<Credential> {
   const now = deps.now ?? Date.now;
   let entry: ClusterEntry | undefined;
-  let key = request.key ?? keyFromCache(request.cluster, request.cacheDir, request.loginHint);
+  const store = deps.store;
+  let key = request.key ?? keyFromCache(store, request.cluster, request.cacheDir, request.loginHint);
   if (!key) {
     // a hand-written `credential <cluster>` without identity args, and no cached sign-in names it: the catalog does
     entry = await deps.resolveEntry();
     key = keyForEntry(entry, request.loginHint);
   }
-  const cache = openTokenCache(normalizeCacheKey(key), request.cacheDir);
-  const first = readCachedTokens(cache);
+  const cache = store.open(normalizeCacheKey(key), request.cacheDir);
+  const first = store.read(cache);
   const firstFreshness = decideFreshness(first, now(), request.skewSeconds);
   const hit = fromFreshness(first, firstFreshness);
   if (hit) {
@@ -164,13 +177,13 @@ export async function getCredential(request: CredentialRequest, deps: Credential
   }
   debug(`${staleReason(firstFreshness)} in ${cache.file}`);
 
-  const release = await lockTokenCache(cache, {
+  const release = await store.lock(cache, {
     timeoutMs: request.lockTimeoutMs,
     onWait: () => info(`waiting for another k8s-auth to refresh the token for '${request.cluster}'…`),
   });
   try {
     // someone may have refreshed while we waited: reuse their result
-    const current = readCachedTokens(cache);
+    const current = store.read(cache);
     const freshness = decideFreshness(current, now(), request.skewSeconds);
     const reused = fromFreshness(current, freshness);
     if (reused) {
@@ -204,12 +217,12 @@ async function renew(
     try {
       const fromCache = entry ? undefined : connectionFromCache(cache.key, current);
       if (fromCache) debug('refreshing with the connection details in the cache (no catalog lookup)');
-      const tokens = await deps.refresh(fromCache ?? (await catalogEntry()), refreshToken, refreshScopeFor(cache.key, current));
-      return save(request, cache, tokens, entry, now, 'refresh', current);
+      const tokens = await deps.session.refresh(fromCache ?? (await catalogEntry()), refreshToken, refreshScopeFor(cache.key, current));
+      return save(request, deps.store, cache, tokens, entry, now, 'refresh', current);
     } catch (error) {
       // the provider rotated the refresh token but sent no ID token: keep the new refresh token
       if (error instanceof RefreshWithoutIdTokenError && error.rotatedRefreshToken && current) {
-        writeCachedTokens(cache, { ...current, refreshToken: error.rotatedRefreshToken, updatedAt: new Date(now()).toISOString() });
+        deps.store.write(cache, { ...current, refreshToken: error.rotatedRefreshToken, updatedAt: new Date(now()).toISOString() });
       }
       // only a refused refresh token may lead to a sign-in; a network or provider failure would fail that too
       if (!(error instanceof RefreshRejectedError)) throw error;
@@ -227,7 +240,7 @@ async function renew(
   const cooldownSeconds = request.signInCooldownSeconds ?? DEFAULT_SIGN_IN_COOLDOWN_SECONDS;
   if (deps.signInNeedsPerson) {
     // after a failed sign-in, background callers (and those queued behind it) open no new tab for a while
-    const failure = readSignInFailure(cache.file);
+    const failure = deps.store.readFailure(cache.file);
     const left = cooldownRemainingSeconds(failure, now(), cooldownSeconds);
     if (failure && left > 0) {
       const ago = Math.max(0, Math.round((now() - failure.failedAtMs) / 1000));
@@ -241,24 +254,32 @@ async function renew(
   const hint = cache.key.loginHint;
   let tokens: GrantTokens;
   try {
-    tokens = await deps.signIn(signInEntry, cache.key.scopes, hint);
+    tokens = await deps.session.signIn(
+      { ...deps.session.endpointOf(signInEntry), ...(signInEntry.redirectUri ? { redirectUri: signInEntry.redirectUri } : {}) },
+      {
+        scopes: cache.key.scopes,
+        clusters: [request.cluster],
+        // the browser page must not say "signed in" for a person this kubeconfig user is not
+        ...(hint ? { loginHint: hint, describeUser: (claims) => (checkHintedUser(request.cluster, hint, claims, signInEntry.usernameClaim), hint) } : {}),
+      },
+    );
     if (hint) checkHintedUser(request.cluster, hint, tokens.claims, signInEntry.usernameClaim);
   } catch (error) {
     // recorded under the entry's lock, so the callers waiting on it see it before they try
-    if (deps.signInNeedsPerson && cooldownSeconds > 0) recordSignInFailure(cache.file, { failedAtMs: now(), reason: error instanceof CliError ? error.message : describeError(error) });
+    if (deps.signInNeedsPerson && cooldownSeconds > 0) deps.store.recordFailure(cache.file, { failedAtMs: now(), reason: error instanceof CliError ? error.message : describeError(error) });
     throw error;
   }
-  clearSignInFailure(cache.file);
-  return save(request, cache, tokens, signInEntry, now, 'sign-in', current);
+  deps.store.clearFailure(cache.file);
+  return save(request, deps.store, cache, tokens, signInEntry, now, 'sign-in', current);
 }
 
-function save(request: CredentialRequest, cache: TokenCache, tokens: GrantTokens, entry: ClusterEntry | undefined, now: () => number, source: Credential['source'], previous: CachedTokens | undefined): Credential {
+function save(request: CredentialRequest, store: TokenStore, cache: TokenCache, tokens: GrantTokens, entry: ClusterEntry | undefined, now: () => number, source: Credential['source'], previous: CachedTokens | undefined): Credential {
   const cached = cacheEntryFrom(cache.key, tokens, entry, now(), previous, request.cluster);
   if (source === 'refresh') {
     if (!cached.refreshToken && previous?.refreshToken) cached.refreshToken = previous.refreshToken;
     // refreshed without a scope parameter and the response named none: the grant is unchanged
     if (cached.grantedScope === undefined && previous?.grantedScope !== undefined) cached.grantedScope = previous.grantedScope;
   }
-  writeCachedTokens(cache, cached);
+  store.write(cache, cached);
   return { token: tokens.idToken, expiresAtMs: tokens.expiresAt * 1000, source };
 }

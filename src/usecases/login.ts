@@ -12,6 +12,8 @@ import { loginTargets } from './login-targets.js';
 import { chooseLoginForm, keptExecArgs, type LoginForm } from '../core/login-mode.js';
 import { EXEC_API_V1, parseExecApiVersion } from '../core/exec-credential.js';
 import { type CurrentLogin, readCurrentLogin } from './current-login.js';
+import { createProviderSession, type ProviderEndpoint } from './provider-session.js';
+import { decodeBase64Pem } from '../core/base64-pem.js';
 
 /**
  * `k8s-auth login <cluster>...`: catalog entries → one browser sign-in per distinct
@@ -146,29 +148,30 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
   // load openid-client and the HTTP stack while the catalog answers; the yaml library and the
   // kubeconfig writer load only after the sign-in (bench/scale.ts, docs/performance.md)
   const oidcModule = import('../adapters/oidc-client.js');
-  const httpModule = import('../adapters/http.js');
+  oidcModule.catch(() => undefined); // a failure to load is reported by the session's discovery
+  // the provider session `credential` uses too: discovery once per provider, the --grant choice
+  const session = createProviderSession({
+    caFiles: request.caFiles,
+    insecureSkipTlsVerify: request.insecureSkipTlsVerify,
+    httpTimeoutMs: request.httpTimeoutMs,
+    timeoutMs: request.timeoutMs,
+    ...(request.listenPort !== undefined ? { listenPort: request.listenPort } : {}),
+    // the command's opener already honours --no-browser and names --listen-port for ssh -L
+    opener: () => request.openBrowser,
+    ...(request.grant ? { grant: request.grant } : {}),
+  });
   const targets = await loginTargets(names, { catalog: request.catalog, ...(request.kubeconfig !== undefined ? { kubeconfig: request.kubeconfig } : {}), ...(request.env ? { env: request.env } : {}), note: info });
   const entries = targets.map((t) => t.entry);
   const contextOf = new Map(targets.flatMap((t) => (t.context !== undefined ? [[t.entry.name, t.context] as const] : [])));
   const contextNameOf = (entry: ClusterEntry): string => request.contextName ?? contextOf.get(entry.name) ?? entry.name;
-  const [{ discoverProvider, authorizationCodeSignIn }, { decodeBase64Pem }] = await Promise.all([oidcModule, httpModule]);
   const groups = groupBySignIn(entries);
   // discovery for every provider at once, while the kubeconfig is checked
-  const discoveries = groups.map((group) => {
+  const endpoints = groups.map((group): ProviderEndpoint => {
     const caPems = group.entries.map((e) => decodeBase64Pem(e.idpCertificateAuthorityData)).filter((p): p is string => p !== undefined);
     const clientSecret = group.entries.find((e) => e.clientSecret)?.clientSecret;
-    const discovery = discoverProvider({
-      issuerUrl: group.issuerUrl,
-      clientId: group.clientId,
-      ...(clientSecret ? { clientSecret } : {}),
-      caPems: [...new Set(caPems)],
-      caFiles: request.caFiles,
-      insecureSkipTlsVerify: request.insecureSkipTlsVerify,
-      timeoutMs: request.httpTimeoutMs,
-    });
-    discovery.catch(() => undefined); // reported when awaited below
-    return discovery;
+    return { issuerUrl: group.issuerUrl, clientId: group.clientId, ...(clientSecret ? { clientSecret } : {}), caPems };
   });
+  for (const endpoint of endpoints) session.configuration(endpoint).catch(() => undefined); // reported at the sign-in below
   // an unreadable or malformed kubeconfig, or a kubeconfig or token cache directory someone else
   // controls, fails now, not after the person has signed in
   for (const path of paths) await checkKubeconfigBeforeSignIn(path);
@@ -181,29 +184,27 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
 
   const outcomes: LoginOutcome[] = [];
   for (const [index, group] of groups.entries()) {
-    const config = await (discoveries[index] as ReturnType<typeof discoverProvider>);
+    const endpoint = endpoints[index] as ProviderEndpoint;
+    await session.configuration(endpoint);
     const clusterNames = group.entries.map((e) => e.name);
     request.onSignInStart?.(group.issuerUrl, clusterNames);
     const redirectUri = group.entries.find((e) => e.redirectUri)?.redirectUri;
     const scopes = [...new Set(group.entries.flatMap(scopesFor))];
     const loginHint = group.entries.map((e) => execFor.get(e.name)?.loginHint).find((h) => h !== undefined);
-    const browserSignIn = () => authorizationCodeSignIn(config, {
-      scopes,
-      ...(loginHint ? { extraParameters: { login_hint: loginHint } } : {}),
-      ...(redirectUri ? { redirectUri } : {}),
-      ...(request.listenPort !== undefined ? { listenPort: request.listenPort } : {}),
-      openBrowser: request.openBrowser,
-      timeoutMs: request.timeoutMs,
-      clusters: clusterNames,
-      // every entry's username claim is checked before the page says who signed in
-      describeUser: (claims) => {
-        const hint = loginHint;
-        if (hint) for (const entry of group.entries) checkHintedUser(entry.name, hint, claims, entry.usernameClaim);
-        return group.entries.map((entry) => usernameFor(entry, claims))[0] as string;
+    // --grant: the flow is chosen (and device code / password run) by the session's grant use case
+    const result = await session.signIn(
+      { ...endpoint, ...(redirectUri ? { redirectUri } : {}) },
+      {
+        scopes,
+        clusters: clusterNames,
+        ...(loginHint ? { loginHint } : {}),
+        // every entry's username claim is checked before the page says who signed in
+        describeUser: (claims) => {
+          if (loginHint) for (const entry of group.entries) checkHintedUser(entry.name, loginHint, claims, entry.usernameClaim);
+          return group.entries.map((entry) => usernameFor(entry, claims))[0] as string;
+        },
       },
-    });
-    // --grant: the flow is chosen (and device code / password run) by the shared sign-in use case
-    const result = request.grant ? await (await import('./sign-in.js')).signIn(config, scopes, request.grant, browserSignIn) : await browserSignIn();
+    );
     debug(`signed in at ${group.issuerUrl}; ID token valid until ${isoFromUnix(result.expiresAt)}`);
     const [{ setCurrentContextInFiles, updateKubeconfig }, { oidcAuthProviderUser, setCluster, setContext, setCurrentContext, setUser }] = await Promise.all([
       import('../adapters/kubeconfig-file.js'),

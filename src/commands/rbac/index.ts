@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
-import { DATA_FORMATS, outputOption, resolveOutput } from '../config/output-options.js';
-import { httpTimeoutOption } from '../config/sign-in-flags.js';
-import type { RbacPlan } from '../core/rbac-plan.js';
+import { DATA_FORMATS, outputOption, resolveOutput } from '../../config/output-options.js';
+import { httpTimeoutOption } from '../../config/sign-in-flags.js';
+import type { RbacPlan } from '../../core/rbac/plan.js';
 
 /**
  * `k8s-auth rbac apply|plan|list|revoke|sync` (docs/rbac.md): Kubernetes RBAC from the groups of
@@ -44,9 +44,9 @@ function kubeOptions(command: Command): Command {
 const CLUSTER_ARGUMENT = 'cluster whose kubeconfig context to use (its context; default: the current context); a context name works too';
 
 async function kubeFrom(flags: KubeFlags, positional?: string): Promise<{ kubeconfig?: string; context?: string; timeoutMs: number }> {
-  const { httpTimeoutMs } = await import('../config/sign-in-flags.js');
+  const { httpTimeoutMs } = await import('../../config/sign-in-flags.js');
   if (positional !== undefined) {
-    const { resolveCommandTarget } = await import('../config/cluster-target-options.js');
+    const { resolveCommandTarget } = await import('../../config/cluster-target-options.js');
     const target = await resolveCommandTarget({ positional, context: flags.context, kubeconfig: flags.kubeconfig, needsContext: true });
     if (target.context !== undefined) flags.context = target.context;
   }
@@ -54,7 +54,7 @@ async function kubeFrom(flags: KubeFlags, positional?: string): Promise<{ kubeco
 }
 
 async function printPlan(plan: RbacPlan, heading: string, dryRun: boolean, writes: number): Promise<void> {
-  const { formatPlanLines, summarizePlan } = await import('../core/rbac-report.js');
+  const { formatPlanLines, summarizePlan } = await import('../../core/rbac/report.js');
   const lines = [heading, ...formatPlanLines(plan)];
   const summary = summarizePlan(plan);
   const refused = plan.actions.some((a) => a.op === 'refuse');
@@ -67,7 +67,7 @@ async function printPlan(plan: RbacPlan, heading: string, dryRun: boolean, write
 async function printData(flags: KubeFlags, data: unknown): Promise<boolean> {
   const { format } = resolveOutput(flags.output, DATA_FORMATS, 'text');
   if (format !== 'json' && format !== 'yaml') return false;
-  const { printData: print } = await import('../ui/output.js');
+  const { printData: print } = await import('../../ui/output.js');
   print(format, data);
   return true;
 }
@@ -76,7 +76,7 @@ async function failOnRefusals(plan: RbacPlan): Promise<void> {
   const refusals = plan.actions.filter((a) => a.op === 'refuse');
   const first = refusals[0];
   if (!first || first.op !== 'refuse') return;
-  const { CliError, ExitCode } = await import('../errors.js');
+  const { CliError, ExitCode } = await import('../../errors.js');
   const more = refusals.length > 1 ? ` (and ${refusals.length - 1} more refusal${refusals.length > 2 ? 's' : ''})` : '';
   throw new CliError(ExitCode.KUBERNETES, `${first.reason}${more}; nothing was changed`);
 }
@@ -116,12 +116,12 @@ function labelsOf(command: Command, clusterVariable: string | undefined): Partia
 }
 
 async function runApply(positional: string | undefined, flags: ApplyFlags, dryRun: boolean, command: Command): Promise<void> {
-  const { clusterFromEnv } = await import('../config/cluster-env.js');
-  const { deprecatedClusterFlag, resolveCommandTarget } = await import('../config/cluster-target-options.js');
+  const { clusterFromEnv } = await import('../../config/cluster-env.js');
+  const { deprecatedClusterFlag, resolveCommandTarget } = await import('../../config/cluster-target-options.js');
   const name = `rbac ${command.name()}`;
   // the old spelling --cluster (a catalog entry) is what the positional means now
   if (flags.cluster !== undefined && command.getOptionValueSource('cluster') === 'cli') {
-    const { CliError, ExitCode } = await import('../errors.js');
+    const { CliError, ExitCode } = await import('../../errors.js');
     if (positional !== undefined) throw new CliError(ExitCode.USAGE, `--cluster ${flags.cluster} and the cluster ${positional} both name the cluster: drop --cluster (deprecated)`);
     deprecatedClusterFlag(name, flags.cluster, 'catalog entry');
     positional = flags.cluster;
@@ -135,11 +135,11 @@ async function runApply(positional: string | undefined, flags: ApplyFlags, dryRu
   const clusterVariable = clusterFromEnv(command, name, 'catalog entry');
   flags.cluster = command.getOptionValue('cluster') as string | undefined;
   if (clusterVariable) flags.cluster = command.getOptionValue('cluster') as string;
-  const { httpTimeoutMs } = await import('../config/sign-in-flags.js');
-  const { applyRbac } = await import('../usecases/rbac-apply.js');
-  const { info, warn } = await import('../ui/log.js');
+  const { httpTimeoutMs } = await import('../../config/sign-in-flags.js');
+  const { applyRbac } = await import('../../usecases/rbac/apply.js');
+  const { info, warn } = await import('../../ui/log.js');
   const opt = <K extends keyof ApplyFlags>(key: K) => (flags[key] !== undefined ? { [key]: flags[key] } : {});
-  const { withSpinner } = await import('../ui/spinner.js');
+  const { withSpinner } = await import('../../ui/spinner.js');
   const kube = await kubeFrom(flags);
   const { result, plan } = await withSpinner(dryRun ? 'planning RBAC changes…' : 'applying RBAC changes…', () => applyRbac({
     ...opt('idToken'),
@@ -201,12 +201,12 @@ export function register(program: Command): void {
   );
 
   kubeOptions(rbac.command('list').summary('list the ServiceAccounts k8s-auth manages, with their roles and bindings').argument('[cluster]', CLUSTER_ARGUMENT)).action(async (positional: string | undefined, flags: KubeFlags) => {
-    const { listManaged } = await import('../usecases/rbac-manage.js');
-    const { withSpinner } = await import('../ui/spinner.js');
+    const { listManaged } = await import('../../usecases/rbac/manage.js');
+    const { withSpinner } = await import('../../ui/spinner.js');
     const kube = await kubeFrom(flags, positional);
     const accounts = await withSpinner('listing managed ServiceAccounts…', () => listManaged({ kube }));
     if (await printData(flags, accounts)) return;
-    const { renderTable } = await import('../ui/output.js');
+    const { renderTable } = await import('../../ui/output.js');
     const rows = accounts.map((a) => [
       a.namespace,
       a.serviceAccount,
@@ -225,8 +225,8 @@ export function register(program: Command): void {
     .addOption(new Option('-n, --namespace <namespace>', "the ServiceAccount's namespace (default: found from the managed objects)"))
     .addOption(new Option('--dry-run', 'print the plan and change nothing'))
     .action(async (target: string, flags: KubeFlags & { namespace?: string }) => {
-      const { revokeRbac } = await import('../usecases/rbac-manage.js');
-      const { withSpinner } = await import('../ui/spinner.js');
+      const { revokeRbac } = await import('../../usecases/rbac/manage.js');
+      const { withSpinner } = await import('../../ui/spinner.js');
       const kube = await kubeFrom(flags);
       const { result, plan } = await withSpinner(flags.dryRun === true ? 'planning the revocation…' : `revoking ${target}…`, () =>
         revokeRbac({ target, ...(flags.namespace ? { namespace: flags.namespace } : {}), dryRun: flags.dryRun === true, kube }),
@@ -239,8 +239,8 @@ export function register(program: Command): void {
     .addOption(new Option('--mapping <file>', 'group mapping YAML (default: $K8S_AUTH_RBAC_MAPPING)'))
     .addOption(new Option('--dry-run', 'print the plan and change nothing'))
     .action(async (positional: string | undefined, flags: KubeFlags & { mapping?: string }) => {
-      const { syncRbac } = await import('../usecases/rbac-manage.js');
-      const { withSpinner } = await import('../ui/spinner.js');
+      const { syncRbac } = await import('../../usecases/rbac/manage.js');
+      const { withSpinner } = await import('../../ui/spinner.js');
       const kube = await kubeFrom(flags, positional);
       const { result, plan } = await withSpinner(flags.dryRun === true ? 'planning the sync…' : 'syncing managed ClusterRoles…', () =>
         syncRbac({ ...(flags.mapping !== undefined ? { mappingFile: flags.mapping } : {}), dryRun: flags.dryRun === true, kube }),

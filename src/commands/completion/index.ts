@@ -1,7 +1,7 @@
 import { type Command, Argument, Option } from 'commander';
-import { addCatalogOptions, type CatalogOptions } from '../config/catalog-options.js';
-import { CliError, ExitCode, describeError } from '../errors.js';
-import { debug } from '../ui/log.js';
+import { addCatalogOptions, type CatalogOptions } from '../../config/catalog-options.js';
+import { CliError, ExitCode, describeError } from '../../errors.js';
+import { debug } from '../../ui/log.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .addHelpText('after', SETUP)
     .action(async (shell: Shell, _opts: unknown, command: Command) => {
       const root = rootOf(command);
-      const [{ completionTree }, script] = await Promise.all([import('../core/completion-tree.js'), loadGenerator(shell)]);
+      const [{ completionTree }, script] = await Promise.all([import('../../core/completion/index.js'), loadGenerator(shell)]);
       const hidden = root.commands.find((c) => c.name() === '__complete');
       const forwardOptions = (hidden?.options ?? []).filter((o) => o.long && (o.required || o.optional)).map((o) => o.long as string);
       process.stdout.write(script(completionTree(root), { command: COMPLETED_COMMAND, forwardOptions }));
@@ -63,11 +63,11 @@ export function register(program: Command): void {
 async function loadGenerator(shell: Shell) {
   switch (shell) {
     case 'bash':
-      return (await import('../core/completion-bash.js')).bashCompletionScript;
+      return (await import('../../core/completion/bash.js')).bashCompletionScript;
     case 'zsh':
-      return (await import('../core/completion-zsh.js')).zshCompletionScript;
+      return (await import('../../core/completion/zsh.js')).zshCompletionScript;
     case 'fish':
-      return (await import('../core/completion-fish.js')).fishCompletionScript;
+      return (await import('../../core/completion/fish.js')).fishCompletionScript;
     default:
       throw new CliError(ExitCode.USAGE, `unknown shell '${String(shell)}': use bash, zsh or fish`);
   }
@@ -77,7 +77,7 @@ async function loadGenerator(shell: Shell) {
 export async function listClustersWithin(opts: CatalogOptions, budgetMs: number): Promise<string[]> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    const { catalogFromOptions } = await import('../config/catalog-options.js');
+    const { catalogFromOptions } = await import('../../config/catalog-options.js');
     const catalog = catalogFromOptions({ ...opts, httpTimeout: budgetMs / 1000 });
     const timeout = new Promise<string[]>((resolve) => {
       timer = setTimeout(() => {
@@ -98,8 +98,8 @@ export async function listClustersWithin(opts: CatalogOptions, budgetMs: number)
 export async function listContexts(kubeconfig: string | undefined): Promise<string[]> {
   try {
     const [{ resolveKubeconfigPaths, readKubeconfig }, { namesIn }] = await Promise.all([
-      import('../adapters/kubeconfig-file.js'),
-      import('../core/kubeconfig-merge.js'),
+      import('../../adapters/kubeconfig-file.js'),
+      import('../../core/kubeconfig-merge.js'),
     ]);
     const names = new Set<string>();
     for (const path of resolveKubeconfigPaths(kubeconfig)) {

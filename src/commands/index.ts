@@ -20,13 +20,13 @@ export const commandRegistrations: readonly CommandRegistration[] = [
   { names: ['whoami'], load: () => import('./whoami.js') },
   { names: ['logout'], load: () => import('./logout.js') },
   { names: ['clusters'], load: () => import('./clusters.js') },
-  { names: ['rbac'], load: () => import('./rbac.js') },
+  { names: ['rbac'], load: () => import('./rbac/index.js') },
   { names: ['token'], load: () => import('./token.js') },
   { names: ['proxy'], load: () => import('./proxy.js') },
-  { names: ['doctor'], load: () => import('./doctor.js') },
+  { names: ['doctor'], load: () => import('./doctor/index.js') },
   { names: ['version'], load: () => import('./version.js') },
   // completion walks the whole command tree, so selecting it loads everything (see cli.ts)
-  { names: ['completion', '__complete'], load: () => import('./completion.js') },
+  { names: ['completion', '__complete'], load: () => import('./completion/index.js') },
 ];
 
 /** Commands whose work needs every other command registered. */

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { completeWith } from '../core/completion-tree.js';
+import { completeWith } from '../core/completion/index.js';
 import { GRANT_NAMES, parseGrantName, type GrantName } from '../core/grant-choice.js';
 import { parseSeconds, printable, SECONDS_EXAMPLES } from '../core/seconds.js';
 import { CliError, ExitCode } from '../errors.js';

@@ -17,7 +17,7 @@ import { decodeJwtClaims, summarizeClaims } from '../../src/core/id-token-claims
 import { checkKubeconfig } from '../../src/core/kubeconfig-merge.js';
 import { checkPlainKubeconfig } from '../../src/core/kubeconfig-shape.js';
 import { sanitizeProviderText } from '../../src/core/oauth-callback.js';
-import { parseRbacMapping } from '../../src/core/rbac-mapping.js';
+import { parseRbacMapping } from '../../src/core/rbac/mapping.js';
 import { parseSimpleYaml } from '../../src/core/simple-yaml.js';
 import { parseAnyCachedTokens } from '../../src/core/token-cache-entry.js';
 import { CliError, ExitCode } from '../../src/errors.js';

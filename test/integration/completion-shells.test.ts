@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli.js';
-import { bashCompletionScript } from '../../src/core/completion-bash.js';
-import { fishCompletionScript } from '../../src/core/completion-fish.js';
-import { completionTree, shQuote } from '../../src/core/completion-tree.js';
-import { zshCompletionScript } from '../../src/core/completion-zsh.js';
+import { bashCompletionScript } from '../../src/core/completion/bash.js';
+import { fishCompletionScript } from '../../src/core/completion/fish.js';
+import { completionTree, shQuote } from '../../src/core/completion/index.js';
+import { zshCompletionScript } from '../../src/core/completion/zsh.js';
 import { completionTestProgram } from '../support/completion-program.js';
 import { repoRoot, skipUnless } from '../support/skip.js';
 

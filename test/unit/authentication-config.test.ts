@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateCel, evaluateTokenAgainstConfig, parseAuthenticationConfig, type JwtAuthenticator } from '../../src/core/authentication-config.js';
-import { authenticationConfigVerdict, apiServerVerdict } from '../../src/core/doctor-verdicts.js';
-import type { ApiServerObservation } from '../../src/core/doctor-observations.js';
+import { authenticationConfigVerdict, apiServerVerdict } from '../../src/core/doctor/verdicts.js';
+import type { ApiServerObservation } from '../../src/core/doctor/observations.js';
 
 const CONFIG = `
 apiVersion: apiserver.config.k8s.io/v1

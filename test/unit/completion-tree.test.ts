@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { bashCompletionScript } from '../../src/core/completion-bash.js';
-import { fishCompletionScript } from '../../src/core/completion-fish.js';
-import { allNodes, completionTree, encodeKind, fishQuote, inferValueKind, optionPlaceholder, shQuote } from '../../src/core/completion-tree.js';
-import { zshCompletionScript } from '../../src/core/completion-zsh.js';
+import { bashCompletionScript } from '../../src/core/completion/bash.js';
+import { fishCompletionScript } from '../../src/core/completion/fish.js';
+import { allNodes, completionTree, encodeKind, fishQuote, inferValueKind, optionPlaceholder, shQuote } from '../../src/core/completion/index.js';
+import { zshCompletionScript } from '../../src/core/completion/zsh.js';
 import { completionTestProgram } from '../support/completion-program.js';
 
 const tree = () => completionTree(completionTestProgram());

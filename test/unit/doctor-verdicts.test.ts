@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { DoctorObservations, EntrySummary } from '../../src/core/doctor-observations.js';
-import { doctorReport, renderReport, reportData } from '../../src/core/doctor-report.js';
+import type { DoctorObservations, EntrySummary } from '../../src/core/doctor/observations.js';
+import { doctorReport, renderReport, reportData } from '../../src/core/doctor/report.js';
 import {
   apiServerVerdict,
   catalogVerdict,
@@ -11,7 +11,7 @@ import {
   relativeTime,
   tokensVerdict,
   vaultVerdict,
-} from '../../src/core/doctor-verdicts.js';
+} from '../../src/core/doctor/verdicts.js';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 const issuer = 'https://dex.example.com/dex';

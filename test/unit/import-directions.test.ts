@@ -2,12 +2,15 @@
 // every relative import in src/ (static, `export … from` and dynamic `import()`) points at the
 // same layer or one below it. The one allowed upward arrow is a type-only import of a port that
 // the layer above defines (an adapter implementing usecases/catalog.ts's Catalog).
+// A file's layer is its first folder under src/; a folder below that (src/<layer>/<feature>/) is a
+// feature folder, and code outside a feature imports only the feature's index.ts.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '../../src');
+const DESIGN = join(SRC, '../docs/design.md');
 
 /** Higher imports lower; equal ranks may import each other. Mirrors the table in docs/design.md. */
 const LAYER_RANK: Record<string, number> = {
@@ -58,6 +61,41 @@ function layerOf(path: string): string {
   return top;
 }
 
+/** `rbac` for `core/rbac/plan.ts`; undefined for a file directly in its layer (shared code). */
+function featureOf(path: string): string | undefined {
+  const parts = path.split('/');
+  return parts.length > 2 ? parts[1] : undefined;
+}
+
+/** Arrows into a feature folder from outside the feature (any layer) that miss its index.ts. */
+function featureInternalsArrows(list: Arrow[]): string[] {
+  const bad = list
+    .filter((a) => featureOf(a.to) !== undefined && featureOf(a.to) !== featureOf(a.from))
+    .filter((a) => a.to.split('/').slice(2).join('/') !== 'index.ts')
+    .map((a) => `${a.from} -> ${a.to}`);
+  return [...new Set(bad)];
+}
+
+/** The feature folders the map (the first code block of docs/design.md) shows: `  rbac/` under `src/core/`. */
+function mappedFeatureFolders(design: string): string[] {
+  const map = design.split('```')[1] ?? '';
+  let layer = '';
+  const folders: string[] = [];
+  for (const line of map.split('\n')) {
+    const top = /^src\/([a-z]+)\//.exec(line);
+    if (top) layer = top[1] ?? '';
+    const feature = /^ {2}([a-z-]+)\/ /.exec(line);
+    if (feature && layer) folders.push(`${layer}/${feature[1] ?? ''}/`);
+  }
+  return folders.sort();
+}
+
+function featureFolders(): string[] {
+  return readdirSync(SRC, { withFileTypes: true })
+    .filter((layer) => layer.isDirectory())
+    .flatMap((layer) => readdirSync(join(SRC, layer.name), { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => `${layer.name}/${entry.name}/`));
+}
+
 /** Arrows up a layer, less type-only imports of a use case's port by an adapter. */
 function upwardArrows(list: Arrow[]): string[] {
   const up = list
@@ -78,6 +116,19 @@ describe('import directions (docs/design.md)', () => {
 
   it('no arrow points up a layer, except type-only imports of ports', () => {
     expect(upwardArrows(arrows)).toEqual([]);
+  });
+
+  it('outside a feature folder, code imports only its index.ts; the same feature in another layer may import any of its files', () => {
+    expect(featureInternalsArrows(arrows)).toEqual([]);
+  });
+
+  it("docs/design.md's layer table gives every layer the rank this test checks, and its map names every feature folder", () => {
+    const design = readFileSync(DESIGN, 'utf8');
+    const rows = [...design.matchAll(/^\| (\d) \| (.+?) \|/gm)].flatMap((row) => [...(row[2] ?? '').matchAll(/`src\/([^`]+?)\/?`/g)].map((name) => [name[1] ?? '', Number(row[1])] as const));
+    expect(Object.fromEntries(rows)).toEqual(LAYER_RANK);
+    const folders = featureFolders();
+    expect(folders.length).toBeGreaterThanOrEqual(8);
+    expect(mappedFeatureFolders(design)).toEqual(folders.sort());
   });
 
   it('core and the exec hot path import no adapter, use case, command or UI code', () => {
@@ -107,6 +158,13 @@ describe('import directions (docs/design.md)', () => {
       { from: 'core/fake.ts', to: 'core/seconds.ts', typeOnly: false },
     ]);
     expect(upwardArrows(found)).toEqual(['core/fake.ts -> adapters/http.ts', 'core/fake.ts -> ui/log.ts', 'core/fake.ts -> commands/login.ts', 'core/fake.ts -> usecases/login.ts', 'core/fake.ts -> usecases/catalog.ts']);
+    expect(featureInternalsArrows([
+      { from: 'commands/index.ts', to: 'commands/rbac/index.ts', typeOnly: false },
+      { from: 'commands/rbac/apply.ts', to: 'usecases/rbac/apply.ts', typeOnly: false },
+      { from: 'commands/rbac/apply.ts', to: 'core/cluster-entry.ts', typeOnly: false },
+      { from: 'config/sign-in-flags.ts', to: 'core/completion/bash.ts', typeOnly: false },
+      { from: 'usecases/doctor/index.ts', to: 'core/rbac/plan.ts', typeOnly: true },
+    ])).toEqual(['config/sign-in-flags.ts -> core/completion/bash.ts', 'usecases/doctor/index.ts -> core/rbac/plan.ts']);
     expect(upwardArrows(arrowsIn('adapters/fake.ts', "import type { Catalog } from '../usecases/catalog.js';\nimport { run } from '../usecases/login.js';"))).toEqual(['adapters/fake.ts -> usecases/login.ts']);
   });
 });

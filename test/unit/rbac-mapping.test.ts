@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { githubGroup, identityFromClaims } from '../../src/core/rbac-identity.js';
-import { managedRoleName, parseRbacMapping, resolveGroups } from '../../src/core/rbac-mapping.js';
+import { githubGroup, identityFromClaims } from '../../src/core/rbac/identity.js';
+import { managedRoleName, parseRbacMapping, resolveGroups } from '../../src/core/rbac/mapping.js';
 import { CliError, ExitCode } from '../../src/errors.js';
 
 const SAMPLE = `

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { identityFromClaims } from '../../src/core/rbac-identity.js';
-import { planRevoke, planSync } from '../../src/core/rbac-lifecycle.js';
-import { parseRbacMapping, resolveGroups } from '../../src/core/rbac-mapping.js';
-import { desiredObjectsFor, type RbacObject } from '../../src/core/rbac-objects.js';
-import { mergeForUpdate, planRbac, planRefusals, planWrites, type PruneSelector } from '../../src/core/rbac-plan.js';
+import { identityFromClaims } from '../../src/core/rbac/identity.js';
+import { planRevoke, planSync } from '../../src/core/rbac/lifecycle.js';
+import { parseRbacMapping, resolveGroups } from '../../src/core/rbac/mapping.js';
+import { desiredObjectsFor, type RbacObject } from '../../src/core/rbac/objects.js';
+import { mergeForUpdate, planRbac, planRefusals, planWrites, type PruneSelector } from '../../src/core/rbac/plan.js';
 
 const mapping = parseRbacMapping(
   `

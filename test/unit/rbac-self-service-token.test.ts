@@ -2,12 +2,12 @@
 // names them: username claim after --oidc-username-prefix) mint tokens for their own
 // ServiceAccount and no other. Pure: desired objects, mapping keys, plans.
 import { describe, expect, it } from 'vitest';
-import { identityFromClaims } from '../../src/core/rbac-identity.js';
-import { planRevoke } from '../../src/core/rbac-lifecycle.js';
-import { kubernetesUsername, parseRbacMapping, resolveGroups, usernamePrefixWarning, type RbacMapping } from '../../src/core/rbac-mapping.js';
-import { desiredObjectsFor, isSelfServiceTokenObject, selfServiceTokenObjects, userLabels, type RbacObject } from '../../src/core/rbac-objects.js';
-import { actionPhase, planRbac, type PlanAction, type PruneSelector } from '../../src/core/rbac-plan.js';
-import { formatPlanLines } from '../../src/core/rbac-report.js';
+import { identityFromClaims } from '../../src/core/rbac/identity.js';
+import { planRevoke } from '../../src/core/rbac/lifecycle.js';
+import { kubernetesUsername, parseRbacMapping, resolveGroups, usernamePrefixWarning, type RbacMapping } from '../../src/core/rbac/mapping.js';
+import { desiredObjectsFor, isSelfServiceTokenObject, selfServiceTokenObjects, userLabels, type RbacObject } from '../../src/core/rbac/objects.js';
+import { actionPhase, planRbac, type PlanAction, type PruneSelector } from '../../src/core/rbac/plan.js';
+import { formatPlanLines } from '../../src/core/rbac/report.js';
 import { CliError, ExitCode } from '../../src/errors.js';
 
 const jane = identityFromClaims({ iss: 'https://idp/dex', sub: 'jane-sub', email: 'jane@example.com', groups: ['developers'] });

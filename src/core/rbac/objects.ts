@@ -1,6 +1,6 @@
-import type { RbacIdentity } from './rbac-identity.js';
-import { kubernetesUsername, managedRoleName, type PolicyRule, type RbacMapping, type ResolvedGroup } from './rbac-mapping.js';
-import { serviceAccountNameFor } from './service-account-name.js';
+import type { RbacIdentity } from './identity.js';
+import { kubernetesUsername, managedRoleName, type PolicyRule, type RbacMapping, type ResolvedGroup } from './mapping.js';
+import { serviceAccountNameFor } from '../service-account-name.js';
 
 /**
  * The Kubernetes objects k8s-auth wants for a user, as plain data (no client library types):

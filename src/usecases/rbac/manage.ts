@@ -1,5 +1,5 @@
-import type { KubeClient, LoadKubeClientOptions } from '../adapters/kube-client.js';
-import { planRevoke, planSync } from '../core/rbac-lifecycle.js';
+import type { KubeClient, LoadKubeClientOptions } from '../../adapters/kube-client.js';
+import { planRevoke, planSync } from '../../core/rbac/lifecycle.js';
 import {
   GROUPS_ANNOTATION,
   ISSUER_ANNOTATION,
@@ -10,20 +10,20 @@ import {
   desiredManagedRoles,
   isSelfServiceTokenObject,
   objectKey,
-} from '../core/rbac-objects.js';
-import { planRefusals, type RbacPlan } from '../core/rbac-plan.js';
-import { planEntries, type PlanEntry } from '../core/rbac-report.js';
-import { serviceAccountNameFor } from '../core/service-account-name.js';
-import { CliError, ExitCode } from '../errors.js';
-import { executePlan, readManagedState, readObject } from './rbac-cluster.js';
-import { loadMapping } from './rbac-apply.js';
+} from '../../core/rbac/objects.js';
+import { planRefusals, type RbacPlan } from '../../core/rbac/plan.js';
+import { planEntries, type PlanEntry } from '../../core/rbac/report.js';
+import { serviceAccountNameFor } from '../../core/service-account-name.js';
+import { CliError, ExitCode } from '../../errors.js';
+import { executePlan, readManagedState, readObject } from './cluster.js';
+import { loadMapping } from './apply.js';
 
 /** `rbac list`, `rbac revoke` and `rbac sync`: the managed objects seen cluster-wide. */
 async function clientFor(options: { client?: KubeClient; kube?: LoadKubeClientOptions }): Promise<KubeClient> {
   if (options.client) return options.client;
   // a k8s-auth user holding no tokens needs a sign-in (exit 10), said before any request
-  await (await import('./sign-in-state.js')).requireSignedIn({ kubeconfig: options.kube?.kubeconfig, context: options.kube?.context });
-  return (await import('../adapters/kube-client.js')).loadKubeClient(options.kube ?? {});
+  await (await import('../sign-in-state.js')).requireSignedIn({ kubeconfig: options.kube?.kubeconfig, context: options.kube?.context });
+  return (await import('../../adapters/kube-client.js')).loadKubeClient(options.kube ?? {});
 }
 
 export interface ManagedAccount {

@@ -1,5 +1,5 @@
-import { shCaseTables, shWalkFor, type CompletionScriptOptions } from './completion-bash.js';
-import { allNodes, functionName, pathKey, shQuote, type CompletionNode } from './completion-tree.js';
+import { shCaseTables, shWalkFor, type CompletionScriptOptions } from './bash.js';
+import { allNodes, functionName, pathKey, shQuote, type CompletionNode } from './index.js';
 
 /** `name:description` items for `_describe`; a colon in the name would end it early. */
 function describeItem(name: string, description: string): string {

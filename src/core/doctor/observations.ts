@@ -1,11 +1,11 @@
 /**
  * What `k8s-auth doctor` saw, as plain data: the use case probes (Vault, catalog, provider,
- * listener, files, API server) and records observations; core/doctor-verdicts.ts turns them into
+ * listener, files, API server) and records observations; core/doctor/verdicts.ts turns them into
  * verdicts and fixes without I/O. Nothing here holds a secret: tokens are summarised by claims
  * and expiry only.
  */
 
-import type { TokenEvaluation } from './authentication-config.js';
+import type { TokenEvaluation } from '../authentication-config.js';
 
 /** A failure as the probe saw it: the one-line message and what classifies it. */
 export interface ProbeError {

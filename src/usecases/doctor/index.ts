@@ -1,8 +1,8 @@
 import { homedir } from 'node:os';
-import { type CatalogOptions, chooseCatalog } from '../core/catalog-choice.js';
-import { openCatalog } from './catalog.js';
-import { type ClusterEntry, scopesFor } from '../core/cluster-entry.js';
-import { type DoctorReport, doctorReport } from '../core/doctor-report.js';
+import { type CatalogOptions, chooseCatalog } from '../../core/catalog-choice.js';
+import { openCatalog } from '../catalog.js';
+import { type ClusterEntry, scopesFor } from '../../core/cluster-entry.js';
+import { type DoctorReport, doctorReport } from '../../core/doctor/report.js';
 import type {
   ApiServerObservation,
   AuthenticationConfigObservation,
@@ -13,25 +13,25 @@ import type {
   IdTokenSummary,
   TokensObservation,
   VaultObservation,
-} from '../core/doctor-observations.js';
-import { parseCachedTokens } from '../core/token-cache-entry.js';
-import { cacheFilePath, parseScopes, tokenCacheDirectory, type TokenCacheKey } from '../core/token-cache-key.js';
-import { CREDENTIAL_FLAGS, readCredentialFlags } from '../core/exec-credential.js';
-import { resolveKubeconfigPaths } from '../adapters/kubeconfig-file.js';
-import { registerSecret } from '../ui/redact.js';
-import { type CurrentLogin, readCurrentLogin } from './current-login.js';
-import { fileMode, probeApiServer, probeError, probeKubeconfigFile, probeLocks, probeProvider, probeRedirect, probeVault, readTextIfExists } from './doctor-probes.js';
+} from '../../core/doctor/observations.js';
+import { parseCachedTokens } from '../../core/token-cache-entry.js';
+import { cacheFilePath, parseScopes, tokenCacheDirectory, type TokenCacheKey } from '../../core/token-cache-key.js';
+import { CREDENTIAL_FLAGS, readCredentialFlags } from '../../core/exec-credential.js';
+import { resolveKubeconfigPaths } from '../../adapters/kubeconfig-file.js';
+import { registerSecret } from '../../ui/redact.js';
+import { type CurrentLogin, readCurrentLogin } from '../current-login.js';
+import { fileMode, probeApiServer, probeError, probeKubeconfigFile, probeLocks, probeProvider, probeRedirect, probeVault, readTextIfExists } from './probes.js';
 import { dirname } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
-import { catalogFromExecArgs } from '../core/login-mode.js';
-import { type JwtAuthenticator, evaluateTokenAgainstConfig, parseAuthenticationConfig } from '../core/authentication-config.js';
-import { decodeJwtClaims } from '../core/id-token-claims.js';
-import { readJwtPayload } from '../core/jwt-payload.js';
-import { CliError, ExitCode, describeError } from '../errors.js';
+import { catalogFromExecArgs } from '../../core/login-mode.js';
+import { type JwtAuthenticator, evaluateTokenAgainstConfig, parseAuthenticationConfig } from '../../core/authentication-config.js';
+import { decodeJwtClaims } from '../../core/id-token-claims.js';
+import { readJwtPayload } from '../../core/jwt-payload.js';
+import { CliError, ExitCode, describeError } from '../../errors.js';
 
 /**
  * `k8s-auth doctor [<cluster>]`: look at every piece a sign-in and a kubectl call depend on,
- * read-only, and report a verdict with a fix for each (core/doctor-verdicts.ts). Without a
+ * read-only, and report a verdict with a fix for each (core/doctor/verdicts.ts). Without a
  * cluster, the current kubeconfig context's cluster is checked.
  */
 export interface DoctorRequest {

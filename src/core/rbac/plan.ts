@@ -1,4 +1,4 @@
-import type { PolicyRule } from './rbac-mapping.js';
+import type { PolicyRule } from './mapping.js';
 import {
   ISSUER_ANNOTATION,
   SUBJECT_ANNOTATION,
@@ -9,7 +9,7 @@ import {
   type RbacKind,
   type RbacObject,
   type Subject,
-} from './rbac-objects.js';
+} from './objects.js';
 
 /**
  * desired objects + observed objects → the minimal ordered set of writes. Pure: no I/O, so every

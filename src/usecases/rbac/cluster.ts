@@ -1,9 +1,9 @@
 import type { V1ClusterRole, V1ClusterRoleBinding, V1Role, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
-import { kubeApiError, statusOf, withKubeRetry, type KubeClient, type KubeErrorContext } from '../adapters/kube-client.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, describeObject, isManaged, labelSelector, objectKey, type RbacKind, type RbacObject } from '../core/rbac-objects.js';
-import { managedChanges, mergeForUpdate, refusalReason, type ObjectRef, type PlanAction, type RbacPlan, actionPhase } from '../core/rbac-plan.js';
-import { CliError, ExitCode } from '../errors.js';
-import { debug } from '../ui/log.js';
+import { kubeApiError, statusOf, withKubeRetry, type KubeClient, type KubeErrorContext } from '../../adapters/kube-client.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, describeObject, isManaged, labelSelector, objectKey, type RbacKind, type RbacObject } from '../../core/rbac/objects.js';
+import { managedChanges, mergeForUpdate, refusalReason, type ObjectRef, type PlanAction, type RbacPlan, actionPhase } from '../../core/rbac/plan.js';
+import { CliError, ExitCode } from '../../errors.js';
+import { debug } from '../../ui/log.js';
 
 /**
  * Reading and writing the RBAC objects through the caller's kubeconfig. Reads are retried

@@ -1,6 +1,6 @@
-import type { RbacMapping } from './rbac-mapping.js';
-import { GROUP_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, describeObject, desiredManagedRoles, isManaged, userLabels, type RbacObject } from './rbac-objects.js';
-import { actionPhase, planRbac, refOf, type PlanAction, type RbacPlan } from './rbac-plan.js';
+import type { RbacMapping } from './mapping.js';
+import { GROUP_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, describeObject, desiredManagedRoles, isManaged, userLabels, type RbacObject } from './objects.js';
+import { actionPhase, planRbac, refOf, type PlanAction, type RbacPlan } from './plan.js';
 
 /**
  * Plans for `rbac sync` (managed ClusterRoles follow the mapping) and `rbac revoke` (a user's

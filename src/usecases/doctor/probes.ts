@@ -2,8 +2,8 @@ import { accessSync, constants, readFileSync, readdirSync, statSync } from 'node
 import { request as httpRequest } from 'node:http';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { CatalogChoice } from '../core/catalog-choice.js';
-import type { ClusterEntry } from '../core/cluster-entry.js';
+import type { CatalogChoice } from '../../core/catalog-choice.js';
+import type { ClusterEntry } from '../../core/cluster-entry.js';
 import type {
   ApiServerObservation,
   DiscoveryDocument,
@@ -13,9 +13,9 @@ import type {
   ProviderObservation,
   RedirectObservation,
   VaultObservation,
-} from '../core/doctor-observations.js';
-import { CliError, ExitCode, describeError } from '../errors.js';
-import type { FetchFunction } from '../adapters/http.js';
+} from '../../core/doctor/observations.js';
+import { CliError, ExitCode, describeError } from '../../errors.js';
+import type { FetchFunction } from '../../adapters/http.js';
 
 /**
  * The I/O half of `k8s-auth doctor`: each probe looks at one thing and returns an observation;
@@ -48,7 +48,7 @@ export function probeError(error: unknown, status?: number): ProbeError {
 
 export async function probeVault(choice: CatalogChoice, env: Env, timeoutMs: number): Promise<VaultObservation> {
   if (choice.kind !== 'vault') return { kind: 'not-used', catalog: choice.path };
-  const { vaultSettingsFromEnv, vaultClientFromSettings, vaultError } = await import('../adapters/vault-client.js');
+  const { vaultSettingsFromEnv, vaultClientFromSettings, vaultError } = await import('../../adapters/vault-client.js');
   let address: string | undefined;
   try {
     const settings = vaultSettingsFromEnv(env);
@@ -74,7 +74,7 @@ export async function probeVault(choice: CatalogChoice, env: Env, timeoutMs: num
 }
 
 export async function probeProvider(entry: ClusterEntry, caFiles: readonly string[], timeoutMs: number): Promise<ProviderObservation> {
-  const { createFetch, decodeBase64Pem } = await import('../adapters/http.js');
+  const { createFetch, decodeBase64Pem } = await import('../../adapters/http.js');
   const caPem = decodeBase64Pem(entry.idpCertificateAuthorityData);
   const caSources = ['system roots', ...(caPem ? ['catalog idp-certificate-authority-data'] : []), ...caFiles];
   const base: Omit<Extract<ProviderObservation, { kind: 'probed' }>, 'discovery'> = { kind: 'probed', issuerUrl: entry.issuerUrl, caSources };
@@ -118,7 +118,7 @@ export async function probeProvider(entry: ClusterEntry, caFiles: readonly strin
  * redirect URI, as the browser would after the provider redirects.
  */
 export async function probeRedirect(entry: ClusterEntry, listenPort: number | undefined): Promise<RedirectObservation> {
-  const { planRedirect } = await import('../core/oauth-callback.js');
+  const { planRedirect } = await import('../../core/oauth-callback.js');
   const observation: Extract<RedirectObservation, { kind: 'probed' }> = { kind: 'probed', confidential: entry.clientSecret !== undefined };
   if (entry.redirectUri !== undefined) observation.configured = entry.redirectUri;
   let plan: ReturnType<typeof planRedirect>;
@@ -128,7 +128,7 @@ export async function probeRedirect(entry: ClusterEntry, listenPort: number | un
     observation.planError = probeError(error);
     return observation;
   }
-  const { startLoopbackServer } = await import('../adapters/loopback-server.js');
+  const { startLoopbackServer } = await import('../../adapters/loopback-server.js');
   let seenPath: string | undefined;
   let server: Awaited<ReturnType<typeof startLoopbackServer>>;
   try {
@@ -201,7 +201,7 @@ export async function probeKubeconfigFile(path: string): Promise<KubeconfigFileO
     return { path, exists: true, readable: false, parseError: `cannot stat ${path}: ${describeError(error)}`, writable: false };
   }
   const observation: KubeconfigFileObservation = { path, exists: true, readable: true, writable: stat.isFile() && canWrite(path), mode: stat.mode & 0o777 };
-  const { readKubeconfig } = await import('../adapters/kubeconfig-file.js');
+  const { readKubeconfig } = await import('../../adapters/kubeconfig-file.js');
   try {
     readKubeconfig(path);
   } catch (error) {
@@ -213,8 +213,8 @@ export async function probeKubeconfigFile(path: string): Promise<KubeconfigFileO
 
 /** Lock files next to the kubeconfigs and in the token cache directory, with who holds them. */
 export async function probeLocks(kubeconfigPaths: readonly string[], cacheDirectory: string | undefined, nowMs: number): Promise<{ checked: string[]; held: LockObservation[] }> {
-  const { readHolder } = await import('../adapters/file-lock.js');
-  const { processAlive } = await import('../adapters/process-alive.js');
+  const { readHolder } = await import('../../adapters/file-lock.js');
+  const { processAlive } = await import('../../adapters/process-alive.js');
   const candidates = kubeconfigPaths.map((p) => `${p}.lock`);
   const checked = [...candidates];
   if (cacheDirectory) {
@@ -273,7 +273,7 @@ const REVIEW_PATHS = [
  * usable token, only reachability and TLS are tried (GET /version).
  */
 export async function probeApiServer(server: string, caData: string | undefined, idToken: string | undefined, noCredentialsReason: string | undefined, namespace: string | undefined, timeoutMs: number): Promise<ApiServerObservation> {
-  const { createFetch, decodeBase64Pem } = await import('../adapters/http.js');
+  const { createFetch, decodeBase64Pem } = await import('../../adapters/http.js');
   const caPem = decodeBase64Pem(caData);
   const observation: Extract<ApiServerObservation, { kind: 'probed' }> = { kind: 'probed', server, credentials: idToken ? 'id-token' : 'none' };
   try {

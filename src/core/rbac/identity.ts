@@ -1,5 +1,5 @@
-import { CliError, ExitCode } from '../errors.js';
-import { serviceAccountNameFor } from './service-account-name.js';
+import { CliError, ExitCode } from '../../errors.js';
+import { serviceAccountNameFor } from '../service-account-name.js';
 
 /**
  * Who a verified ID token says the user is, and which groups count. The ServiceAccount name

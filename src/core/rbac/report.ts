@@ -1,4 +1,4 @@
-import type { ObjectRef, PlanAction, RbacPlan } from './rbac-plan.js';
+import type { ObjectRef, PlanAction, RbacPlan } from './plan.js';
 
 /**
  * How plans and results read: one line per action for people, a stable JSON shape for scripts

@@ -1,4 +1,4 @@
-import type { DoctorObservations } from './doctor-observations.js';
+import type { DoctorObservations } from './observations.js';
 import {
   type CheckResult,
   type Verdict,
@@ -11,7 +11,7 @@ import {
   redirectVerdict,
   tokensVerdict,
   vaultVerdict,
-} from './doctor-verdicts.js';
+} from './verdicts.js';
 
 /**
  * The doctor's report: its JSON/YAML form is a stable contract (docs/output.md):

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
-import { addCatalogOptions, type CatalogOptions } from '../config/catalog-options.js';
-import { DATA_FORMATS, outputOption, resolveOutput } from '../config/output-options.js';
-import { addSignInOptions, httpTimeoutOption } from '../config/sign-in-flags.js';
+import { addCatalogOptions, type CatalogOptions } from '../../config/catalog-options.js';
+import { DATA_FORMATS, outputOption, resolveOutput } from '../../config/output-options.js';
+import { addSignInOptions, httpTimeoutOption } from '../../config/sign-in-flags.js';
 
 /**
  * `k8s-auth doctor [<cluster>]`: every check a sign-in and kubectl depend on, one line each with
@@ -43,19 +43,19 @@ export function register(program: Command): void {
 }
 
 async function runDoctorCommand(cluster: string | undefined, flags: DoctorFlags, quiet: boolean): Promise<void> {
-  const { CliError, ExitCode } = await import('../errors.js');
-  const { httpTimeoutMs, parsePort } = await import('../config/sign-in-flags.js');
-  const { checkClusterName } = await import('../core/cluster-entry.js');
-  const { printData } = await import('../ui/output.js');
-  const { startSpinner } = await import('../ui/spinner.js');
-  const { style } = await import('../ui/log.js');
-  const { renderReport, reportData } = await import('../core/doctor-report.js');
-  const { runDoctor } = await import('../usecases/doctor.js');
+  const { CliError, ExitCode } = await import('../../errors.js');
+  const { httpTimeoutMs, parsePort } = await import('../../config/sign-in-flags.js');
+  const { checkClusterName } = await import('../../core/cluster-entry.js');
+  const { printData } = await import('../../ui/output.js');
+  const { startSpinner } = await import('../../ui/spinner.js');
+  const { style } = await import('../../ui/log.js');
+  const { renderReport, reportData } = await import('../../core/doctor/report.js');
+  const { runDoctor } = await import('../../usecases/doctor/index.js');
 
   const { format } = resolveOutput(flags.output, DATA_FORMATS, 'text');
   if (cluster !== undefined) {
     // a context name resolves to its cluster (docs/usage.md#naming-a-cluster); an explicit --context stays as given
-    const { resolveCommandTarget } = await import('../config/cluster-target-options.js');
+    const { resolveCommandTarget } = await import('../../config/cluster-target-options.js');
     const target = await resolveCommandTarget({ positional: cluster, kubeconfig: flags.kubeconfig });
     cluster = target.cluster ?? cluster;
     if (flags.context === undefined && target.context !== undefined) flags.context = target.context;
@@ -88,7 +88,7 @@ async function runDoctorCommand(cluster: string | undefined, flags: DoctorFlags,
 }
 
 /** Colour the report only when stdout (where it goes) is a terminal; `style` follows NO_COLOR. */
-function colorFor(style: typeof import('../ui/log.js').style) {
+function colorFor(style: typeof import('../../ui/log.js').style) {
   if (!process.stdout.isTTY) return undefined;
   return { green: style.green, red: style.red, yellow: style.yellow, dim: style.dim, bold: style.bold };
 }

@@ -1,4 +1,4 @@
-import { allNodes, encodeKind, functionName, pathKey, shQuote, valueOptions, type CompletionNode } from './completion-tree.js';
+import { allNodes, encodeKind, functionName, pathKey, shQuote, valueOptions, type CompletionNode } from './index.js';
 
 /**
  * What the generated scripts need besides the tree: the command they complete, and the options

@@ -1,50 +1,14 @@
 import { type Command, Argument, Option } from 'commander';
-import { addCatalogOptions, type CatalogOptions } from '../config/catalog-options.js';
-import { CliError, ExitCode, describeError } from '../errors.js';
-import { debug } from '../ui/log.js';
+import { addCatalogOptions, type CatalogOptions } from '../../config/catalog-options.js';
+import { describeError } from '../../errors.js';
+import { debug } from '../../ui/log.js';
 
-export const SHELLS = ['bash', 'zsh', 'fish'] as const;
-export type Shell = (typeof SHELLS)[number];
-
-/** The command the scripts complete; also right when run as `kubectl k8s-auth`. */
-const COMPLETED_COMMAND = 'k8s-auth';
+// `k8s-auth __complete clusters|contexts` (hidden): the candidates the completion scripts ask for.
 
 /** Completion waits on the user's keystroke: cluster names come within this or not at all. */
 export const CLUSTER_LIST_BUDGET_MS = 1_000;
 
-const SETUP = `
-Load now:
-  bash:  source <(k8s-auth completion bash)
-  zsh:   source <(k8s-auth completion zsh)
-  fish:  k8s-auth completion fish | source
-Load in every new shell:
-  bash:  k8s-auth completion bash > ~/.local/share/bash-completion/completions/k8s-auth
-  zsh:   k8s-auth completion zsh > "\${fpath[1]}/_k8s-auth"
-  fish:  k8s-auth completion fish > ~/.config/fish/completions/k8s-auth.fish
-Subcommands, flags, flag values (grant names, output formats), cluster names (from the catalog,
-within about a second) and kubeconfig context names (from --kubeconfig, $KUBECONFIG or
-~/.kube/config) complete.`;
-
-function rootOf(command: Command): Command {
-  let root = command;
-  while (root.parent) root = root.parent;
-  return root;
-}
-
-export function register(program: Command): void {
-  program
-    .command('completion')
-    .description('print a shell completion script (bash, zsh or fish)')
-    .addArgument(new Argument('<shell>', 'the shell to complete in').choices(SHELLS))
-    .addHelpText('after', SETUP)
-    .action(async (shell: Shell, _opts: unknown, command: Command) => {
-      const root = rootOf(command);
-      const [{ completionTree }, script] = await Promise.all([import('../core/completion-tree.js'), loadGenerator(shell)]);
-      const hidden = root.commands.find((c) => c.name() === '__complete');
-      const forwardOptions = (hidden?.options ?? []).filter((o) => o.long && (o.required || o.optional)).map((o) => o.long as string);
-      process.stdout.write(script(completionTree(root), { command: COMPLETED_COMMAND, forwardOptions }));
-    });
-
+export function registerComplete(program: Command): void {
   // Called by the scripts: prints candidates one per line, nothing on any failure, never waits long.
   addCatalogOptions(
     program
@@ -60,24 +24,11 @@ export function register(program: Command): void {
   });
 }
 
-async function loadGenerator(shell: Shell) {
-  switch (shell) {
-    case 'bash':
-      return (await import('../core/completion-bash.js')).bashCompletionScript;
-    case 'zsh':
-      return (await import('../core/completion-zsh.js')).zshCompletionScript;
-    case 'fish':
-      return (await import('../core/completion-fish.js')).fishCompletionScript;
-    default:
-      throw new CliError(ExitCode.USAGE, `unknown shell '${String(shell)}': use bash, zsh or fish`);
-  }
-}
-
 /** Cluster names, or [] when the catalog fails or takes longer than `budgetMs`. */
 export async function listClustersWithin(opts: CatalogOptions, budgetMs: number): Promise<string[]> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    const { catalogFromOptions } = await import('../config/catalog-options.js');
+    const { catalogFromOptions } = await import('../../config/catalog-options.js');
     const catalog = catalogFromOptions({ ...opts, httpTimeout: budgetMs / 1000 });
     const timeout = new Promise<string[]>((resolve) => {
       timer = setTimeout(() => {
@@ -98,8 +49,8 @@ export async function listClustersWithin(opts: CatalogOptions, budgetMs: number)
 export async function listContexts(kubeconfig: string | undefined): Promise<string[]> {
   try {
     const [{ resolveKubeconfigPaths, readKubeconfig }, { namesIn }] = await Promise.all([
-      import('../adapters/kubeconfig-file.js'),
-      import('../core/kubeconfig-merge.js'),
+      import('../../adapters/kubeconfig-file.js'),
+      import('../../core/kubeconfig-merge.js'),
     ]);
     const names = new Set<string>();
     for (const path of resolveKubeconfigPaths(kubeconfig)) {

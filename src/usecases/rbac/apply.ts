@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
-import type { KubeClient, LoadKubeClientOptions } from '../adapters/kube-client.js';
-import { emptyMapping, kubernetesUsername, parseRbacMapping, resolveGroups, usernamePrefixWarning, type RbacMapping } from '../core/rbac-mapping.js';
-import { desiredObjectsFor, objectKey, selfServiceTokenName, userLabels } from '../core/rbac-objects.js';
-import { planRbac, planRefusals, type RbacPlan } from '../core/rbac-plan.js';
-import { planEntries, type PlanEntry } from '../core/rbac-report.js';
-import { CliError, ExitCode, describeError } from '../errors.js';
-import { debug } from '../ui/log.js';
-import { executePlan, readUserState } from './rbac-cluster.js';
-import { resolveVerifiedIdentity, type IdentitySourceOptions } from './rbac-identity-source.js';
+import type { KubeClient, LoadKubeClientOptions } from '../../adapters/kube-client.js';
+import { emptyMapping, kubernetesUsername, parseRbacMapping, resolveGroups, usernamePrefixWarning, type RbacMapping } from '../../core/rbac/mapping.js';
+import { desiredObjectsFor, objectKey, selfServiceTokenName, userLabels } from '../../core/rbac/objects.js';
+import { planRbac, planRefusals, type RbacPlan } from '../../core/rbac/plan.js';
+import { planEntries, type PlanEntry } from '../../core/rbac/report.js';
+import { CliError, ExitCode, describeError } from '../../errors.js';
+import { debug } from '../../ui/log.js';
+import { executePlan, readUserState } from './cluster.js';
+import { resolveVerifiedIdentity, type IdentitySourceOptions } from './identity-source.js';
 
 /**
  * `k8s-auth rbac apply`: verify the ID token, work out the objects its groups call for, compare
@@ -74,7 +74,7 @@ export async function applyRbac(options: ApplyOptions): Promise<{ result: ApplyR
   const githubOrg = options.githubOrg ?? mapping.githubOrg;
   // Loading the Kubernetes client (a heavy import, plus reading the kubeconfig) overlaps with
   // the token's verification; it sends nothing to the API server until the token passed.
-  const clientLoad: Promise<KubeClient> = options.client ? Promise.resolve(options.client) : import('../adapters/kube-client.js').then(({ loadKubeClient }) => loadKubeClient(options.kube ?? {}));
+  const clientLoad: Promise<KubeClient> = options.client ? Promise.resolve(options.client) : import('../../adapters/kube-client.js').then(({ loadKubeClient }) => loadKubeClient(options.kube ?? {}));
   clientLoad.catch(() => undefined); // reported below, after verification, if it matters
   const identity = await resolveVerifiedIdentity({ ...options, ...(githubOrg !== undefined ? { githubOrg } : {}) });
   const { matched, ignored } = resolveGroups(identity.groups, mapping);

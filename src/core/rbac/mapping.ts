@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
-import { CliError, ExitCode } from '../errors.js';
-import { serviceAccountNameFor } from './service-account-name.js';
+import { CliError, ExitCode } from '../../errors.js';
+import { serviceAccountNameFor } from '../service-account-name.js';
 
 /**
  * The group mapping (docs/rbac.md, "The mapping file"): which groups of an ID token become which

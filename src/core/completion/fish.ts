@@ -1,5 +1,5 @@
-import type { CompletionScriptOptions } from './completion-bash.js';
-import { allNodes, encodeKind, fishQuote, functionName, pathKey, valueOptions, type CompletionNode } from './completion-tree.js';
+import type { CompletionScriptOptions } from './bash.js';
+import { allNodes, encodeKind, fishQuote, functionName, pathKey, valueOptions, type CompletionNode } from './index.js';
 
 /** `name<TAB>description` lines: fish shows the description beside each candidate. */
 function fishItems(items: readonly { name: string; description: string }[]): string {

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
-import type { CatalogOptions } from '../core/catalog-choice.js';
-import { isLoopbackHost, type ClusterEntry } from '../core/cluster-entry.js';
-import { TRUST_HINTS } from '../adapters/http.js';
-import { identityFromClaims, type RbacIdentity } from '../core/rbac-identity.js';
-import { CliError, ExitCode, describeError } from '../errors.js';
-import { debug } from '../ui/log.js';
-import { loginCommand } from '../core/login-mode.js';
-import { registerSecret } from '../ui/redact.js';
+import type { CatalogOptions } from '../../core/catalog-choice.js';
+import { isLoopbackHost, type ClusterEntry } from '../../core/cluster-entry.js';
+import { TRUST_HINTS } from '../../adapters/http.js';
+import { identityFromClaims, type RbacIdentity } from '../../core/rbac/identity.js';
+import { CliError, ExitCode, describeError } from '../../errors.js';
+import { debug } from '../../ui/log.js';
+import { loginCommand } from '../../core/login-mode.js';
+import { registerSecret } from '../../ui/redact.js';
 
 /**
  * Where `rbac apply` gets the ID token and what verifies it:
@@ -89,9 +89,9 @@ function fromEntry(entry: ClusterEntry): Verifier {
 }
 
 async function catalogEntry(name: string, options: IdentitySourceOptions): Promise<ClusterEntry> {
-  const { chooseCatalog } = await import('../core/catalog-choice.js');
-  const { openCatalog } = await import('./catalog.js');
-  const { DEFAULT_HTTP_TIMEOUT_MS } = await import('../adapters/http.js');
+  const { chooseCatalog } = await import('../../core/catalog-choice.js');
+  const { openCatalog } = await import('../catalog.js');
+  const { DEFAULT_HTTP_TIMEOUT_MS } = await import('../../adapters/http.js');
   return openCatalog(chooseCatalog(options.catalog ?? {}), process.env, options.httpTimeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS).get(name);
 }
 
@@ -123,7 +123,7 @@ export async function resolveVerifiedIdentity(options: IdentitySourceOptions): P
 
   let verifier: Verifier | undefined;
   if (options.issuerUrl !== undefined && options.clientId !== undefined) {
-    const { readCaFiles } = await import('../adapters/http.js');
+    const { readCaFiles } = await import('../../adapters/http.js');
     verifier = { issuerUrl: options.issuerUrl, clientId: options.clientId, caPems: options.idpCaFile ? readCaFiles([options.idpCaFile]) : [], usernameClaim: 'email', groupsClaim: 'groups', trustHint: TRUST_HINTS.rbacIssuerFlags };
   } else if (options.cluster !== undefined) {
     verifier = fromEntry(await catalogEntry(options.cluster, options));
@@ -135,11 +135,11 @@ export async function resolveVerifiedIdentity(options: IdentitySourceOptions): P
     token = await readIdTokenArgument(options.idToken, options.readStdin);
     tokenSource = options.idToken === '-' ? 'stdin' : options.idToken;
   } else {
-    const { readCurrentLogin } = await import('./current-login.js');
+    const { readCurrentLogin } = await import('../current-login.js');
     const login = readCurrentLogin({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}), ...(options.context ? { context: options.context } : {}) });
     tokenSource = `kubeconfig context ${login.contextName}`;
     // logged out (or never signed in): "needs a sign-in", exit 10, before the catalog or any request
-    const signIn = await import('./sign-in-state.js');
+    const signIn = await import('../sign-in-state.js');
     if (await signIn.holdsNoTokens(login)) throw signIn.needsSignIn(login);
     if (login.kind === 'oidc') {
       token = login.idToken;
@@ -150,7 +150,7 @@ export async function resolveVerifiedIdentity(options: IdentitySourceOptions): P
     } else if (login.kind === 'exec') {
       const entry = await catalogEntry(options.cluster ?? login.execCluster ?? login.clusterName, options);
       verifier ??= fromEntry(entry);
-      const [{ keyForEntry }, { execTokenCache, openTokenCache, readCachedTokens }] = await Promise.all([import('./credential.js'), import('../adapters/token-cache-read.js')]);
+      const [{ keyForEntry }, { execTokenCache, openTokenCache, readCachedTokens }] = await Promise.all([import('../credential.js'), import('../../adapters/token-cache-read.js')]);
       // the plugin's own args name its cache entry (login hint, cache directory); a hand-written
       // `credential <cluster>` without them uses the catalog entry's key
       const cache = execTokenCache(login.execArgs ?? []) ?? openTokenCache(keyForEntry(entry));
@@ -165,7 +165,7 @@ export async function resolveVerifiedIdentity(options: IdentitySourceOptions): P
     throw new CliError(ExitCode.USAGE, 'nothing says which issuer to verify the ID token against: name a catalog cluster (`rbac plan CLUSTER`) or pass --issuer-url with --client-id');
   }
 
-  const { verifyIdToken } = await import('../adapters/id-token-verifier.js');
+  const { verifyIdToken } = await import('../../adapters/id-token-verifier.js');
   const usernameClaim = options.usernameClaim ?? verifier.usernameClaim;
   debug(`verifying the ID token from ${tokenSource} against ${verifier.issuerUrl} (audience ${options.audience ?? verifier.clientId})`);
   const claims = await verifyIdToken(token, {

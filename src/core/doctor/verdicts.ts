@@ -1,5 +1,5 @@
-import type { RuleResult } from './authentication-config.js';
-import { loginCommand } from './login-mode.js';
+import type { RuleResult } from '../authentication-config.js';
+import { loginCommand } from '../login-mode.js';
 import type {
   ApiServerObservation,
   AuthenticationConfigObservation,
@@ -11,7 +11,7 @@ import type {
   RedirectObservation,
   TokensObservation,
   VaultObservation,
-} from './doctor-observations.js';
+} from './observations.js';
 
 /**
  * Observations → verdicts with a fix, without I/O. Each check is one line for a person and one

@@ -243,6 +243,17 @@ describe('npm run demo', () => {
     120_000,
   );
 
+  it('--help prints the usage docs/usage.md shows under "## npm run demo", exit 0', () => {
+    const help = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'demo.js'), '--help'], { cwd: repoRoot, env: headlessEnv({ K8S_AUTH_DEMO_DIR: dir.file('demo-help') }), encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    const usage = help.stderr.trim();
+    expect(usage).toMatch(/^usage: npm run demo \[-- --keep\] .*--keep: leave the provider, and a local API server when built, running until Ctrl-C/);
+    const section = readFileSync(join(repoRoot, 'docs', 'usage.md'), 'utf8').split(/^## /m).find((part) => part.startsWith('npm run demo\n'));
+    expect(section, 'docs/usage.md has no "## npm run demo" section').toBeDefined();
+    expect(section).toContain(`\`\`\`\n${usage}\n\`\`\``);
+    expect(existsSync(dir.file('demo-help'))).toBe(false);
+  });
+
   it('rejects an unknown argument with the usage, exit 2', async () => {
     const child = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'demo.js'), '--kep'], { cwd: repoRoot, env: headlessEnv({ K8S_AUTH_DEMO_DIR: dir.file('demo-bad') }), encoding: 'utf8' });
     expect(child.status).toBe(2);

@@ -147,7 +147,7 @@ export async function startDemoApiServer({ binaries, provider, clientId, usernam
       for (const p of [...procs].reverse()) {
         if (p.exited) continue;
         p.child.kill('SIGTERM');
-        const timer = sleep(10_000).then(() => 'timeout');
+        const timer = new Promise((resolve) => setTimeout(() => resolve('timeout'), 10_000).unref());
         if ((await Promise.race([p.gone, timer])) === 'timeout') {
           p.child.kill('SIGKILL');
           await p.gone;

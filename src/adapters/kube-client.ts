@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter } from 'node:path';
 import type { AuthorizationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug, warn } from '../ui/log.js';
@@ -34,23 +32,14 @@ export interface LoadKubeClientOptions {
   maxInFlight?: number;
 }
 
-/** The kubeconfig files kubectl would read, in merge order. */
-export function kubeconfigPaths(explicit?: string, env: NodeJS.ProcessEnv = process.env): string[] {
-  if (explicit) return [explicit];
-  const fromEnv = env['KUBECONFIG'];
-  if (fromEnv) return fromEnv.split(delimiter).filter((path) => path.length > 0);
-  return [join(homedir(), '.kube', 'config')];
-}
-
 export async function loadKubeClient(options: LoadKubeClientOptions = {}): Promise<KubeClient> {
-  const k8s = await import('@kubernetes/client-node');
-  const candidates = kubeconfigPaths(options.kubeconfig);
-  // kubectl skips missing files in $KUBECONFIG; an explicit --kubeconfig must exist.
-  const paths = options.kubeconfig ? candidates : candidates.filter((path) => existsSync(path));
-  if (paths.length === 0 || (options.kubeconfig && !existsSync(options.kubeconfig))) {
-    const where = options.kubeconfig ?? candidates.join(delimiter);
-    throw new CliError(ExitCode.KUBECONFIG, `no kubeconfig at ${where}: pass --kubeconfig or set KUBECONFIG to a kubeconfig with access to the cluster`);
-  }
+  // one read model: the narrow reader picks the files (the one path rule), the context, its
+  // cluster and user, with the same errors every command gives; client-node then builds the
+  // credentials (exec, auth-provider, certificates) from the same files
+  const [k8s, { readKubeconfigTarget }] = await Promise.all([import('@kubernetes/client-node'), import('./kubeconfig-target.js')]);
+  const target = await readKubeconfigTarget({ ...(options.kubeconfig !== undefined ? { kubeconfig: options.kubeconfig } : {}), ...(options.context !== undefined ? { context: options.context } : {}) });
+  const paths = target.paths;
+  const contextName = target.contextName;
   const kc = new k8s.KubeConfig();
   for (const [index, path] of paths.entries()) {
     try {
@@ -66,23 +55,13 @@ export async function loadKubeClient(options: LoadKubeClientOptions = {}): Promi
       throw new CliError(ExitCode.KUBECONFIG, `cannot read kubeconfig ${path}: ${firstLine(describeError(error))}: fix or regenerate the file`, { cause: error });
     }
   }
-  const contextName = options.context ?? kc.getCurrentContext();
-  if (!contextName) {
-    throw new CliError(ExitCode.KUBECONFIG, `kubeconfig ${paths.join(delimiter)} has no current-context: pass --context NAME`);
-  }
   const context = kc.getContextObject(contextName);
-  if (!context) {
-    const known = kc.getContexts().map((c) => c.name);
-    throw new CliError(ExitCode.KUBECONFIG, `context '${contextName}' is not in kubeconfig ${paths.join(delimiter)}${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}: pass --context with one of them`);
+  const cluster = context ? kc.getCluster(context.cluster) : null;
+  if (!cluster || !cluster.server) {
+    // the narrow reader found it: client-node reads the file differently
+    throw new CliError(ExitCode.KUBECONFIG, `context '${contextName}' names cluster '${target.clusterName}', which the Kubernetes client cannot read in ${paths.join(delimiter)}: fix the kubeconfig`);
   }
   kc.setCurrentContext(contextName);
-  const cluster = kc.getCluster(context.cluster);
-  if (!cluster || !cluster.server) {
-    throw new CliError(ExitCode.KUBECONFIG, `context '${contextName}' names cluster '${context.cluster}', which is missing or has no server in ${paths.join(delimiter)}: fix the kubeconfig`);
-  }
-  if (context.user && !kc.getUser(context.user)) {
-    throw new CliError(ExitCode.KUBECONFIG, `context '${contextName}' names user '${context.user}', which is not in ${paths.join(delimiter)}: fix the kubeconfig`);
-  }
   debug(`Kubernetes API: context ${contextName}, cluster ${cluster.name} at ${cluster.server}`);
   // kubectl obeys insecure-skip-tls-verify silently; we obey it too, but say so
   if (cluster.skipTLSVerify) warn(`TLS verification is OFF for the Kubernetes API server at ${cluster.server} (insecure-skip-tls-verify in the kubeconfig); anyone on the path can read and alter this traffic`);

@@ -1,9 +1,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import { checkDirectory, type DirectoryWords } from './directory-check.js';
 import { checkPlainKubeconfig } from '../core/kubeconfig-shape.js';
-import { kubeconfigPathsFrom } from '../core/kubeconfig-paths.js';
 import { parseSimpleYaml } from '../core/simple-yaml.js';
 
 /**
@@ -29,10 +27,8 @@ export async function checkKubeconfigBeforeSignIn(path: string): Promise<void> {
   (await import('./kubeconfig-file.js')).readKubeconfig(path);
 }
 
-/** The kubeconfig files, as kubectl picks them (--kubeconfig, else $KUBECONFIG, else ~/.kube/config). */
-export function kubeconfigPaths(flag?: string, env: Record<string, string | undefined> = process.env): string[] {
-  return kubeconfigPathsFrom(flag, env['KUBECONFIG'], homedir());
-}
+/** The kubeconfig files, as kubectl picks them: the one path rule (core/kubeconfig-paths.ts). */
+export { kubeconfigPaths } from '../core/kubeconfig-paths.js';
 
 const KUBECONFIG_DIRECTORY: DirectoryWords = {
   what: 'kubeconfig directory',

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import type { ContextRef } from '../core/cluster-target.js';
-import { kubeconfigPathsFrom } from '../core/kubeconfig-paths.js';
+import { kubeconfigPaths } from '../core/kubeconfig-paths.js';
 import { parseSimpleYaml } from '../core/simple-yaml.js';
 
 /** The contexts and cluster names of a kubeconfig (kubectl's merged view), for core/cluster-target.ts. */
@@ -53,7 +52,7 @@ export async function readKubeconfigNames(kubeconfig?: string, env: Record<strin
   const contexts: ContextRef[] = [];
   const clusters = new Set<string>();
   let current: string | undefined;
-  for (const path of kubeconfigPathsFrom(kubeconfig, env['KUBECONFIG'], homedir())) {
+  for (const path of kubeconfigPaths(kubeconfig, env)) {
     const doc = await readPlain(path);
     if (doc === undefined) continue;
     const currentHere = doc['current-context'];

@@ -1,11 +1,10 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import { checkKubeconfigBeforeSignIn, checkKubeconfigDirectory } from './kubeconfig-check.js';
 import { type Document, parseDocument } from 'yaml';
 import { type KubeconfigSection, checkKubeconfig, getCurrentContext, hasNamed, readNamed, renderKubeconfig, setCurrentContext } from '../core/kubeconfig-merge.js';
 import { type KubeconfigScope, editInScope } from '../core/kubeconfig-splice.js';
-import { chooseCurrentContextTarget, chooseWriteTarget, kubeconfigPathsFrom } from '../core/kubeconfig-paths.js';
+import { chooseCurrentContextTarget, chooseWriteTarget } from '../core/kubeconfig-paths.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug, info } from '../ui/log.js';
 import { writeFileAtomic } from './atomic-file.js';
@@ -46,10 +45,6 @@ export interface UpdateOptions {
 }
 
 export const DEFAULT_KUBECONFIG_LOCK_TIMEOUT_MS = 10_000;
-
-export function resolveKubeconfigPaths(flag?: string, env: Record<string, string | undefined> = process.env): string[] {
-  return kubeconfigPathsFrom(flag, env['KUBECONFIG'], homedir());
-}
 
 export function readKubeconfig(path: string): LoadedKubeconfig {
   let text: string;

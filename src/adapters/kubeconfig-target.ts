@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { kubeconfigPaths } from '../core/kubeconfig-paths.js';
 import { parseSimpleYaml } from '../core/simple-yaml.js';
 import type { ClusterConnection } from '../core/token-output.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
@@ -43,6 +43,8 @@ export interface KubeconfigSelection {
   kubeconfig?: string;
   /** A context name, or a cluster name (its first context); else the current context. */
   cluster?: string;
+  /** Exactly this context (no cluster-name fallback); wins over `cluster`. */
+  context?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -53,20 +55,22 @@ interface Entry {
   base: string;
 }
 
-/** The kubeconfig files kubectl would read, in merge order (same rule as kube-client.ts). */
-export function kubeconfigFiles(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
-  if (explicit) return [explicit];
-  const fromEnv = env['KUBECONFIG'];
-  if (fromEnv) return fromEnv.split(delimiter).filter((path) => path.length > 0);
-  return [join(env['HOME'] || homedir(), '.kube', 'config')];
+/**
+ * The kubeconfig files to read, by the one path rule (core/kubeconfig-paths.ts): kubectl skips
+ * missing files in $KUBECONFIG, an explicit --kubeconfig must exist. kube-client.ts reads the
+ * same files after this reader has picked and checked the context.
+ */
+export function existingKubeconfigPaths(kubeconfig: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
+  const candidates = kubeconfigPaths(kubeconfig, env);
+  const paths = kubeconfig ? candidates : candidates.filter((path) => existsSync(path));
+  if (paths.length === 0 || (kubeconfig && !existsSync(kubeconfig))) {
+    throw new CliError(ExitCode.KUBECONFIG, `no kubeconfig at ${kubeconfig ?? candidates.join(delimiter)}: pass --kubeconfig or set KUBECONFIG to a kubeconfig with access to the cluster`);
+  }
+  return paths;
 }
 
 export async function readKubeconfigTarget(selection: KubeconfigSelection = {}): Promise<KubeconfigTarget> {
-  const candidates = kubeconfigFiles(selection.kubeconfig, selection.env);
-  const paths = selection.kubeconfig ? candidates : candidates.filter((path) => existsSync(path));
-  if (paths.length === 0 || (selection.kubeconfig && !existsSync(selection.kubeconfig))) {
-    throw new CliError(ExitCode.KUBECONFIG, `no kubeconfig at ${selection.kubeconfig ?? candidates.join(delimiter)}: pass --kubeconfig or set KUBECONFIG to a kubeconfig with access to the cluster`);
-  }
+  const paths = existingKubeconfigPaths(selection.kubeconfig, selection.env);
   const clusters = new Map<string, Entry>();
   const users = new Map<string, Entry>();
   const contexts = new Map<string, Entry>();
@@ -81,7 +85,7 @@ export async function readKubeconfigTarget(selection: KubeconfigSelection = {}):
     if (current === undefined && typeof cc === 'string' && cc !== '') current = cc;
   }
   const where = paths.join(delimiter);
-  const contextName = pickContext(selection.cluster, current, contexts, where);
+  const contextName = selection.context !== undefined ? exactContext(selection.context, contexts, where) : pickContext(selection.cluster, current, contexts, where);
   const context = contexts.get(contextName)?.value ?? {};
   const clusterName = str(context['cluster']);
   const cluster = clusterName ? clusters.get(clusterName) : undefined;
@@ -153,6 +157,13 @@ function collect(list: unknown, field: string, into: Map<string, Entry>, base: s
     if (!name || into.has(name)) continue;
     into.set(name, { value: value && typeof value === 'object' ? (value as Record<string, unknown>) : {}, base });
   }
+}
+
+/** A context named exactly (--context of the commands that use the caller's own kubeconfig). */
+function exactContext(name: string, contexts: Map<string, Entry>, where: string): string {
+  if (contexts.has(name)) return name;
+  const known = [...contexts.keys()];
+  throw new CliError(ExitCode.KUBECONFIG, `context '${name}' is not in kubeconfig ${where}${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}: pass --context with one of them`);
 }
 
 function pickContext(wanted: string | undefined, current: string | undefined, contexts: Map<string, Entry>, where: string): string {

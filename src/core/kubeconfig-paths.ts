@@ -1,3 +1,4 @@
+import { homedir } from 'node:os';
 import { delimiter as pathDelimiter, join } from 'node:path';
 
 /**
@@ -9,6 +10,14 @@ export function kubeconfigPathsFrom(flag: string | undefined, envValue: string |
   const fromEnv = [...new Set((envValue ?? '').split(delimiter).filter((p) => p.trim() !== ''))];
   if (fromEnv.length > 0) return fromEnv;
   return [join(home, '.kube', 'config')];
+}
+
+/**
+ * The one path rule every reader and writer uses: kubeconfigPathsFrom with the process's (or a
+ * given) environment, home from $HOME as kubectl takes it (client-go's homedir), else the OS's.
+ */
+export function kubeconfigPaths(flag: string | undefined, env: Readonly<Record<string, string | undefined>> = process.env): string[] {
+  return kubeconfigPathsFrom(flag, env['KUBECONFIG'], env['HOME'] || homedir());
 }
 
 /** Entries are written to the first file that already has one of them, else the first file. */

@@ -1,5 +1,6 @@
+import { kubeconfigPaths } from '../core/kubeconfig-paths.js';
 import { rmSync } from 'node:fs';
-import { readKubeconfig, readMergedKubeconfig, resolveKubeconfigPaths, updateKubeconfigFile } from '../adapters/kubeconfig-file.js';
+import { readKubeconfig, readMergedKubeconfig, updateKubeconfigFile } from '../adapters/kubeconfig-file.js';
 import { decodeBase64Pem } from '../adapters/http.js';
 import { checkClusterName } from '../core/cluster-entry.js';
 import { clearOidcTokens, namesIn, readNamed } from '../core/kubeconfig-merge.js';
@@ -137,7 +138,7 @@ async function removeOidcTokens(path: string, names: readonly string[]): Promise
  */
 export async function logout(request: LogoutRequest, hooks: { revoking?: <T>(work: () => Promise<T>) => Promise<T> } = {}): Promise<LogoutOutcome> {
   checkClusterName(request.cluster);
-  const paths = resolveKubeconfigPaths(request.kubeconfig, request.env ?? process.env);
+  const paths = kubeconfigPaths(request.kubeconfig, request.env ?? process.env);
   const logins = loginsOf(paths, request.cluster);
   if (logins.length === 0) {
     throw new CliError(ExitCode.KUBECONFIG, `no k8s-auth login for cluster '${request.cluster}' in ${paths.join(':')}: nothing to log out of`);

@@ -1,6 +1,7 @@
+import { kubeconfigPaths } from '../core/kubeconfig-paths.js';
 import { stringify } from 'yaml';
 import { writeFileAtomic } from '../adapters/atomic-file.js';
-import { resolveKubeconfigPaths, updateKubeconfig } from '../adapters/kubeconfig-file.js';
+import { updateKubeconfig } from '../adapters/kubeconfig-file.js';
 import { setContext, setUser } from '../core/kubeconfig-merge.js';
 import { tokenContextName, tokenKubeconfig } from '../core/token-output.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
@@ -30,7 +31,7 @@ export async function writeTokenKubeconfig(result: MintTokenResult, options: { o
     }
     return { path: options.out, context, merged: false };
   }
-  const paths = resolveKubeconfigPaths(options.kubeconfig);
+  const paths = kubeconfigPaths(options.kubeconfig);
   const path = await updateKubeconfig(paths, { cluster: minted.cluster, user: context, context }, (doc) => {
     setUser(doc, context, { token: minted.token });
     setContext(doc, context, { cluster: minted.cluster, user: context, namespace: minted.namespace });

@@ -14,7 +14,7 @@ import {
   setCurrentContext,
   setUser,
 } from '../../src/core/kubeconfig-merge.js';
-import { chooseCurrentContextTarget, chooseWriteTarget, kubeconfigPathsFrom } from '../../src/core/kubeconfig-paths.js';
+import { chooseCurrentContextTarget, chooseWriteTarget, kubeconfigPaths, kubeconfigPathsFrom } from '../../src/core/kubeconfig-paths.js';
 import { CliError, ExitCode } from '../../src/errors.js';
 import { cliErrorOf } from '../support/cli-error.js';
 
@@ -143,6 +143,11 @@ describe('kubeconfig paths', () => {
     expect(kubeconfigPathsFrom(undefined, ':/a::/b:/a', '/home/me', ':')).toEqual(['/a', '/b']);
     expect(kubeconfigPathsFrom(undefined, '', '/home/me', ':')).toEqual(['/home/me/.kube/config']);
     expect(kubeconfigPathsFrom('', undefined, '/home/me', ':')).toEqual(['/home/me/.kube/config']);
+  });
+  it('the one rule every reader and writer uses: home from the given environment\'s HOME, as kubectl takes it', () => {
+    expect(kubeconfigPaths(undefined, { HOME: '/home/other' })).toEqual(['/home/other/.kube/config']);
+    expect(kubeconfigPaths(undefined, { HOME: '/home/other', KUBECONFIG: '/a:/a:/b' })).toEqual(['/a', '/b']);
+    expect(kubeconfigPaths('/flag', { HOME: '/home/other', KUBECONFIG: '/a' })).toEqual(['/flag']);
   });
   it('writes to the first file that has the entry, else the first file', () => {
     expect(chooseWriteTarget(['/a', '/b', '/c'], (p) => p === '/b' || p === '/c')).toBe('/b');

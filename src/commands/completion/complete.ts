@@ -45,23 +45,11 @@ export async function listClustersWithin(opts: CatalogOptions, budgetMs: number)
   }
 }
 
-/** Context names of the kubeconfig files kubectl would read, merged in order; [] on any failure. */
+/** Context names of the kubeconfig files kubectl would read, merged in order (the narrow reader); [] on any failure. */
 export async function listContexts(kubeconfig: string | undefined): Promise<string[]> {
   try {
-    const [{ resolveKubeconfigPaths, readKubeconfig }, { namesIn }] = await Promise.all([
-      import('../../adapters/kubeconfig-file.js'),
-      import('../../core/kubeconfig-merge.js'),
-    ]);
-    const names = new Set<string>();
-    for (const path of resolveKubeconfigPaths(kubeconfig)) {
-      try {
-        const file = readKubeconfig(path);
-        if (file.exists) for (const name of namesIn(file.doc, 'contexts')) names.add(name);
-      } catch (error) {
-        debug(`cannot list contexts of ${path} for completion: ${describeError(error)}`);
-      }
-    }
-    return [...names].sort();
+    const { readKubeconfigNames } = await import('../../adapters/kubeconfig-contexts.js');
+    return [...new Set((await readKubeconfigNames(kubeconfig)).contexts.map((c) => c.name))].sort();
   } catch (error) {
     debug(`cannot list contexts for completion: ${describeError(error)}`);
     return [];

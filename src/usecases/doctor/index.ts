@@ -1,3 +1,4 @@
+import { kubeconfigPaths } from '../../core/kubeconfig-paths.js';
 import { homedir } from 'node:os';
 import { type CatalogOptions, chooseCatalog } from '../../core/catalog-choice.js';
 import { openCatalog } from '../catalog.js';
@@ -17,7 +18,6 @@ import type {
 import { parseCachedTokens } from '../../core/token-cache-entry.js';
 import { cacheFilePath, parseScopes, tokenCacheDirectory, type TokenCacheKey } from '../../core/token-cache-key.js';
 import { CREDENTIAL_FLAGS, readCredentialFlags } from '../../core/exec-credential.js';
-import { resolveKubeconfigPaths } from '../../adapters/kubeconfig-file.js';
 import { registerSecret } from '../../ui/redact.js';
 import { type CurrentLogin, readCurrentLogin } from '../current-login.js';
 import { fileMode, probeApiServer, probeError, probeKubeconfigFile, probeLocks, probeProvider, probeRedirect, probeVault, readTextIfExists } from './probes.js';
@@ -63,7 +63,7 @@ export async function observe(request: DoctorRequest): Promise<DoctorObservation
   const now = request.now ?? Date.now;
   const timeoutMs = request.httpTimeoutMs;
   const structured = request.authenticationConfig === undefined ? undefined : readAuthenticationConfig(request.authenticationConfig);
-  const paths = resolveKubeconfigPaths(request.kubeconfig, env);
+  const paths = kubeconfigPaths(request.kubeconfig, env);
 
   const contextName = request.context ?? request.cluster;
   let login: CurrentLogin | undefined;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CatalogOptions } from '../config/catalog-options.js';
 import { addFleetOptions, type FleetFlags } from '../config/fleet-options.js';
 import { DATA_FORMATS, resolveOutput } from '../config/output-options.js';
+import { ExitCode } from '../errors.js';
 
 /**
  * `k8s-auth clusters list` (and bare `k8s-auth clusters`): the names in the catalog; with
@@ -46,7 +47,7 @@ export function register(clusters: Command): void {
       const listing = await listFleet(dex, catalog);
       const { printFleetRows } = await import('../ui/fleet-output.js');
       printFleetRows(format, listing);
-      if (listing.rows.some((r) => r.status !== 'ok' && r.status !== 'other-issuer')) process.exitCode = 12;
+      if (listing.rows.some((r) => r.status !== 'ok' && r.status !== 'other-issuer')) process.exitCode = ExitCode.CHECK_FAILED;
     } finally {
       dex.close();
     }

@@ -12,6 +12,7 @@ interface AddFlags extends FleetFlags {
   idpCertificateAuthority?: string;
   public?: boolean;
   redirectPort?: string;
+  trustedPeer?: string[];
 }
 
 export function register(clusters: Command): void {
@@ -26,6 +27,7 @@ export function register(clusters: Command): void {
     .addOption(new Option('--issuer-url <url>', "issuer written to the catalog (default: the issuer Dex's discovery names)"))
     .addOption(new Option('--idp-certificate-authority <file>', "PEM file of the CA of the issuer's HTTPS certificate, written as idp-certificate-authority-data"))
     .addOption(new Option('--public', 'a public client (no secret; Dex then takes any loopback redirect port)'))
+    .addOption(new Option('--trusted-peer <client-id>', "a client that may sign in for this cluster's client (Dex trustedPeers; repeatable): the client of `login --trusted-client`").argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]))
     .addOption(new Option('--redirect-port <port>', 'loopback port of the registered redirect URIs of a confidential client (default: 8000)'));
   addFleetOptions(command, { dryRun: true }).action(async (name: string, _flags: AddFlags, self: Command) => {
     const flags = self.optsWithGlobals<AddFlags>();
@@ -49,6 +51,7 @@ export function register(clusters: Command): void {
           ...(idpCa ? { idpCertificateAuthorityData: idpCa.base64, idpCaPem: idpCa.pem } : {}),
           public: flags.public === true,
           redirectPort: parseRedirectPort(flags.redirectPort),
+          ...(flags.trustedPeer ? { trustedPeers: flags.trustedPeer } : {}),
           dryRun: flags.dryRun === true,
         },
       );

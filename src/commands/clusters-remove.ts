@@ -7,7 +7,7 @@ import { CliError, ExitCode } from '../errors.js';
 export function register(clusters: Command): void {
   const command = clusters
     .command('remove')
-    .argument('<name>', 'cluster name')
+    .argument('<cluster>', 'cluster name in the catalog')
     .summary('delete a cluster from Dex and the Vault catalog')
     .description("Delete the cluster's Dex client and its catalog entry with every version (KV v2 metadata); if the Vault delete fails, the Dex client is created again as it was.");
   addFleetOptions(command, { dryRun: true }).action(async (name: string, _flags: FleetFlags, self: Command) => {

@@ -7,7 +7,7 @@ import { CliError, ExitCode } from '../errors.js';
 export function register(clusters: Command): void {
   const command = clusters
     .command('rotate-secret')
-    .argument('<name>', 'cluster name')
+    .argument('<cluster>', 'cluster name in the catalog')
     .summary('replace the client secret of a cluster in Dex and the Vault catalog')
     .description('Give the Dex client of a cluster a new random secret and write it into the catalog entry with check-and-set; the old secret stops working at once. If the Vault write fails, Dex gets the old secret back.');
   addFleetOptions(command, { dryRun: true }).action(async (name: string, _flags: FleetFlags, self: Command) => {

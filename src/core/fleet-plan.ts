@@ -57,6 +57,8 @@ export interface AddRequest {
   idpCertificateAuthorityData?: string;
   public: boolean;
   redirectPort: number;
+  /** clients that may ask for this client's audience (Dex cross-client trust: `login --trusted-client`) */
+  trustedPeers?: string[];
 }
 
 export interface AddPlan {
@@ -71,7 +73,7 @@ export function planAdd(request: AddRequest, secret: string): AddPlan {
   const cluster = checkClusterName(request.cluster);
   const id = clientIdFor(cluster);
   const redirectUris = redirectUrisFor(request.public, request.redirectPort);
-  const client: DexClientSpec = { id, name: clientNameFor(cluster), secret: request.public ? '' : secret, redirectUris, trustedPeers: [], public: request.public };
+  const client: DexClientSpec = { id, name: clientNameFor(cluster), secret: request.public ? '' : secret, redirectUris, trustedPeers: [...new Set(request.trustedPeers ?? [])], public: request.public };
   const record: Record<string, string> = { server: request.server, 'issuer-url': request.issuerUrl, 'client-id': id };
   if (request.certificateAuthorityData) record['certificate-authority-data'] = request.certificateAuthorityData;
   if (request.idpCertificateAuthorityData) record['idp-certificate-authority-data'] = request.idpCertificateAuthorityData;

@@ -10,21 +10,29 @@
 //   the Dex client (neither side holds anything) and `rotate-secret` put the old secret back;
 //   check-and-set refuses a create over an entry and an update from a stale version;
 // - `clusters list --dex-grpc` reports a catalog entry whose client Dex lacks;
-// - `clusters remove` leaves nothing in either.
+// - `clusters remove` leaves nothing in either;
+// - `login --all --trusted-client k8s-auth` over 3 clusters added with `--trusted-peer k8s-auth`:
+//   one visit to Dex in Chromium, one ID token whose aud holds the 3 client IDs, kubectl reaches
+//   each context. The 3 catalog clusters are one kube-apiserver whose AuthenticationConfiguration
+//   lists the 3 client IDs as audiences (one API server per cluster would cost 3 start-ups).
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createCatalogWriter } from '../../../src/adapters/vault-catalog-write.js';
-import { cleanEnv, tempDir, type TempDir } from '../../support/login-harness.js';
+import { chromiumAvailable, launchChromium } from '../../support/browser.js';
+import { decodeClaims } from '../../support/credential-fixture.js';
+import { cleanEnv, startCli, tempDir, type TempDir } from '../../support/login-harness.js';
 import { runCli } from '../../support/run-cli.js';
 import { repoRoot, skipUnless } from '../../support/skip.js';
 import { fetchTrusting } from '../../support/tls-fetch.js';
 import { currentKubectl, currentKubernetesAvailable, currentKubernetesMissing, startCurrentApiServer, waitForJwtAuthenticator, type CurrentApiServer, type JwtIssuer } from '../kubernetes/kubernetes.js';
 import { OPENBAO_MISSING, openbaoAvailable, startOpenBao, type OpenBao } from '../openbao/openbao.js';
 import { dexAvailable, dexVersion, startDex, type DexPeer } from './dex.js';
+import { signInAtAuthUrl } from './dex-pages.js';
 
 const execFileAsync = promisify(execFile);
 const skip =
@@ -35,6 +43,8 @@ const skip =
 const CLUSTER = 'fleet1';
 const CLIENT_ID = 'kubernetes-fleet1';
 const ENTRY = `secret/data/k8s-auth/clusters/${CLUSTER}`;
+const FLEET = ['a1', 'a2', 'a3'];
+const noChromium = !chromiumAvailable();
 
 describe.skipIf(skip)('clusters add|rotate-secret|remove against real Dex gRPC, OpenBao and kube-apiserver', () => {
   let dex: DexPeer;
@@ -97,7 +107,7 @@ describe.skipIf(skip)('clusters add|rotate-secret|remove against real Dex gRPC, 
     expect(await dexClients()).not.toContainEqual(expect.objectContaining({ id: CLIENT_ID }));
     expect((await vaultEntry()).status).toBe(404);
     const { issuer, claimMappings } = planned.apiServer.jwt;
-    const jwt: JwtIssuer = { url: issuer.url, caPem: issuer.certificateAuthority, audiences: issuer.audiences, username: claimMappings.username };
+    const jwt: JwtIssuer = { url: issuer.url, caPem: issuer.certificateAuthority, audiences: [...issuer.audiences, ...FLEET.map((n) => `kubernetes-${n}`)], username: claimMappings.username };
     const t1 = Date.now();
     cp = await startCurrentApiServer({ authenticationConfig: [jwt] });
     process.stderr.write(`fleet: Dex + OpenBao ${t1 - t0} ms, kube-apiserver ${Date.now() - t1} ms\n`);
@@ -195,4 +205,41 @@ describe.skipIf(skip)('clusters add|rotate-secret|remove against real Dex gRPC, 
     const again = await cli(['clusters', 'remove', CLUSTER]);
     expect(again.code).toBe(3);
   });
+
+  it.skipIf(noChromium)('login --all --trusted-client: one browser visit for 3 clusters, one ID token for all, kubectl reaches each', async () => {
+    for (const name of FLEET) {
+      const add = await cli(['clusters', 'add', name, '--server', cp.server, '--certificate-authority-data', cp.caData, '--idp-certificate-authority', dex.caFile, '--trusted-peer', dex.publicClientId]);
+      expect(add.code, add.stderr).toBe(0);
+    }
+    const clients = (await dex.dexapi('list-clients')) as { clients: { id: string; trusted_peers?: string[] }[] };
+    for (const name of FLEET) expect(clients.clients.find((c) => c.id === `kubernetes-${name}`)?.trusted_peers).toEqual([dex.publicClientId]);
+    const kubeconfig = join(dir.path, 'fleet.kubeconfig');
+    let browser: Browser | undefined;
+    try {
+      browser = await launchChromium();
+      const login = startCli(['login', '--all', '--trusted-client', dex.publicClientId, '--kubeconfig', kubeconfig, '--no-browser'], env, 90_000);
+      const url = await login.url;
+      const scopes = new URL(url).searchParams.get('scope')?.split(' ') ?? [];
+      expect(scopes).toEqual(expect.arrayContaining(FLEET.map((n) => `audience:server:client_id:kubernetes-${n}`)));
+      await signInAtAuthUrl(browser, url, { login: user.login, password: user.password });
+      const result = await login.exited;
+      expect(result.code, result.stderr).toBe(0);
+      // one sign-in for the three: one "Signing in" line, one auth URL
+      expect(result.stderr.match(/Signing in to /g)).toHaveLength(1);
+      expect(result.stderr.match(/\/auth\?/g)).toHaveLength(1);
+    } finally {
+      await browser?.close();
+    }
+    const doc = parse(readFileSync(kubeconfig, 'utf8')) as { users: { name: string; user: { 'auth-provider': { config: Record<string, string> } } }[]; contexts: { name: string; context: { user: string } }[] };
+    expect(doc.users).toHaveLength(1);
+    const config = doc.users[0]?.user['auth-provider'].config ?? {};
+    expect(config['client-id']).toBe(dex.publicClientId);
+    expect(config['refresh-token']).toBeTruthy();
+    expect(decodeClaims(config['id-token'] ?? '')['aud']).toEqual(expect.arrayContaining([dex.publicClientId, ...FLEET.map((n) => `kubernetes-${n}`)]));
+    for (const name of FLEET) {
+      expect(doc.contexts.find((c) => c.name === name)?.context.user).toBe(doc.users[0]?.name);
+      const { stdout } = await execFileAsync(currentKubectl, ['auth', 'whoami', '-o', 'json', '--kubeconfig', kubeconfig, '--context', name], { env: cleanEnv({ HOME: dir.path }), timeout: 30_000 });
+      expect((JSON.parse(stdout) as { status: { userInfo: { username: string } } }).status.userInfo.username).toBe(user.login);
+    }
+  }, 150_000);
 });

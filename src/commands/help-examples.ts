@@ -13,6 +13,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'k8s-auth login prod staging --exec          # exec plugin users with a token cache',
     'k8s-auth login prod --no-browser --listen-port 8000   # over SSH: ssh -L 8000:127.0.0.1:8000',
     'k8s-auth login prod --grant device-code     # sign in on another device',
+    'k8s-auth login --all --trusted-client k8s-auth   # one sign-in for every cluster (docs/fleet.md)',
     'k8s-auth login lab --catalog ./clusters.yaml --kubeconfig ./lab.kubeconfig',
   ],
   credential: [

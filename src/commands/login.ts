@@ -53,7 +53,7 @@ async function runLogin(clusters: string[], flags: LoginFlags, source: ValueSour
   const catalog = catalogFromOptions(flags);
   if (flags.all && clusters.length > 0) throw new CliError(ExitCode.USAGE, '--all signs in to every cluster of the catalog: name no cluster with it');
   if (flags.all) clusters = await catalog.list();
-  if (clusters.length === 0) throw new CliError(ExitCode.USAGE, flags.all ? `no clusters in ${catalog.describe()}` : 'name at least one cluster (or --all): k8s-auth login <cluster>');
+  if (clusters.length === 0) throw new CliError(ExitCode.USAGE, flags.all ? `no clusters in ${catalog.describe()}` : "missing required argument 'cluster': name at least one cluster of the catalog, or --all");
   const { createBrowserOpener } = await import('../adapters/browser-launcher.js');
   const { login } = await import('../usecases/login.js');
   const { info, style } = await import('../ui/log.js');

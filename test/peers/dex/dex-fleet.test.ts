@@ -143,9 +143,6 @@ describe.skipIf(skip)('clusters add|rotate-secret|remove against real Dex gRPC, 
   it('rotate-secret: Dex refuses the old secret and takes the new one, and a new login works', async () => {
     const before = await vaultEntry();
     const oldSecret = before.data?.['client-secret'] ?? '';
-    const dry = await cli(['clusters', 'rotate-secret', CLUSTER, '--dry-run']);
-    expect(dry.code, dry.stderr).toBe(0);
-    expect((await vaultEntry()).version).toBe(before.version);
     const rotate = await cli(['clusters', 'rotate-secret', CLUSTER, '-o', 'json']);
     expect(rotate.code, rotate.stderr).toBe(0);
     const after = await vaultEntry();
@@ -200,10 +197,7 @@ describe.skipIf(skip)('clusters add|rotate-secret|remove against real Dex gRPC, 
     expect(remove.code, remove.stderr).toBe(0);
     expect(await dexClients()).not.toContainEqual(expect.objectContaining({ id: CLIENT_ID }));
     expect((await bao.api('GET', `secret/metadata/k8s-auth/clusters/${CLUSTER}`)).status).toBe(404);
-    const names = await cli(['clusters', '-o', 'json']);
-    expect(JSON.parse(names.stdout)).toMatchObject({ clusters: [] });
-    const again = await cli(['clusters', 'remove', CLUSTER]);
-    expect(again.code).toBe(3);
+    expect((await bao.api('LIST', 'secret/metadata/k8s-auth/clusters')).status).toBe(404);
   });
 
   it.skipIf(noChromium)('login --all --trusted-client: one browser visit for 3 clusters, one ID token for all, kubectl reaches each', async () => {

@@ -7,6 +7,8 @@ import type { DexClientSpec } from '../core/fleet-plan.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { registerSecret } from '../ui/redact.js';
 import { debug } from '../ui/log.js';
+import { isIP } from 'node:net';
+import { silenceIpServernameWarning } from './vault-client.js';
 
 /**
  * Dex's gRPC API (api/v2, src/adapters/dex-api/api.proto, loaded at run time), over TLS: the
@@ -54,7 +56,7 @@ interface WireClient {
 }
 
 type Callback<T> = (error: grpc.ServiceError | null, value?: T) => void;
-type Unary = (request: object, options: grpc.CallOptions, callback: Callback<unknown>) => void;
+type Unary = (request: object, options: grpc.CallOptions, callback: Callback<unknown>) => grpc.ClientUnaryCall;
 type DexStub = grpc.Client & Record<'GetClient' | 'CreateClient' | 'DeleteClient' | 'ListClients' | 'GetDiscovery', Unary>;
 
 function protoPath(): string {
@@ -103,14 +105,21 @@ export function connectDex(options: DexGrpcOptions): DexApi {
   const key = readPem(options.keyFile, '--dex-key');
   const cert = readPem(options.certFile, '--dex-cert');
   if ((key === undefined) !== (cert === undefined)) throw new CliError(ExitCode.USAGE, '--dex-cert and --dex-key go together');
+  // grpc-js passes an IP host as the TLS server name (Node's DEP0123 warning); the certificate is
+  // still checked against that IP
+  if (isIP(options.address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')) !== 0) silenceIpServernameWarning();
   const stub = new loaded.api.Dex(options.address, grpc.credentials.createSsl(roots, key ?? null, cert ?? null));
   debug(`Dex gRPC ${options.address}${options.caFile ? ` (CA ${options.caFile})` : ''}${cert ? ' with a client certificate' : ''}`);
+  // calls still under way when the command ends (the other side failed first) are cancelled on close
+  const pending = new Set<grpc.ClientUnaryCall>();
   const call = <T>(method: 'GetClient' | 'CreateClient' | 'DeleteClient' | 'ListClients' | 'GetDiscovery', request: object, what: string): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      stub[method](request, { deadline: Date.now() + options.timeoutMs }, (error, value) => {
+      const inFlight = stub[method](request, { deadline: Date.now() + options.timeoutMs }, (error, value) => {
+        pending.delete(inFlight);
         if (error) reject(dexError(error, what, options.address));
         else resolve(value as T);
       });
+      pending.add(inFlight);
     });
   return {
     address: options.address,
@@ -146,6 +155,9 @@ export function connectDex(options: DexGrpcOptions): DexApi {
         return info;
       });
     },
-    close: () => stub.close(),
+    close: () => {
+      for (const inFlight of pending) inFlight.cancel();
+      stub.close();
+    },
   };
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CatalogOptions } from '../config/catalog-options.js';
-import { addFleetOptions, type FleetFlags } from '../config/fleet-options.js';
+import { addFleetOptions, finishDex, type FleetFlags } from '../config/fleet-options.js';
 import { DATA_FORMATS, resolveOutput } from '../config/output-options.js';
 import { ExitCode } from '../errors.js';
 
@@ -49,7 +49,7 @@ export function register(clusters: Command): void {
       printFleetRows(format, listing);
       if (listing.rows.some((r) => r.status !== 'ok' && r.status !== 'other-issuer')) process.exitCode = ExitCode.CHECK_FAILED;
     } finally {
-      dex.close();
+      finishDex(dex);
     }
   });
 }

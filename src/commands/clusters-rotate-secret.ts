@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addFleetOptions, type FleetFlags } from '../config/fleet-options.js';
+import { addFleetOptions, finishDex, type FleetFlags } from '../config/fleet-options.js';
 import { DATA_FORMATS, resolveOutput } from '../config/output-options.js';
 import { CliError, ExitCode } from '../errors.js';
 
@@ -22,7 +22,7 @@ export function register(clusters: Command): void {
       const { printFleetOutcome } = await import('../ui/fleet-output.js');
       printFleetOutcome(format, result);
     } finally {
-      dex.close();
+      finishDex(dex);
     }
   });
 }

@@ -47,3 +47,14 @@ export async function openFleet(flags: FleetFlags, dexRequired: boolean, env: En
   const dex = connectDex({ address, timeoutMs, ...(flags.dexCa ? { caFile: flags.dexCa } : {}), ...(flags.dexCert ? { certFile: flags.dexCert } : {}), ...(flags.dexKey ? { keyFile: flags.dexKey } : {}) });
   return { dex, catalog };
 }
+
+/**
+ * Closes the Dex channel at the end of a command. grpc-js offers no way to abort a connection
+ * whose TLS handshake a silent peer never answers (it outlives the call's deadline and
+ * close()), so once the command is done the process ends within a second even if that socket is
+ * still open (an unref'd timer: it never delays an exit that would happen anyway).
+ */
+export function finishDex(dex: DexApi | undefined): void {
+  dex?.close();
+  setTimeout(() => process.exit(), 1_000).unref();
+}

@@ -128,6 +128,7 @@ describe.skipIf(skip)('clusters add|rotate-secret|remove against real Dex gRPC, 
     const entry = await vaultEntry();
     expect(entry.data).toMatchObject({ server: cp.server, 'issuer-url': dex.issuer, 'client-id': CLIENT_ID, 'redirect-uri': 'http://127.0.0.1:8000/callback' });
     expect(entry.data?.['client-secret']).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(add.stderr).not.toContain('Warning');
     // the secret is in Vault, not in what add printed
     expect(add.stdout + add.stderr).not.toContain(entry.data?.['client-secret'] ?? '<none>');
     const good = await passwordGrant(entry.data?.['client-secret'] ?? '');

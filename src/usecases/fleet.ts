@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DexApi } from '../adapters/dex-grpc.js';
 import type { CatalogWriter } from '../adapters/vault-catalog-write.js';
-import { type AddRequest, type DexClientSpec, type FleetStep, addSteps, clientIdFor, planAdd, planRotate, removeSteps, rotateSteps } from '../core/fleet-plan.js';
+import { type AddRequest, type DexClientSpec, type FleetStep, addSteps, clientIdFor, clusterOfClientName, planAdd, planRotate, removeSteps, rotateSteps } from '../core/fleet-plan.js';
 import { type ApiServerConfig, apiServerConfig } from '../core/fleet-report.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { registerSecret } from '../ui/redact.js';
@@ -78,7 +78,10 @@ export async function removeCluster(ports: FleetPorts, cluster: string, dryRun: 
   const [existingEntry, byName] = await Promise.all([catalog.read(cluster), dex.getClient(clientIdFor(cluster))]);
   // the entry names its client; fall back to the ID `clusters add` gives
   const namedId = typeof existingEntry?.data?.['client-id'] === 'string' ? (existingEntry.data['client-id'] as string) : undefined;
-  const client = namedId !== undefined && namedId !== clientIdFor(cluster) ? await dex.getClient(namedId) : byName;
+  const named = namedId !== undefined && namedId !== clientIdFor(cluster) ? await dex.getClient(namedId) : byName;
+  // only a client `clusters add` made for this cluster: an entry may name a client others share
+  const client = named !== undefined && clusterOfClientName(named.name) === cluster ? named : undefined;
+  if (named !== undefined && client === undefined) warn(`keeping Dex client '${named.id}': \`clusters add\` did not make it for '${cluster}' (its name is '${named.name}'), other clusters may use it`);
   const clientId = namedId ?? clientIdFor(cluster);
   const entry = catalog.secretPath(cluster);
   const steps = removeSteps(client?.id, entry, existingEntry?.version);
@@ -115,6 +118,7 @@ export async function rotateSecret(ports: FleetPorts, cluster: string, dryRun: b
   const clientId = typeof existingEntry.data['client-id'] === 'string' ? existingEntry.data['client-id'] : clientIdFor(cluster);
   const old = await dex.getClient(clientId);
   if (old === undefined) throw new CliError(ExitCode.PROVIDER, `Dex at ${dex.address} has no client '${clientId}' for cluster '${cluster}': remove the cluster and add it again`);
+  if (clusterOfClientName(old.name) !== cluster) throw new CliError(ExitCode.USAGE, `Dex client '${clientId}' was not made by \`clusters add\` for '${cluster}' (its name is '${old.name}'): other clusters may share it, so its secret is not rotated here`);
   const next = planRotate(cluster, existingEntry.data, old, secret);
   const steps = rotateSteps(clientId, entry, existingEntry.version);
   const result: FleetResult = { cluster, clientId, dryRun, entry, steps };

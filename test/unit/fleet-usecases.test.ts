@@ -130,6 +130,18 @@ describe('clusters rotate-secret and remove', () => {
     expect(catalog.entries.get('prod')?.version).toBe(1);
   });
 
+  it('never deletes or rotates a client it did not make for the cluster (a shared one)', async () => {
+    const dex = fakeDex();
+    const catalog = fakeVault();
+    await dex.createClient({ id: 'k8s-auth', name: 'k8s-auth', secret: 'shared', redirectUris: [], trustedPeers: [], public: false });
+    await catalog.write('lab', { server: 'https://lab', 'issuer-url': ISSUER, 'client-id': 'k8s-auth', 'client-secret': 'shared' }, 0);
+    expect((await cliErrorOfAsync(() => rotateSecret({ dex, catalog }, 'lab', false, 'new'))).message).toContain('not made by `clusters add`');
+    const removed = await removeCluster({ dex, catalog }, 'lab', false);
+    expect(removed.steps.map((s) => s.action)).toEqual(['delete-entry']);
+    expect(dex.clients.get('k8s-auth')?.secret).toBe('shared');
+    expect(catalog.entries.size).toBe(0);
+  });
+
   it('remove deletes both; a failed Vault delete recreates the Dex client as it was', async () => {
     const failing = await registered();
     failing.catalog.failDestroy = true;

@@ -199,7 +199,7 @@ let ipServernameWarningSilenced = false;
  * DeprecationWarning (DEP0123) on stderr. The certificate is still checked against that IP:
  * drop that one warning, nothing else.
  */
-function silenceIpServernameWarning(): void {
+export function silenceIpServernameWarning(): void {
   if (ipServernameWarningSilenced) return;
   ipServernameWarningSilenced = true;
   const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;

@@ -1,9 +1,16 @@
 import type { Command } from 'commander';
 import { addCatalogOptions, type CatalogOptions } from '../config/catalog-options.js';
 import { httpTimeoutOption } from '../config/sign-in-flags.js';
-import { DATA_FORMATS, outputOption, resolveOutput } from '../config/output-options.js';
+import { DATA_FORMATS, outputOption } from '../config/output-options.js';
+import { listNames, register as registerList } from './clusters-list.js';
+import { register as registerAdd } from './clusters-add.js';
+import { register as registerRemove } from './clusters-remove.js';
+import { register as registerRotate } from './clusters-rotate-secret.js';
 
-/** `k8s-auth clusters`: the names in the catalog (docs/usage.md#clusters). */
+/**
+ * `k8s-auth clusters`: the names in the catalog (docs/usage.md#clusters); its subcommands
+ * add, remove, rotate-secret and list manage the fleet in Dex and Vault (docs/fleet.md).
+ */
 interface ClustersFlags extends CatalogOptions {
   output?: string;
 }
@@ -11,27 +18,14 @@ interface ClustersFlags extends CatalogOptions {
 export function register(program: Command): void {
   const command = program
     .command('clusters')
-    .summary('list the clusters of the catalog')
-    .description('List the cluster names of the catalog (Vault: a KV v2 metadata LIST; file: its clusters mapping), one per line.');
+    .summary('list the clusters of the catalog; add, remove, rotate-secret')
+    .description('List the cluster names of the catalog (Vault: a KV v2 metadata LIST; file: its clusters mapping), one per line. The subcommands register clusters with Dex and the Vault catalog (docs/fleet.md).');
   addCatalogOptions(command)
     .addOption(httpTimeoutOption())
     .addOption(outputOption(DATA_FORMATS, 'text'))
-    .action(async (flags: ClustersFlags) => {
-      const { catalogFromOptions } = await import('../config/catalog-options.js');
-      const catalog = catalogFromOptions(flags);
-      const { withSpinner } = await import('../ui/spinner.js');
-      const { format } = resolveOutput(flags.output, DATA_FORMATS, 'text');
-      const names = await withSpinner(`listing ${catalog.describe()}…`, () => catalog.list());
-      if (format === 'json' || format === 'yaml') {
-        const { printData } = await import('../ui/output.js');
-        printData(format, { source: catalog.describe(), clusters: names });
-        return;
-      }
-      if (names.length === 0) {
-        const { info } = await import('../ui/log.js');
-        info(`no clusters in ${catalog.describe()}`);
-        return;
-      }
-      process.stdout.write(names.map((n) => `${n}\n`).join(''));
-    });
+    .action(async (flags: ClustersFlags) => listNames(flags));
+  registerAdd(command);
+  registerRemove(command);
+  registerRotate(command);
+  registerList(command);
 }

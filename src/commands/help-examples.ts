@@ -13,6 +13,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'k8s-auth login prod staging --exec          # exec plugin users with a token cache',
     'k8s-auth login prod --no-browser --listen-port 8000   # over SSH: ssh -L 8000:127.0.0.1:8000',
     'k8s-auth login prod --grant device-code     # sign in on another device',
+    'k8s-auth login --all --trusted-client k8s-auth   # one sign-in for every cluster (docs/fleet.md)',
     'k8s-auth login lab --catalog ./clusters.yaml --kubeconfig ./lab.kubeconfig',
   ],
   credential: [
@@ -22,6 +23,13 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   whoami: ['k8s-auth whoami', 'k8s-auth whoami prod -o json', 'k8s-auth whoami --context lab-ctx --kubeconfig ./lab.kubeconfig'],
   logout: ['k8s-auth logout prod', 'k8s-auth logout --context lab-ctx'],
   clusters: ['k8s-auth clusters', 'k8s-auth clusters --catalog ./clusters.yaml -o json'],
+  'clusters add': [
+    'k8s-auth clusters add prod --server https://prod.example.com:6443 --certificate-authority ./prod-ca.pem --dex-grpc dex.example.com:5557 --dex-ca ./dex-ca.pem --dry-run',
+    'k8s-auth clusters add lab --server https://lab.example.com:6443 --public -o json',
+  ],
+  'clusters remove': ['k8s-auth clusters remove lab --dry-run', 'k8s-auth clusters remove lab'],
+  'clusters rotate-secret': ['k8s-auth clusters rotate-secret prod', 'k8s-auth clusters rotate-secret prod --dex-grpc dex.example.com:5557 -o json'],
+  'clusters list': ['k8s-auth clusters list', 'k8s-auth clusters list --dex-grpc dex.example.com:5557 -o json'],
   rbac: ['k8s-auth rbac plan prod', 'k8s-auth rbac apply prod', 'k8s-auth rbac list -o yaml'],
   'rbac apply': ['k8s-auth rbac apply prod', 'k8s-auth rbac apply prod --id-token ./token.jwt --mapping ./groups.yaml', 'k8s-auth rbac apply prod --dry-run'],
   'rbac plan': ['k8s-auth rbac plan prod', 'k8s-auth rbac plan prod -o json'],

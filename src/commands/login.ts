@@ -3,6 +3,7 @@ import { DATA_FORMATS, outputOption, resolveOutput } from '../config/output-opti
 import { addCatalogOptions, type CatalogOptions } from '../config/catalog-options.js';
 import { addExecLoginOptions, type ExecLoginFlags } from '../config/exec-login-options.js';
 import { addSignInOptions, valueSourceOf, type ValueSource } from '../config/sign-in-flags.js';
+import { CliError, ExitCode } from '../errors.js';
 
 /**
  * `k8s-auth login <cluster>...`: sign in through the browser and write the kubeconfig
@@ -14,6 +15,8 @@ interface LoginFlags extends CatalogOptions, ExecLoginFlags {
   setCurrent: boolean;
   output?: string;
   quiet?: boolean;
+  all?: boolean;
+  trustedClient?: string;
 }
 
 export function register(program: Command): void {
@@ -25,11 +28,13 @@ export function register(program: Command): void {
         'and write a cluster, a user and a context for each into your kubeconfig. Clusters that share an identity provider ' +
         'and client share one sign-in. kubectl refreshes the ID token by itself afterwards.',
     )
-    .argument('<cluster...>', 'cluster names from the catalog');
+    .argument('[cluster...]', 'cluster names from the catalog (or --all)');
   addCatalogOptions(command)
     .addOption(new Option('--kubeconfig <file>', 'kubeconfig to write (default: $KUBECONFIG, else ~/.kube/config)'))
     .addOption(new Option('--context-name <name>', 'name of the context to write (default: the cluster name)'))
-    .addOption(new Option('--no-set-current', 'leave current-context as it is'));
+    .addOption(new Option('--no-set-current', 'leave current-context as it is'))
+    .addOption(new Option('--all', 'every cluster of the catalog'))
+    .addOption(new Option('--trusted-client <client-id>', "sign in once per issuer as this client, asking for each cluster's client as an audience (Dex cross-client trust; docs/fleet.md)").env('K8S_AUTH_TRUSTED_CLIENT'));
   // --grant, --username, --no-browser, --browser-command, --listen-port, --certificate-authority, --insecure-skip-tls-verify, --timeout, --http-timeout
   addSignInOptions(command)
     .addOption(outputOption(DATA_FORMATS, 'text'))
@@ -46,6 +51,9 @@ async function runLogin(clusters: string[], flags: LoginFlags, source: ValueSour
   const { timeoutMs, listenPort } = signIn;
   const { catalogFromOptions } = await import('../config/catalog-options.js');
   const catalog = catalogFromOptions(flags);
+  if (flags.all && clusters.length > 0) throw new CliError(ExitCode.USAGE, '--all signs in to every cluster of the catalog: name no cluster with it');
+  if (flags.all) clusters = await catalog.list();
+  if (clusters.length === 0) throw new CliError(ExitCode.USAGE, flags.all ? `no clusters in ${catalog.describe()}` : "missing required argument 'cluster': name at least one cluster of the catalog, or --all");
   const { createBrowserOpener } = await import('../adapters/browser-launcher.js');
   const { login } = await import('../usecases/login.js');
   const { info, style } = await import('../ui/log.js');
@@ -68,6 +76,7 @@ async function runLogin(clusters: string[], flags: LoginFlags, source: ValueSour
     grant: mode.grant,
     ...(mode.exec ? { exec: mode.exec } : {}),
     ...(mode.authProvider ? { authProvider: true } : {}),
+    ...(flags.trustedClient ? { trustedClient: flags.trustedClient } : {}),
   });
 
   const output = resolveOutput(flags.output, DATA_FORMATS, 'text').format;

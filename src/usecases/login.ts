@@ -14,6 +14,7 @@ import { EXEC_API_V1, parseExecApiVersion } from '../core/exec-credential.js';
 import { type CurrentLogin, readCurrentLogin } from './current-login.js';
 import { createProviderSession, type ProviderEndpoint } from './provider-session.js';
 import { decodeBase64Pem } from '../core/base64-pem.js';
+import { extraSignInReasons, missingAudiences, planSignIns } from '../core/fleet-sign-in.js';
 
 /**
  * `k8s-auth login <cluster>...`: catalog entries → one browser sign-in per distinct
@@ -41,6 +42,8 @@ export interface LoginRequest {
   exec?: ExecLoginOptions;
   /** --no-exec: write the auth-provider form even where the user is an exec plugin user now. */
   authProvider?: boolean;
+  /** --trusted-client: clusters sharing an issuer sign in once as this client (Dex cross-client trust, docs/fleet.md). */
+  trustedClient?: string;
 }
 
 /** The user the context names now, if k8s-auth wrote it in one of its two forms. */
@@ -164,11 +167,14 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
   const entries = targets.map((t) => t.entry);
   const contextOf = new Map(targets.flatMap((t) => (t.context !== undefined ? [[t.entry.name, t.context] as const] : [])));
   const contextNameOf = (entry: ClusterEntry): string => request.contextName ?? contextOf.get(entry.name) ?? entry.name;
-  const groups = groupBySignIn(entries);
+  if (request.trustedClient && request.exec) throw new CliError(ExitCode.USAGE, '--trusted-client writes auth-provider users (one kubeconfig user per issuer): drop --exec');
+  const groups = planSignIns(entries, request.trustedClient);
+  for (const reason of extraSignInReasons(groups)) info(reason);
   // discovery for every provider at once, while the kubeconfig is checked
   const endpoints = groups.map((group): ProviderEndpoint => {
     const caPems = group.entries.map((e) => decodeBase64Pem(e.idpCertificateAuthorityData)).filter((p): p is string => p !== undefined);
-    const clientSecret = group.entries.find((e) => e.clientSecret)?.clientSecret;
+    // the trusted client is the CLI's own, public client: the clusters' secrets are not its
+    const clientSecret = group.trusted ? undefined : group.entries.find((e) => e.clientSecret)?.clientSecret;
     return { issuerUrl: group.issuerUrl, clientId: group.clientId, ...(clientSecret ? { clientSecret } : {}), caPems };
   });
   for (const endpoint of endpoints) session.configuration(endpoint).catch(() => undefined); // reported at the sign-in below
@@ -188,8 +194,8 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
     await session.configuration(endpoint);
     const clusterNames = group.entries.map((e) => e.name);
     request.onSignInStart?.(group.issuerUrl, clusterNames);
-    const redirectUri = group.entries.find((e) => e.redirectUri)?.redirectUri;
-    const scopes = [...new Set(group.entries.flatMap(scopesFor))];
+    const redirectUri = group.trusted ? undefined : group.entries.find((e) => e.redirectUri)?.redirectUri;
+    const scopes = [...new Set([...group.entries.flatMap(scopesFor), ...group.audienceScopes])];
     const loginHint = group.entries.map((e) => execFor.get(e.name)?.loginHint).find((h) => h !== undefined);
     // --grant: the flow is chosen (and device code / password run) by the session's grant use case
     const result = await session.signIn(
@@ -206,6 +212,8 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
       },
     );
     debug(`signed in at ${group.issuerUrl}; ID token valid until ${isoFromUnix(result.expiresAt)}`);
+    const lacking = group.trusted ? missingAudiences(group, result.claims['aud']) : [];
+    if (lacking.length > 0) throw new CliError(ExitCode.PROVIDER, `the ID token from ${group.issuerUrl} for client ${group.clientId} is not for ${lacking.join(', ')} (its aud lacks their client-id): make ${group.clientId} a trusted peer of their clients (\`k8s-auth clusters add --trusted-peer ${group.clientId}\`)`);
     const [{ setCurrentContextInFiles, updateKubeconfig }, { oidcAuthProviderUser, setCluster, setContext, setCurrentContext, setUser }] = await Promise.all([
       import('../adapters/kubeconfig-file.js'),
       import('../core/kubeconfig-merge.js'),
@@ -213,7 +221,9 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
 
     for (const entry of group.entries) {
       const username = usernameFor(entry, result.claims);
-      const userName = `${username}@${entry.name}`;
+      // a trusted-client sign-in: one user for the whole group, so kubectl's refresh (rotating
+      // the one refresh token) writes back where every context of the group reads it
+      const userName = `${username}@${group.trusted ? group.clientId : entry.name}`;
       const contextName = contextNameOf(entry);
       const setCurrentHere = request.setCurrent && outcomes.length === 0 && paths.length === 1;
       // the cache first: a kubeconfig naming the plugin must never point at an empty cache
@@ -234,8 +244,8 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
             ? execLogin.execUserFor(entry, exec)
             : oidcAuthProviderUser({
                 issuerUrl: entry.issuerUrl,
-                clientId: entry.clientId,
-                ...(entry.clientSecret ? { clientSecret: entry.clientSecret } : {}),
+                clientId: group.clientId,
+                ...(entry.clientSecret && !group.trusted ? { clientSecret: entry.clientSecret } : {}),
                 idToken: result.idToken,
                 ...(result.refreshToken ? { refreshToken: result.refreshToken } : {}),
                 ...(entry.idpCertificateAuthorityData ? { idpCaData: entry.idpCertificateAuthorityData } : {}),

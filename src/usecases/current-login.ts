@@ -1,4 +1,5 @@
-import { readMergedKubeconfig, resolveKubeconfigPaths } from '../adapters/kubeconfig-file.js';
+import { kubeconfigPaths } from '../adapters/kubeconfig-check.js';
+import { readMergedKubeconfig } from '../adapters/kubeconfig-read.js';
 import { loginCommand } from '../core/login-mode.js';
 import { CliError, ExitCode } from '../errors.js';
 import { registerSecret } from '../ui/redact.js';
@@ -60,7 +61,7 @@ function formOf(user: Record<string, unknown>): string | undefined {
 }
 
 export function readCurrentLogin(options: CurrentLoginOptions = {}): CurrentLogin {
-  const paths = resolveKubeconfigPaths(options.kubeconfig, options.env ?? process.env);
+  const paths = kubeconfigPaths(options.kubeconfig, options.env ?? process.env);
   const merged = readMergedKubeconfig(paths);
   const where = paths.join(process.platform === 'win32' ? ';' : ':');
   const contextName = options.context ?? merged.currentContext;

@@ -78,13 +78,24 @@ function scan(text: string): KubeconfigLayout | undefined {
   const lines = text.split('\n');
   const blocks: Block[] = [];
   let scalarColumn = -1; // inside a block scalar's content: lines deeper than this (or blank)
+  // where the next character RISKY looks for is: lines before it need no regex (base64 lines are long)
+  const riskyChar = /[&*!\t\r]/g;
+  let nextRisky = riskyChar.exec(text)?.index ?? Infinity;
+  let offset = 0;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as string;
+    offset += line.length + 1;
+    let risky = false;
+    if (nextRisky < offset) {
+      risky = true;
+      riskyChar.lastIndex = offset;
+      nextRisky = riskyChar.exec(text)?.index ?? Infinity;
+    }
     const indent = indentOf(line);
     const blank = indent === line.length;
     if (scalarColumn >= 0 && (blank || indent > scalarColumn)) {
       // text, not YAML structure: `&&` in an installHint is no anchor; a `#` line would look like a comment below
-      if (line.charCodeAt(indent) === 35 || /[\t\r]/.test(line)) return undefined;
+      if (line.charCodeAt(indent) === 35 || (risky && /[\t\r]/.test(line))) return undefined;
       const current = blocks[blocks.length - 1] as Block;
       current.end = i + 1;
       const item = current.items?.[current.items.length - 1];
@@ -92,7 +103,7 @@ function scan(text: string): KubeconfigLayout | undefined {
       continue;
     }
     scalarColumn = -1;
-    if (RISKY.test(line)) return undefined;
+    if (risky && RISKY.test(line)) return undefined;
     const lastChar = line.charCodeAt(line.length - 1);
     // only lines ending in an indicator can be a header: the anchored regex is slow on long lines
     const header = lastChar === 124 || lastChar === 62 || lastChar === 45 || lastChar === 43 || (lastChar >= 48 && lastChar <= 57) ? BLOCK_SCALAR.exec(line) : null;

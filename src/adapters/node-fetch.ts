@@ -23,7 +23,7 @@ export interface NodeFetchAnswer {
   status: number;
   statusText: string;
   headers: Headers;
-  body: Uint8Array;
+  body: Uint8Array<ArrayBuffer>;
   url: string;
 }
 
@@ -54,7 +54,7 @@ export function nodeFetchCan(init: RequestInit | undefined): boolean {
   return encodeBody(init?.body) !== null;
 }
 
-function once(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, options: NodeFetchOptions): Promise<{ res: IncomingMessage; bytes: Uint8Array }> {
+function once(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, options: NodeFetchOptions): Promise<{ res: IncomingMessage; bytes: Uint8Array<ArrayBuffer> }> {
   return new Promise((resolve, reject) => {
     const fail = (error: unknown): void => reject(options.signal.aborted ? options.signal.reason : new TypeError('fetch failed', { cause: error }));
     if (options.signal.aborted) return fail(options.signal.reason);

@@ -6,7 +6,7 @@
 // issuer's port. Plain node, after `npm run build`:
 //
 //   node bench/commands.mjs [--runs N] [--cli FILE]   (default 15 rounds + 3 warm-up; N from 5 to 200;
-//   --cli: another build's bin/k8s-auth.js, to compare builds)
+//   --cli: another build's bin/k8s-auth.js; --compare FILE: that build too, in the same rounds)
 //
 // Per round, in an order that rotates: `node -e 0`, whoami, clusters, credential. Every run must
 // exit 0 with the expected output or the benchmark fails. Prints ONE JSON line on stdout.
@@ -20,6 +20,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cliArg = process.argv.indexOf('--cli');
 // --cli FILE: another build's entry point (default bin/k8s-auth.js), to compare builds
 const cli = cliArg > 0 ? process.argv[cliArg + 1] : join(root, 'bin', 'k8s-auth.js');
+// --compare FILE: also run another build's entry point (e.g. the last commit's) in the same rounds
+const compareArg = process.argv.indexOf('--compare');
+const other = compareArg > 0 ? process.argv[compareArg + 1] : undefined;
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = Math.min(200, Math.max(5, Number(runsArg > 0 ? process.argv[runsArg + 1] : 15) || 15));
 const WARMUP = 3;
@@ -106,6 +109,8 @@ const commands = {
   },
 };
 
+if (other) for (const name of ['whoami', 'clusters', 'credential']) commands[`${name}@compare`] = { ...commands[name], args: [other, ...commands[name].args.slice(1)] };
+
 function timed(name) {
   const { args, check } = commands[name];
   return new Promise((resolve, reject) => {
@@ -155,6 +160,14 @@ try {
     const ms = median(times[name]);
     result[name] = { medianMs: round(ms), ratio: round(ms / nodeMedianMs, 2), target: TARGETS[name], withinTarget: ms / nodeMedianMs <= TARGETS[name] };
     process.stderr.write(`  ${name.padEnd(10)} ${String(round(ms)).padStart(7)} ms  ${round(ms / nodeMedianMs, 2)}x node (target ${TARGETS[name]}x)\n`);
+  }
+  if (other) {
+    result.compare = { cli: other };
+    for (const name of ['whoami', 'clusters', 'credential']) {
+      const ms = median(times[`${name}@compare`]);
+      result.compare[name] = { medianMs: round(ms), ratio: round(ms / nodeMedianMs, 2) };
+      process.stderr.write(`  ${name.padEnd(10)} ${String(round(ms)).padStart(7)} ms  ${round(ms / nodeMedianMs, 2)}x node  (${other})\n`);
+    }
   }
   process.stderr.write(`  node -e 0  ${String(round(nodeMedianMs)).padStart(7)} ms (medians of ${RUNS} rotating rounds)\n`);
   process.stdout.write(`${JSON.stringify(result)}\n`);

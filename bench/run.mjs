@@ -2,7 +2,11 @@
 // Runs every benchmark under bench/ one after another (never in parallel: 2 cores), collects the
 // one JSON line each prints on stdout, writes bench/results/latest.json and prints a summary.
 // Benchmarks are not tests: each reports ratios or times against a baseline measured in its own
-// run, and whether it met its target. Usage: npm run bench [-- --only login,token]
+// run, and whether it met its target. Usage: npm run bench [-- --only login,token] [-- --check]
+//
+// --check is the regression guard a developer runs before stopping (not a timed unit test):
+// after the runs it prints each target of issue 16 beside what was measured and exits 1 when
+// any ratio is over its target (or a benchmark failed). `--runs N` is passed to every bench.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const benches = [
+  // whoami, clusters and the exec hot path with a warm cache, against node -e 0
+  { name: 'commands', args: ['bench/commands.mjs'] },
   { name: 'login', args: [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'bench/login.ts'] },
   { name: 'credential-hot-path', args: ['bench/credential-hot-path.mjs'] },
   // int128/kubelogin beside us (test/peers/kubelogin/install.sh builds it): hot path, start → browser
@@ -23,13 +29,16 @@ const benches = [
 ];
 
 const onlyIndex = process.argv.indexOf('--only');
+const runsIndex = process.argv.indexOf('--runs');
+const runsArgs = runsIndex > 0 ? ['--runs', process.argv[runsIndex + 1] ?? ''] : [];
+const checking = process.argv.includes('--check');
 const only = onlyIndex > 0 ? new Set((process.argv[onlyIndex + 1] ?? '').split(',')) : undefined;
 
 function run(bench) {
   return new Promise((resolve) => {
     const script = bench.args[bench.args.length - 1];
     if (!existsSync(join(root, script))) return resolve({ bench: bench.name, error: `${script} is missing` });
-    const child = spawn(process.execPath, bench.args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...bench.args, ...(bench.name === 'proxy' ? [] : runsArgs)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     // Each bench bounds its own runs; this is the backstop.
@@ -59,3 +68,11 @@ writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: proce
 process.stderr.write(`\nresults written to ${file}\n`);
 for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`);
 process.exitCode = results.some((r) => r.error) ? 1 : 0;
+if (checking) {
+  const { checkTargets } = await import('./lib/targets.mjs');
+  const rows = checkTargets(results);
+  process.stderr.write('\ntargets (issue 16), ratios measured in the same run:\n');
+  for (const row of rows) process.stderr.write(`  ${row.ok ? 'ok  ' : 'OVER'} ${row.what.padEnd(52)} ${String(row.value).padStart(8)} ${row.unit} (target ${row.op} ${row.limit})\n`);
+  if (rows.some((r) => !r.ok)) process.exitCode = 1;
+  process.stderr.write(process.exitCode ? 'bench --check: FAILED (over a target, or a benchmark failed)\n' : 'bench --check: every target met\n');
+}

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseSimpleYaml } from '../core/simple-yaml.js';
-import { type CatalogFileContent, catalogFileEntry, catalogFileNames, parseCatalogFile } from '../core/catalog-file.js';
+import { type CatalogFileContent, catalogEntryText, catalogFileEntry, catalogFileNames, parseCatalogFile } from '../core/catalog-file.js';
 import type { ClusterEntry } from '../core/cluster-entry.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import type { Catalog } from '../usecases/catalog.js';
@@ -27,6 +27,13 @@ export class FileCatalog implements Catalog {
   }
 
   async get(name: string): Promise<ClusterEntry> {
+    // one entry of a large plain file is cut out and parsed alone; any doubt reads the whole file
+    if (this.content === undefined) {
+      const text = await readFile(this.path, 'utf8').catch(() => undefined);
+      const entryText = text === undefined ? undefined : catalogEntryText(text, name);
+      const raw = entryText === undefined ? undefined : parseSimpleYaml(entryText);
+      if (raw !== undefined) return catalogFileEntry(parseCatalogFile(raw, this.path), name, this.path);
+    }
     return catalogFileEntry(await this.load(), name, this.path);
   }
 

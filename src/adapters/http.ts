@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { RequestInit as UndiciRequestInit } from 'undici';
-import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
-import { fetch as undiciFetch } from 'undici/lib/web/fetch/index.js';
-import { Response as UndiciResponse } from 'undici/lib/web/fetch/response.js';
+import type { Dispatcher, RequestInit as UndiciRequestInit } from 'undici';
+import { nodeFetch, nodeFetchCan } from './node-fetch.js';
 import { secureContextWithExtraCas } from './tls-context.js';
 import { proxyForUrl, proxyRefusalMessage, proxyTunnelStatus, proxyUnreachable, proxyUnreachableMessage } from '../core/proxy-env.js';
 import { CliError, ExitCode, type ExitCodeValue, describeError } from '../errors.js';
@@ -180,6 +178,23 @@ function loadProxySupport(): Promise<unknown> {
   return proxySupport;
 }
 
+interface UndiciParts {
+  fetch: typeof import('undici').fetch;
+  Response: typeof import('undici').Response;
+  EnvHttpProxyAgent: typeof import('undici').EnvHttpProxyAgent;
+  dispatcher?: Dispatcher;
+}
+
+/** undici's fetch and proxy agent, imported directly rather than its whole index (~15 ms). */
+async function loadUndiciParts(): Promise<UndiciParts & { dispatcher?: never }> {
+  const [agent, fetchModule, responseModule] = await Promise.all([
+    import('undici/lib/dispatcher/env-http-proxy-agent.js'),
+    import('undici/lib/web/fetch/index.js'),
+    import('undici/lib/web/fetch/response.js'),
+  ]);
+  return { EnvHttpProxyAgent: agent.default, fetch: fetchModule.fetch, Response: responseModule.Response };
+}
+
 export function createFetch(options: HttpClientOptions = {}): FetchFunction {
   const extra = [...(options.caPems ?? []), ...readCaFiles(options.caFiles ?? [])];
   const insecure = options.insecureSkipTlsVerify === true;
@@ -189,13 +204,14 @@ export function createFetch(options: HttpClientOptions = {}): FetchFunction {
   const secureContext = extra.length > 0 ? secureContextWithExtraCas(extra) : undefined;
   const tls = { ...(secureContext ? { secureContext } : {}), rejectUnauthorized: !insecure };
   const timeoutMs = options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
-  const dispatcher = new EnvHttpProxyAgent({
-    connect: tls,
-    requestTls: tls,
-    connectTimeout: Math.min(timeoutMs, 10_000),
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-  });
+  // undici (its fetch, its proxy agent) loads only when a proxy is set or a body needs it: it is
+  // the largest start-up cost of `login` otherwise (docs/performance.md)
+  let undici: Promise<UndiciParts> | undefined;
+  const loadUndici = (): Promise<UndiciParts> =>
+    (undici ??= loadUndiciParts().then((parts) => ({
+      ...parts,
+      dispatcher: new parts.EnvHttpProxyAgent({ connect: tls, requestTls: tls, connectTimeout: Math.min(timeoutMs, 10_000), headersTimeout: timeoutMs, bodyTimeout: timeoutMs }),
+    })));
   const peer = options.peer ?? 'server';
   const exitCode = options.exitCode ?? ExitCode.INTERNAL;
   const trustHint = options.trustHint ?? TRUST_HINTS.provider;
@@ -208,6 +224,14 @@ export function createFetch(options: HttpClientOptions = {}): FetchFunction {
     const deadline = startDeadline(timeoutMs, init?.signal);
     debug(`${init?.method ?? 'GET'} ${stripQuery(url)}`);
     try {
+      if (!proxied && nodeFetchCan(init)) {
+        const answer = await nodeFetch(url, init, { tls, signal: deadline.signal, maxBodyBytes, tooLarge: () => new BodyTooLargeError(maxBodyBytes) });
+        debug(`${answer.status} from ${stripQuery(url)}`);
+        const buffered = new Response(NULL_BODY_STATUSES.has(answer.status) ? null : answer.body, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
+        Object.defineProperty(buffered, 'url', { value: answer.url });
+        return buffered;
+      }
+      const { fetch: undiciFetch, Response: UndiciResponse, dispatcher } = await loadUndici();
       // undici's own fetch, so the dispatcher is the one we built whatever Node bundles.
       const response = await undiciFetch(url, { ...(init as UndiciRequestInit), signal: deadline.signal, dispatcher });
       debug(`${response.status} from ${stripQuery(url)}`);

@@ -1,30 +1,27 @@
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { checkDirectory, type DirectoryWords } from './directory-check.js';
-import { checkPlainKubeconfig } from '../core/kubeconfig-shape.js';
-import { parseSimpleYaml } from '../core/simple-yaml.js';
+import { KubeconfigFileView } from './kubeconfig-read.js';
 
 /**
  * `login`'s check, before anyone signs in, that each kubeconfig it will write can be read and
- * parsed, without loading the yaml library when it need not: the narrow reader answers for the
- * plain YAML kubectl and we write (about 8x faster on a 1,000-context file, and no ~12 ms
- * library load before the browser opens). A missing file is fine. Anything the narrow reader
- * declines (comments after values, anchors, a read error …) goes to the full reader, which
- * gives the usual one-line errors (exit 8).
+ * parsed, without loading the yaml library when it need not (adapters/kubeconfig-read.ts): a file
+ * in the plain layout is checked in its top-level keys and the items the login will write (the
+ * ones the write parses: issue 16, a 1,000-context file is not parsed whole); any other file, or
+ * no `targets`, whole. A missing file is fine. Errors are the usual one-line ones (exit 8).
  */
-export async function checkKubeconfigBeforeSignIn(path: string): Promise<void> {
-  let text: string | undefined;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-  }
-  const plain = text === undefined ? undefined : parseSimpleYaml(text);
-  if (plain !== undefined) {
-    checkPlainKubeconfig(plain, path);
-    return;
-  }
-  (await import('./kubeconfig-file.js')).readKubeconfig(path);
+export async function checkKubeconfigBeforeSignIn(path: string, targets?: LoginEntries): Promise<void> {
+  const view = KubeconfigFileView.open(path);
+  if (!view || !targets) return view?.check();
+  // login names its users `<username>@<cluster>`: the username is known only after the sign-in
+  const users = view.names('users', (name) => targets.clusters.some((c) => name.endsWith(`@${c}`)));
+  view.check({ clusters: targets.clusters, contexts: targets.contexts, users });
+}
+
+/** The clusters and contexts a login will write (by name). */
+export interface LoginEntries {
+  clusters: readonly string[];
+  contexts: readonly string[];
 }
 
 /** The kubeconfig files, as kubectl picks them: the one path rule (core/kubeconfig-paths.ts). */

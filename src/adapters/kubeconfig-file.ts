@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { checkKubeconfigBeforeSignIn, checkKubeconfigDirectory } from './kubeconfig-check.js';
 import { type Document, parseDocument } from 'yaml';
-import { type KubeconfigSection, checkKubeconfig, getCurrentContext, hasNamed, readNamed, renderKubeconfig, setCurrentContext } from '../core/kubeconfig-merge.js';
+import { checkKubeconfig, getCurrentContext, hasNamed, renderKubeconfig, setCurrentContext } from '../core/kubeconfig-merge.js';
 import { type KubeconfigScope, editInScope } from '../core/kubeconfig-splice.js';
 import { chooseCurrentContextTarget, chooseWriteTarget } from '../core/kubeconfig-paths.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
@@ -166,24 +166,5 @@ export async function setCurrentContextInFiles(paths: readonly string[], context
   return target;
 }
 
-/** kubectl's merged view of several files: the first file that has a name (or current-context) wins. */
-export interface MergedKubeconfig {
-  paths: readonly string[];
-  currentContext: string | undefined;
-  find(section: KubeconfigSection, name: string): { path: string; value: Record<string, unknown> } | undefined;
-}
-
-export function readMergedKubeconfig(paths: readonly string[]): MergedKubeconfig {
-  const files = paths.map(readKubeconfig).filter((f) => f.exists);
-  return {
-    paths,
-    currentContext: files.map((f) => getCurrentContext(f.doc)).find((c) => c !== undefined),
-    find(section, name) {
-      for (const file of files) {
-        const value = readNamed(file.doc, section, name);
-        if (value !== undefined) return { path: file.path, value };
-      }
-      return undefined;
-    },
-  };
-}
+// read-only lookups parse only what they look at (adapters/kubeconfig-read.ts)
+export { type MergedKubeconfig, readMergedKubeconfig } from './kubeconfig-read.js';

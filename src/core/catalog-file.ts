@@ -36,3 +36,33 @@ export function catalogFileEntry(content: CatalogFileContent, name: string, sour
   }
   return parseClusterEntry(name, content.clusters[name], source);
 }
+
+const CLUSTER_KEY_CHARS = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * One cluster's entry of a catalog file, cut out as a document of its own (`clusters:` and that
+ * entry's lines), so `login <cluster>` parses a few lines, not a 1,000-cluster file (issue 16).
+ * Only for the plain layout: `clusters:` the one top-level key, entries at one indent, the name
+ * written plainly exactly once, no tabs or CRs. Anything else answers undefined and the caller
+ * parses the whole file, which also gives every error message.
+ */
+export function catalogEntryText(text: string, name: string): string | undefined {
+  if (!CLUSTER_KEY_CHARS.test(name) || /[\t\r]/.test(text)) return undefined;
+  const top = text.match(/^[^\s#].*$/gm);
+  if (top?.length !== 1 || !/^clusters:[ ]*$/.test(top[0] as string)) return undefined;
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => /^clusters:[ ]*$/.test(l));
+  const first = lines.slice(start + 1).find((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
+  const indent = first === undefined ? 0 : first.length - first.trimStart().length;
+  if (indent === 0) return undefined;
+  const prefix = `${' '.repeat(indent)}${name}:`;
+  const at = lines.flatMap((l, i) => (l.startsWith(prefix) && l.slice(prefix.length).trim() === '' ? [i] : []));
+  if (at.length !== 1) return undefined;
+  const out = [lines[at[0] as number] as string];
+  for (let i = (at[0] as number) + 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line.trim() !== '' && line.length - line.trimStart().length <= indent) break;
+    out.push(line);
+  }
+  return `clusters:\n${out.join('\n')}\n`;
+}

@@ -1,5 +1,6 @@
 import { Document, YAMLMap, YAMLSeq, isMap, isScalar, isSeq } from 'yaml';
 import { CliError, ExitCode } from '../errors.js';
+import { invalidKubeconfigYaml } from './kubeconfig-shape.js';
 
 /**
  * Pure edits of a kubeconfig held as a yaml Document, so everything we don't touch (other
@@ -32,10 +33,7 @@ export function emptyKubeconfig(): Document {
  * section that is not a list, is a one-line KUBECONFIG error (we never rewrite what we can't read).
  */
 export function checkKubeconfig(doc: Document, source: string): void {
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0]?.message.split('\n')[0] ?? 'parse error';
-    throw new CliError(ExitCode.KUBECONFIG, `kubeconfig ${source} is not valid YAML: ${first}; fix or move it, nothing was written`);
-  }
+  if (doc.errors.length > 0) throw invalidKubeconfigYaml(source, doc.errors[0]?.message ?? 'parse error');
   if (doc.contents === null || (isScalar(doc.contents) && (doc.contents.value === null || doc.contents.value === ''))) {
     doc.contents = emptyKubeconfig().contents;
     return;

@@ -8,6 +8,12 @@ import { CliError, ExitCode } from '../errors.js';
  * whose current-context is a string. Lets `login` check a kubeconfig before the sign-in
  * without loading the yaml library.
  */
+/** The error for a kubeconfig the yaml library cannot parse (its first message line). */
+export function invalidKubeconfigYaml(source: string, message: string): CliError {
+  const first = message.split('\n')[0] ?? 'parse error';
+  return new CliError(ExitCode.KUBECONFIG, `kubeconfig ${source} is not valid YAML: ${first}; fix or move it, nothing was written`);
+}
+
 export function checkPlainKubeconfig(value: YamlValue, source: string): void {
   if (value === null || value === '') return;
   if (typeof value !== 'object' || Array.isArray(value)) throw new CliError(ExitCode.KUBECONFIG, `kubeconfig ${source} is not a mapping (kind: Config): fix or move it, nothing was written`);

@@ -1,5 +1,6 @@
 import { type Document, parse, parseDocument } from 'yaml';
 import { type KubeconfigSection, checkKubeconfig, renderKubeconfig } from './kubeconfig-merge.js';
+import { type KubeconfigLayout, type KubeconfigScope, SECTIONS, type Span, scopedText, splitKubeconfig } from './kubeconfig-layout.js';
 
 /**
  * Editing a few named entries of a large kubeconfig without parsing and re-rendering all of it
@@ -11,41 +12,8 @@ import { type KubeconfigSection, checkKubeconfig, renderKubeconfig } from './kub
  * (anchors, tags, flow lists with items, tabs, CRLF, documents markers, quoted keys, odd names)
  * makes these functions answer undefined: the caller then takes the full Document path.
  */
-export type KubeconfigScope = Partial<Record<KubeconfigSection, readonly string[]>>;
-
-const SECTIONS: readonly KubeconfigSection[] = ['clusters', 'users', 'contexts'];
-
-interface Span {
-  start: number;
-  /** exclusive */
-  end: number;
-}
-interface Item extends Span {
-  name: string;
-}
-interface Block extends Span {
-  key: string;
-  /** items of a section written as a block list (`users:` alone on its line); else undefined */
-  items?: Item[];
-  /** column of the items' `- ` */
-  indent?: number;
-}
-export interface KubeconfigLayout {
-  lines: string[];
-  blocks: Block[];
-}
-
-const TOP_KEY = /^([A-Za-z0-9_./-]+):(?:[^\S\n]+(.*))?$/;
-const RISKY = /(?:^|[\s[{,])[&*!]\S|\t|\r/;
-const PLAIN_NAME = /^[A-Za-z_/][^#'"]*$/;
-
-function nameValue(raw: string): string | undefined {
-  const text = raw.trim();
-  const quoted = /^"([^"\\]*)"$/.exec(text) ?? /^'([^']*)'$/.exec(text);
-  if (quoted) return quoted[1];
-  if (!PLAIN_NAME.test(text) || /:\s|\s$/.test(text) || /^(null|true|false|yes|no|on|off|y|n)$/i.test(text)) return undefined;
-  return text;
-}
+export type { KubeconfigLayout, KubeconfigScope } from './kubeconfig-layout.js';
+export { scopedText, splitKubeconfig } from './kubeconfig-layout.js';
 
 /**
  * `text` with `mutate` applied to the entries in `scope` (and the top-level keys), the rest kept
@@ -62,81 +30,6 @@ export function editInScope(text: string, scope: KubeconfigScope, mutate: (doc: 
   const baseline = renderKubeconfig(read(), text);
   mutate(doc);
   return spliceKubeconfig(layout, scope, baseline, renderKubeconfig(doc, text));
-}
-
-/** The line layout of a kubeconfig, or undefined when it is not the plain block layout. */
-export function splitKubeconfig(text: string): KubeconfigLayout | undefined {
-  const lines = text.split('\n');
-  const blocks: Block[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
-    if (RISKY.test(line) || /^(---|\.\.\.|%)/.test(line)) return undefined;
-    const current = blocks[blocks.length - 1];
-    if (line === '' || line.startsWith(' ') || line.startsWith('#') || line.startsWith('- ')) {
-      if (!current) {
-        if (line.trim() === '' || line.trimStart().startsWith('#')) continue; // leading comments stay where they are
-        return undefined;
-      }
-      current.end = i + 1;
-      if (current.items === undefined || line.trim() === '' || line.trimStart().startsWith('#')) continue;
-      const spaces = line.length - line.trimStart().length;
-      if (line.trimStart().startsWith('- ') && (current.indent === undefined || spaces === current.indent)) {
-        current.indent = spaces;
-        const last = current.items[current.items.length - 1];
-        if (last) last.end = i;
-        current.items.push({ name: '', start: i, end: i + 1 });
-      } else if (current.indent === undefined || spaces <= current.indent) return undefined;
-      const item = current.items[current.items.length - 1];
-      if (item) item.end = i + 1;
-      continue;
-    }
-    const match = TOP_KEY.exec(line);
-    if (!match) return undefined;
-    const key = match[1] as string;
-    if (blocks.some((b) => b.key === key)) return undefined;
-    const rest = (match[2] ?? '').trim();
-    const block: Block = { key, start: i, end: i + 1 };
-    if ((SECTIONS as readonly string[]).includes(key) && (rest === '' || rest.startsWith('#'))) block.items = [];
-    blocks.push(block);
-  }
-  for (const block of blocks) {
-    if (!block.items) continue;
-    const seen = new Set<string>();
-    for (const item of block.items) {
-      const name = itemName(lines, item, (block.indent ?? 0) + 2);
-      if (name === undefined || seen.has(name)) return undefined;
-      seen.add(name);
-      item.name = name;
-    }
-  }
-  return { lines, blocks };
-}
-
-function itemName(lines: readonly string[], item: Item, contentIndent: number): string | undefined {
-  const first = (lines[item.start] as string).slice(contentIndent);
-  if (first.startsWith(' ')) return undefined; // `-   name:` keeps its own indent: not our layout
-  const pad = ' '.repeat(contentIndent);
-  for (let i = item.start; i < item.end; i++) {
-    const text = i === item.start ? first : (lines[i] as string).startsWith(pad) && !(lines[i] as string).startsWith(`${pad} `) ? (lines[i] as string).slice(contentIndent) : undefined;
-    if (text?.startsWith('name:')) return nameValue(text.slice('name:'.length));
-  }
-  return undefined;
-}
-
-/** The small document the scope needs: every block but the sections' items out of scope. */
-export function scopedText(layout: KubeconfigLayout, scope: KubeconfigScope): string {
-  const out: string[] = [];
-  for (const block of layout.blocks) {
-    if (!block.items) {
-      out.push(...layout.lines.slice(block.start, block.end));
-      continue;
-    }
-    const wanted = new Set(scope[block.key as KubeconfigSection] ?? []);
-    const firstItem = block.items[0]?.start ?? block.end;
-    out.push(...layout.lines.slice(block.start, firstItem));
-    for (const item of block.items) if (wanted.has(item.name)) out.push(...layout.lines.slice(item.start, item.end));
-  }
-  return `${out.join('\n').replace(/\n+$/, '')}\n`;
 }
 
 function reindent(lines: readonly string[], from: number, to: number): string[] | undefined {

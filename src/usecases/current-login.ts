@@ -1,5 +1,5 @@
 import { kubeconfigPaths } from '../core/kubeconfig-paths.js';
-import { readMergedKubeconfig } from '../adapters/kubeconfig-file.js';
+import { readMergedKubeconfig } from '../adapters/kubeconfig-read.js';
 import { loginCommand } from '../core/login-mode.js';
 import { CliError, ExitCode } from '../errors.js';
 import { registerSecret } from '../ui/redact.js';

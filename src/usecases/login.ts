@@ -180,7 +180,8 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
   for (const endpoint of endpoints) session.configuration(endpoint).catch(() => undefined); // reported at the sign-in below
   // an unreadable or malformed kubeconfig, or a kubeconfig or token cache directory someone else
   // controls, fails now, not after the person has signed in
-  for (const path of paths) await checkKubeconfigBeforeSignIn(path);
+  const writes = { clusters: entries.map((e) => e.name), contexts: entries.map(contextNameOf) };
+  for (const path of paths) await checkKubeconfigBeforeSignIn(path, writes);
   checkKubeconfigDirectory(paths[0] as string);
   const execFor = execOptionsPerCluster(request, entries, contextNameOf);
   for (const entry of entries) {

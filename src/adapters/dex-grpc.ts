@@ -3,7 +3,7 @@ import { rootCertificates } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { DexClientSpec } from '../core/fleet-plan.js';
+import type { DexClientSpec } from '../core/clusters/index.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { registerSecret } from '../ui/redact.js';
 import { debug } from '../ui/log.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULT_REDIRECT_PORT } from '../core/fleet-plan.js';
+import { DEFAULT_REDIRECT_PORT } from '../core/clusters/index.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 
 /** A PEM CA file given on the command line: its text and the base64 the catalog stores. */

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
-import type { ApiServerConfig, FleetRow } from '../core/fleet-report.js';
-import type { FleetStep } from '../core/fleet-plan.js';
+import type { ApiServerConfig, FleetRow } from '../core/clusters/index.js';
+import type { FleetStep } from '../core/clusters/index.js';
 import { printData, renderTable } from './output.js';
 import { info } from './log.js';
 

@@ -14,7 +14,7 @@ import { EXEC_API_V1, parseExecApiVersion } from '../core/exec-credential.js';
 import { type CurrentLogin, readCurrentLogin } from './current-login.js';
 import { createProviderSession, type ProviderEndpoint } from './provider-session.js';
 import { decodeBase64Pem } from '../core/base64-pem.js';
-import { extraSignInReasons, missingAudiences, planSignIns } from '../core/fleet-sign-in.js';
+import { extraSignInReasons, missingAudiences, planSignIns } from '../core/clusters/index.js';
 
 /**
  * `k8s-auth login <cluster>...`: catalog entries → one browser sign-in per distinct

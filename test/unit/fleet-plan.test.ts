@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addSteps, clientIdFor, clusterOfClientName, planAdd, planRotate, redirectUrisFor, removeSteps, rotateSteps, type DexClientSpec } from '../../src/core/fleet-plan.js';
-import { apiServerConfig, compareFleet, type CatalogSide, type DexSide } from '../../src/core/fleet-report.js';
+import { addSteps, clientIdFor, clusterOfClientName, planAdd, planRotate, redirectUrisFor, removeSteps, rotateSteps, type DexClientSpec } from '../../src/core/clusters/plan.js';
+import { apiServerConfig, compareFleet, type CatalogSide, type DexSide } from '../../src/core/clusters/report.js';
 import { ExitCode } from '../../src/errors.js';
 import { cliErrorOf } from '../support/cli-error.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterEntry } from '../../src/core/cluster-entry.js';
-import { extraSignInReasons, missingAudiences, planSignIns } from '../../src/core/fleet-sign-in.js';
+import { extraSignInReasons, missingAudiences, planSignIns } from '../../src/core/clusters/sign-in.js';
 
 const entry = (name: string, issuerUrl: string, clientId: string): ClusterEntry => ({ name, server: 'https://k', issuerUrl, clientId, extraScopes: [], usernameClaim: 'email', groupsClaim: 'groups' });
 const fleet = [entry('a', 'https://dex', 'kubernetes-a'), entry('b', 'https://dex', 'kubernetes-b'), entry('c', 'https://other', 'kubernetes-c'), entry('d', 'https://dex', 'k8s-auth')];

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { DexApi, DexClientInfo } from '../../src/adapters/dex-grpc.js';
 import type { CatalogWriter, RawEntry } from '../../src/adapters/vault-catalog-write.js';
-import type { DexClientSpec } from '../../src/core/fleet-plan.js';
+import type { DexClientSpec } from '../../src/core/clusters/plan.js';
 import { CliError, ExitCode } from '../../src/errors.js';
-import { addCluster, removeCluster, rotateSecret } from '../../src/usecases/fleet.js';
+import { addCluster, removeCluster, rotateSecret } from '../../src/usecases/clusters/index.js';
 import { cliErrorOfAsync } from '../support/cli-error.js';
 
 /*
- * The undo rules of usecases/fleet.ts with in-memory stand-ins for Dex and the Vault catalog
+ * The undo rules of usecases/clusters/index.ts with in-memory stand-ins for Dex and the Vault catalog
  * (test/peers/dex/dex-fleet.test.ts does the same against the real ones): a failure in the second
  * write undoes the first; a failure of the undo says what is left.
  */

@@ -1,10 +1,10 @@
-import { CliError, ExitCode } from '../errors.js';
-import { checkClusterName, parseClusterEntry } from './cluster-entry.js';
+import { CliError, ExitCode } from '../../errors.js';
+import { checkClusterName, parseClusterEntry } from '../cluster-entry.js';
 
 /**
  * `k8s-auth clusters add|remove|rotate-secret` (docs/fleet.md): what to create in Dex and write
  * into the Vault catalog for one cluster, decided without I/O. The use case
- * (usecases/fleet.ts) carries the steps out in order and undoes the done ones on failure.
+ * (usecases/clusters/index.ts) carries the steps out in order and undoes the done ones on failure.
  */
 
 /** The Dex client ID of a cluster: also the audience its API server accepts. */

@@ -1,10 +1,10 @@
-import type { DexApi } from '../adapters/dex-grpc.js';
-import type { CatalogWriter } from '../adapters/vault-catalog-write.js';
-import { parseClusterEntry } from '../core/cluster-entry.js';
-import { type CatalogSide, type DexSide, type FleetRow, compareFleet } from '../core/fleet-report.js';
-import { describeError } from '../errors.js';
+import type { DexApi } from '../../adapters/dex-grpc.js';
+import type { CatalogWriter } from '../../adapters/vault-catalog-write.js';
+import { parseClusterEntry } from '../../core/cluster-entry.js';
+import { type CatalogSide, type DexSide, type FleetRow, compareFleet } from '../../core/clusters/report.js';
+import { describeError } from '../../errors.js';
 
-/** `clusters list --dex-grpc …`: both sides, read once each, compared in core/fleet-report.ts. */
+/** `clusters list --dex-grpc …`: both sides, read once each, compared in core/clusters/report.ts. */
 export interface FleetListing {
   source: string;
   dex: string;

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
-import { addFleetOptions, finishDex, type FleetFlags } from '../config/fleet-options.js';
-import { DATA_FORMATS, resolveOutput } from '../config/output-options.js';
-import { CliError, ExitCode } from '../errors.js';
+import { addFleetOptions, finishDex, type FleetFlags } from '../../config/fleet-options.js';
+import { DATA_FORMATS, resolveOutput } from '../../config/output-options.js';
+import { CliError, ExitCode } from '../../errors.js';
 
 /** `k8s-auth clusters add <name>`: a Dex client and a catalog entry, both or neither (docs/fleet.md). */
 interface AddFlags extends FleetFlags {
@@ -32,14 +32,14 @@ export function register(clusters: Command): void {
   addFleetOptions(command, { dryRun: true }).action(async (name: string, _flags: AddFlags, self: Command) => {
     const flags = self.optsWithGlobals<AddFlags>();
     const { format } = resolveOutput(flags.output, DATA_FORMATS, 'text');
-    const { readCaOption, parseRedirectPort } = await import('../config/fleet-input.js');
+    const { readCaOption, parseRedirectPort } = await import('../../config/fleet-input.js');
     if (!flags.server) throw new CliError(ExitCode.USAGE, '--server is required: the API server URL of the cluster');
     const caData = flags.certificateAuthorityData?.replace(/\s+/g, '') ?? (flags.certificateAuthority ? readCaOption(flags.certificateAuthority, '--certificate-authority').base64 : undefined);
     const idpCa = flags.idpCertificateAuthority ? readCaOption(flags.idpCertificateAuthority, '--idp-certificate-authority') : undefined;
-    const { openFleet } = await import('../config/fleet-options.js');
+    const { openFleet } = await import('../../config/fleet-options.js');
     const { dex, catalog } = await openFleet(flags, true);
     if (dex === undefined) throw new CliError(ExitCode.USAGE, '--dex-grpc is required');
-    const { addCluster } = await import('../usecases/fleet.js');
+    const { addCluster } = await import('../../usecases/clusters/index.js');
     try {
       const result = await addCluster(
         { dex, catalog },
@@ -55,7 +55,7 @@ export function register(clusters: Command): void {
           dryRun: flags.dryRun === true,
         },
       );
-      const { printFleetOutcome } = await import('../ui/fleet-output.js');
+      const { printFleetOutcome } = await import('../../ui/fleet-output.js');
       printFleetOutcome(format, result);
     } finally {
       finishDex(dex);

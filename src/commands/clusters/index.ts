@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { addCatalogOptions, type CatalogOptions } from '../config/catalog-options.js';
-import { httpTimeoutOption } from '../config/sign-in-flags.js';
-import { DATA_FORMATS, outputOption } from '../config/output-options.js';
-import { listNames, register as registerList } from './clusters-list.js';
-import { register as registerAdd } from './clusters-add.js';
-import { register as registerRemove } from './clusters-remove.js';
-import { register as registerRotate } from './clusters-rotate-secret.js';
+import { addCatalogOptions, type CatalogOptions } from '../../config/catalog-options.js';
+import { httpTimeoutOption } from '../../config/sign-in-flags.js';
+import { DATA_FORMATS, outputOption } from '../../config/output-options.js';
+import { listNames, register as registerList } from './list.js';
+import { register as registerAdd } from './add.js';
+import { register as registerRemove } from './remove.js';
+import { register as registerRotate } from './rotate-secret.js';
 
 /**
  * `k8s-auth clusters`: the names in the catalog (docs/usage.md#clusters); its subcommands

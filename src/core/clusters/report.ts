@@ -1,4 +1,4 @@
-import { clusterOfClientName } from './fleet-plan.js';
+import { clusterOfClientName } from './plan.js';
 
 /**
  * `k8s-auth clusters list --dex-grpc …`: what the catalog and Dex each hold, and where they

@@ -1,4 +1,4 @@
-import type { ClusterEntry } from './cluster-entry.js';
+import type { ClusterEntry } from '../cluster-entry.js';
 
 /**
  * `login --all` / several clusters with `--trusted-client ID` (docs/fleet.md#one-sign-in-for-the-fleet):

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { DexApi } from '../adapters/dex-grpc.js';
-import type { CatalogWriter } from '../adapters/vault-catalog-write.js';
-import { type AddRequest, type DexClientSpec, type FleetStep, addSteps, clientIdFor, clusterOfClientName, planAdd, planRotate, removeSteps, rotateSteps } from '../core/fleet-plan.js';
-import { type ApiServerConfig, apiServerConfig } from '../core/fleet-report.js';
-import { CliError, ExitCode, describeError } from '../errors.js';
-import { registerSecret } from '../ui/redact.js';
-import { warn } from '../ui/log.js';
+import type { DexApi } from '../../adapters/dex-grpc.js';
+import type { CatalogWriter } from '../../adapters/vault-catalog-write.js';
+import { type AddRequest, type DexClientSpec, type FleetStep, addSteps, clientIdFor, clusterOfClientName, planAdd, planRotate, removeSteps, rotateSteps } from '../../core/clusters/plan.js';
+import { type ApiServerConfig, apiServerConfig } from '../../core/clusters/report.js';
+import { CliError, ExitCode, describeError } from '../../errors.js';
+import { registerSecret } from '../../ui/redact.js';
+import { warn } from '../../ui/log.js';
 
 /**
  * `clusters add|remove|rotate-secret` (docs/fleet.md): two writes, Dex then Vault. When the

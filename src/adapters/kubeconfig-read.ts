@@ -23,6 +23,8 @@ export interface MergedKubeconfig {
   paths: readonly string[];
   currentContext: string | undefined;
   find(section: KubeconfigSection, name: string): { path: string; value: Record<string, unknown> } | undefined;
+  /** Every name in a section, in merge order, each once. */
+  names(section: KubeconfigSection): string[];
 }
 
 function readText(path: string): string | undefined {
@@ -134,6 +136,9 @@ export function readMergedKubeconfig(paths: readonly string[]): MergedKubeconfig
         if (value !== undefined) return { path: file.path, value };
       }
       return undefined;
+    },
+    names(section) {
+      return [...new Set(files.flatMap((f) => f.names(section, () => true)))];
     },
   };
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { kubeconfigPaths } from '../core/kubeconfig-paths.js';
-import { parseSimpleYaml } from '../core/simple-yaml.js';
+import { readMergedKubeconfig } from './kubeconfig-read.js';
 import type { ClusterConnection } from '../core/token-output.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { registerSecret } from '../ui/redact.js';
@@ -48,7 +48,6 @@ export interface KubeconfigSelection {
   env?: NodeJS.ProcessEnv;
 }
 
-type Named = { name?: unknown; [key: string]: unknown };
 interface Entry {
   value: Record<string, unknown>;
   /** The directory of the file that defined it, for relative paths. */
@@ -71,30 +70,25 @@ export function existingKubeconfigPaths(kubeconfig: string | undefined, env: Nod
 
 export async function readKubeconfigTarget(selection: KubeconfigSelection = {}): Promise<KubeconfigTarget> {
   const paths = existingKubeconfigPaths(selection.kubeconfig, selection.env);
-  const clusters = new Map<string, Entry>();
-  const users = new Map<string, Entry>();
-  const contexts = new Map<string, Entry>();
-  let current: string | undefined;
-  for (const path of paths) {
-    const doc = await readDocument(path);
-    const base = dirname(resolve(path));
-    collect(doc['clusters'], 'cluster', clusters, base);
-    collect(doc['users'], 'user', users, base);
-    collect(doc['contexts'], 'context', contexts, base);
-    const cc = doc['current-context'];
-    if (current === undefined && typeof cc === 'string' && cc !== '') current = cc;
-  }
+  // the one read model (adapters/kubeconfig-read.ts): only the items named below are parsed
+  const merged = readMergedKubeconfig(paths);
+  const entry = (section: 'clusters' | 'users' | 'contexts', name: string): Entry | undefined => {
+    const found = merged.find(section, name);
+    return found ? { value: found.value, base: dirname(resolve(found.path)) } : undefined;
+  };
+  const contexts: ContextLookup = { has: (name) => merged.find('contexts', name) !== undefined, names: () => merged.names('contexts'), clusterOf: (name) => str(merged.find('contexts', name)?.value['cluster']) };
+  const current = merged.currentContext;
   const where = paths.join(delimiter);
   const contextName = selection.context !== undefined ? exactContext(selection.context, contexts, where) : pickContext(selection.cluster, current, contexts, where);
-  const context = contexts.get(contextName)?.value ?? {};
+  const context = entry('contexts', contextName)?.value ?? {};
   const clusterName = str(context['cluster']);
-  const cluster = clusterName ? clusters.get(clusterName) : undefined;
+  const cluster = clusterName ? entry('clusters', clusterName) : undefined;
   const server = cluster ? str(cluster.value['server']) : undefined;
   if (!clusterName || !cluster || !server) {
     throw new CliError(ExitCode.KUBECONFIG, `context '${contextName}' names cluster '${clusterName ?? ''}', which is missing or has no server in ${where}: fix the kubeconfig`);
   }
   const userName = str(context['user']);
-  const user = userName ? users.get(userName) : undefined;
+  const user = userName ? entry('users', userName) : undefined;
   if (userName && !user) {
     throw new CliError(ExitCode.KUBECONFIG, `context '${contextName}' names user '${userName}', which is not in ${where}: fix the kubeconfig`);
   }
@@ -131,46 +125,26 @@ export async function readKubeconfigTarget(selection: KubeconfigSelection = {}):
   };
 }
 
-/** Plain kubeconfigs (nearly all) are read without loading the yaml library; the rest with it. */
-async function readDocument(path: string): Promise<Record<string, unknown>> {
-  let parsed: unknown;
-  try {
-    const text = readFileSync(path, 'utf8');
-    parsed = parseSimpleYaml(text);
-    if (parsed === undefined) {
-      const { parse } = await import('yaml');
-      parsed = parse(text);
-    }
-  } catch (error) {
-    throw new CliError(ExitCode.KUBECONFIG, `cannot read kubeconfig ${path}: ${(describeError(error).split('\n')[0] ?? '').replace(/[\s:]+$/, '')}: fix or regenerate the file`, { cause: error });
-  }
-  if (parsed === null || parsed === undefined) return {};
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new CliError(ExitCode.KUBECONFIG, `kubeconfig ${path} is not a mapping: fix or regenerate the file`);
-  return parsed as Record<string, unknown>;
-}
-
-function collect(list: unknown, field: string, into: Map<string, Entry>, base: string): void {
-  if (!Array.isArray(list)) return;
-  for (const item of list as Named[]) {
-    const name = item && typeof item.name === 'string' ? item.name : undefined;
-    const value = item?.[field];
-    if (!name || into.has(name)) continue;
-    into.set(name, { value: value && typeof value === 'object' ? (value as Record<string, unknown>) : {}, base });
-  }
+/** What picking a context needs to know of the merged files' contexts. */
+interface ContextLookup {
+  has(name: string): boolean;
+  names(): string[];
+  clusterOf(name: string): string | undefined;
 }
 
 /** A context named exactly (--context of the commands that use the caller's own kubeconfig). */
-function exactContext(name: string, contexts: Map<string, Entry>, where: string): string {
+function exactContext(name: string, contexts: ContextLookup, where: string): string {
   if (contexts.has(name)) return name;
-  const known = [...contexts.keys()];
+  const known = contexts.names();
   throw new CliError(ExitCode.KUBECONFIG, `context '${name}' is not in kubeconfig ${where}${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}: pass --context with one of them`);
 }
 
-function pickContext(wanted: string | undefined, current: string | undefined, contexts: Map<string, Entry>, where: string): string {
+function pickContext(wanted: string | undefined, current: string | undefined, contexts: ContextLookup, where: string): string {
   if (wanted) {
     if (contexts.has(wanted)) return wanted;
-    for (const [name, entry] of contexts) if (entry.value['cluster'] === wanted) return name;
-    const known = [...contexts.keys()];
+    const known = contexts.names();
+    const ofCluster = known.find((name) => contexts.clusterOf(name) === wanted);
+    if (ofCluster) return ofCluster;
     throw new CliError(ExitCode.KUBECONFIG, `no context or cluster named '${wanted}' in ${where}${known.length > 0 ? ` (contexts: ${known.join(', ')})` : ''}: run \`k8s-auth login ${wanted}\` or pass --context with one of them`);
   }
   if (!current) throw new CliError(ExitCode.KUBECONFIG, `kubeconfig ${where} has no current-context: run \`k8s-auth login CLUSTER\` or pass --context NAME`);

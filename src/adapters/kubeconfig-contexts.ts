@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { ContextRef } from '../core/cluster-target.js';
 import { kubeconfigPaths } from '../core/kubeconfig-paths.js';
-import { parseSimpleYaml } from '../core/simple-yaml.js';
+import { KubeconfigFileView } from './kubeconfig-read.js';
 
 /** The contexts and cluster names of a kubeconfig (kubectl's merged view), for core/cluster-target.ts. */
 export interface KubeconfigNames {
@@ -10,42 +9,13 @@ export interface KubeconfigNames {
   current: string | undefined;
 }
 
-type Plain = Record<string, unknown>;
-
-/**
- * Plain kubeconfigs (nearly all) are read with the narrow reader, so naming a target does not
- * load the yaml library before a sign-in (docs/performance.md); the rest with it. An unreadable
- * or malformed file gives nothing here: the command that reads it for real reports it.
- */
-async function readPlain(path: string): Promise<Plain | undefined> {
-  let text: string;
+/** One file through the read model (adapters/kubeconfig-read.ts), or undefined when it is missing, unreadable or malformed: the command that reads it for real reports that. */
+function openView(path: string): KubeconfigFileView | undefined {
   try {
-    text = readFileSync(path, 'utf8');
+    return KubeconfigFileView.open(path);
   } catch {
     return undefined;
   }
-  let parsed: unknown = parseSimpleYaml(text);
-  if (parsed === undefined) {
-    try {
-      parsed = (await import('yaml')).parse(text);
-    } catch {
-      return undefined;
-    }
-  }
-  return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Plain) : undefined;
-}
-
-function named(doc: Plain, section: 'clusters' | 'contexts'): Array<{ name: string; value: Plain }> {
-  const list = doc[section];
-  if (!Array.isArray(list)) return [];
-  const out: Array<{ name: string; value: Plain }> = [];
-  for (const item of list as unknown[]) {
-    if (item === null || typeof item !== 'object') continue;
-    const name = (item as Plain)['name'];
-    const value = (item as Plain)[section === 'clusters' ? 'cluster' : 'context'];
-    if (typeof name === 'string' && name !== '') out.push({ name, value: value !== null && typeof value === 'object' ? (value as Plain) : {} });
-  }
-  return out;
 }
 
 export async function readKubeconfigNames(kubeconfig?: string, env: Record<string, string | undefined> = process.env): Promise<KubeconfigNames> {
@@ -53,12 +23,17 @@ export async function readKubeconfigNames(kubeconfig?: string, env: Record<strin
   const clusters = new Set<string>();
   let current: string | undefined;
   for (const path of kubeconfigPaths(kubeconfig, env)) {
-    const doc = await readPlain(path);
-    if (doc === undefined) continue;
-    const currentHere = doc['current-context'];
-    if (current === undefined && typeof currentHere === 'string' && currentHere !== '') current = currentHere;
-    for (const { name } of named(doc, 'clusters')) clusters.add(name);
-    for (const { name, value } of named(doc, 'contexts')) {
+    const view = openView(path);
+    if (view === undefined) continue;
+    let items: { clusters: string[]; contexts: { name: string; value: Record<string, unknown> }[] };
+    try {
+      items = { clusters: view.names('clusters', () => true), contexts: view.items('contexts') };
+    } catch {
+      continue;
+    }
+    if (current === undefined) current = view.currentContext;
+    for (const name of items.clusters) clusters.add(name);
+    for (const { name, value } of items.contexts) {
       if (contexts.some((c) => c.name === name)) continue; // the first file with a name wins
       const cluster = value['cluster'];
       if (typeof cluster === 'string' && cluster !== '') contexts.push({ name, cluster });

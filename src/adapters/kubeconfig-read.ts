@@ -117,6 +117,20 @@ export class KubeconfigFileView {
     return isPlain(inner) ? inner : {};
   }
 
+  /** Every item of a section (name and inner object), parsing only that section when the layout allows. */
+  items(section: KubeconfigSection): { name: string; value: Plain }[] {
+    const block = this.layout?.blocks.find((b) => b.key === section);
+    const doc = block?.items ? (this.scoped({ [section]: block.items.map((i) => i.name) }) ?? this.all()) : this.layout ? this.topLevel() : this.all();
+    const list = doc[section];
+    const out: { name: string; value: Plain }[] = [];
+    for (const item of Array.isArray(list) ? (list as unknown[]) : []) {
+      if (!isPlain(item) || typeof item['name'] !== 'string' || item['name'] === '') continue;
+      const inner = item[INNER[section]];
+      out.push({ name: item['name'], value: isPlain(inner) ? inner : {} });
+    }
+    return out;
+  }
+
   /** The names of the items in a section whose name passes `test`. */
   names(section: KubeconfigSection, test: (name: string) => boolean): string[] {
     const block = this.layout?.blocks.find((b) => b.key === section);

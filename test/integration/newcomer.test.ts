@@ -118,7 +118,7 @@ describe('did you mean', () => {
     expectOneLineError(typo.stderr, { message: /^error: unknown command 'logn': did you mean login\?/ });
     const help = await runCli(['help', 'login'], env);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/^Usage: k8s-auth login \[options\] <cluster\.\.\.>/);
+    expect(help.stdout).toMatch(/^Usage: k8s-auth login \[options\] \[cluster\.\.\.\]/);
     expect(help.stdout).toBe((await runCli(['login', '--help'], env)).stdout);
     const nested = await runCli(['help', 'rbac', 'apply'], env);
     expect(nested.stdout).toMatch(/^Usage: k8s-auth rbac apply/);

@@ -1,22 +1,10 @@
 import { stringify } from 'yaml';
-import type { ApiServerConfig, FleetRow } from '../core/clusters/index.js';
-import type { FleetStep } from '../core/clusters/index.js';
+import type { FleetResult, FleetRow } from '../core/clusters/index.js';
 import { printData, renderTable } from './output.js';
 import { info } from './log.js';
 
-/** What `clusters add|remove|rotate-secret` print (docs/fleet.md): steps on stderr, data on stdout. */
-export interface FleetOutcome {
-  cluster: string;
-  clientId: string;
-  dryRun: boolean;
-  entry: string;
-  steps: FleetStep[];
-  version?: number;
-  public?: boolean;
-  apiServer?: ApiServerConfig;
-}
 
-export function printFleetOutcome(format: 'text' | 'json' | 'yaml', outcome: FleetOutcome): void {
+export function printFleetOutcome(format: 'text' | 'json' | 'yaml', outcome: FleetResult): void {
   if (format !== 'text') {
     printData(format, outcome);
     return;

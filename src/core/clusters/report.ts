@@ -1,4 +1,4 @@
-import { clusterOfClientName } from './plan.js';
+import { clusterOfClientName, type FleetStep } from './plan.js';
 
 /**
  * `k8s-auth clusters list --dex-grpc …`: what the catalog and Dex each hold, and where they
@@ -91,4 +91,18 @@ export function apiServerConfig(issuerUrl: string, clientId: string, idpCaPem: s
       claimMappings: { username: { claim: usernameClaim, prefix: '' }, groups: { claim: groupsClaim, prefix: '' } },
     },
   };
+}
+
+/** What `clusters add|remove|rotate-secret` did (or would do, --dry-run): printed by ui/fleet-output.ts. */
+export interface FleetResult {
+  cluster: string;
+  clientId: string;
+  dryRun: boolean;
+  /** the catalog path, as `vault kv get` takes it */
+  entry: string;
+  steps: FleetStep[];
+  /** the catalog version written (add, rotate-secret) */
+  version?: number;
+  public?: boolean;
+  apiServer?: ApiServerConfig;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DexApi } from '../../adapters/dex-grpc.js';
 import type { CatalogWriter } from '../../adapters/vault-catalog-write.js';
 import { type AddRequest, type DexClientSpec, type FleetStep, addSteps, clientIdFor, clusterOfClientName, planAdd, planRotate, removeSteps, rotateSteps } from '../../core/clusters/plan.js';
-import { type ApiServerConfig, apiServerConfig } from '../../core/clusters/report.js';
+import { type FleetResult, apiServerConfig } from '../../core/clusters/report.js';
 import { CliError, ExitCode, describeError } from '../../errors.js';
 import { registerSecret } from '../../ui/redact.js';
 import { warn } from '../../ui/log.js';
@@ -12,18 +12,7 @@ import { warn } from '../../ui/log.js';
  * second fails, the first is undone, so no cluster is left half registered; when the undo
  * fails too, the error says exactly what is left and how to clear it.
  */
-export interface FleetResult {
-  cluster: string;
-  clientId: string;
-  dryRun: boolean;
-  /** the catalog path, as `vault kv get` takes it */
-  entry: string;
-  steps: FleetStep[];
-  /** the catalog version written (add, rotate-secret) */
-  version?: number;
-  public?: boolean;
-  apiServer?: ApiServerConfig;
-}
+export type { FleetResult } from '../../core/clusters/report.js';
 
 export interface FleetPorts {
   dex: DexApi;

@@ -2,7 +2,7 @@ import { checkClusterName } from '../core/cluster-entry.js';
 import { vaultErrorDetail } from '../core/vault-error-detail.js';
 import { CliError, ExitCode } from '../errors.js';
 import { registerSecret } from '../ui/redact.js';
-import { normalizeVaultLocation, type VaultCatalogLocation } from './vault-catalog.js';
+import { kvPath, normalizeVaultLocation, VaultCatalog, vaultStatusOf, type VaultCatalogLocation } from './vault-catalog.js';
 import { type VaultClient, type VaultClientOptions, vaultClientFromSettings, vaultError, vaultSettingsFromEnv } from './vault-client.js';
 
 /**
@@ -27,11 +27,6 @@ export interface CatalogWriter {
   list(): Promise<string[]>;
 }
 
-function statusOf(error: unknown): number | undefined {
-  const status = (error as { response?: { statusCode?: unknown } } | undefined)?.response?.statusCode;
-  return typeof status === 'number' ? status : undefined;
-}
-
 function bodyOf(error: unknown): unknown {
   return (error as { response?: { body?: unknown } } | undefined)?.response?.body;
 }
@@ -48,13 +43,11 @@ export class VaultCatalogWriter implements CatalogWriter {
   }
 
   private apiPath(kind: 'data' | 'metadata', name: string): string {
-    const { mount, prefix } = this.location;
-    return [mount, kind, prefix, name].filter((s) => s !== '').join('/');
+    return kvPath(this.location, kind, name);
   }
 
   secretPath(name: string): string {
-    const { mount, prefix } = this.location;
-    return [mount, prefix, name].filter((s) => s !== '').join('/');
+    return kvPath(this.location, 'secret', name);
   }
 
   describe(): string {
@@ -67,7 +60,7 @@ export class VaultCatalogWriter implements CatalogWriter {
     try {
       body = await this.client.read(this.apiPath('data', name));
     } catch (error) {
-      if (statusOf(error) === 404) {
+      if (vaultStatusOf(error) === 404) {
         // a deleted latest version: 404 with its metadata, and the version CAS must name
         const version = (bodyOf(error) as { data?: { metadata?: { version?: unknown } } } | undefined)?.data?.metadata?.version;
         return typeof version === 'number' ? { data: undefined, version } : undefined;
@@ -91,7 +84,7 @@ export class VaultCatalogWriter implements CatalogWriter {
       body = await this.client.write(this.apiPath('data', name), { options: { cas }, data });
     } catch (error) {
       const detail = vaultErrorDetail(bodyOf(error)) ?? '';
-      if (statusOf(error) === 400 && /check-and-set/i.test(detail)) {
+      if (vaultStatusOf(error) === 400 && /check-and-set/i.test(detail)) {
         const what = cas === 0 ? 'it already exists' : `it is no longer at version ${cas}: someone wrote it meanwhile`;
         throw new CliError(ExitCode.CATALOG, `cluster '${name}' at ${this.secretPath(name)} was not written: ${what} (Vault refused the check-and-set)`, { cause: error });
       }
@@ -110,15 +103,9 @@ export class VaultCatalogWriter implements CatalogWriter {
     }
   }
 
-  async list(): Promise<string[]> {
-    try {
-      const body = (await this.client.list(this.apiPath('metadata', '').replace(/\/$/, ''))) as { data?: { keys?: unknown } };
-      const keys = body.data?.keys;
-      return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string' && !k.endsWith('/')).sort() : [];
-    } catch (error) {
-      if (statusOf(error) === 404) return [];
-      throw vaultError(error, `listing ${this.secretPath('')}`, this.address);
-    }
+  /** The catalog reader's list (a KV v1 mount or a list without keys is one clear line there). */
+  list(): Promise<string[]> {
+    return new VaultCatalog(this.client, this.location, this.address).list();
   }
 }
 

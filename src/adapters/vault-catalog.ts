@@ -37,8 +37,7 @@ export class VaultCatalog implements Catalog {
 
   /** `secret/k8s-auth/clusters/prod`: the path as `vault kv get` takes it. */
   secretPath(name: string): string {
-    const { mount, prefix } = this.location;
-    return [mount, prefix, name].filter((s) => s !== '').join('/');
+    return kvPath(this.location, 'secret', name);
   }
 
   describe(): string {
@@ -47,14 +46,14 @@ export class VaultCatalog implements Catalog {
   }
 
   async list(): Promise<string[]> {
-    const { mount, prefix } = this.location;
-    const path = [mount, 'metadata', prefix].filter((s) => s !== '').join('/');
+    const { mount } = this.location;
+    const path = kvPath(this.location, 'metadata', '');
     let body: unknown;
     try {
       body = await this.client.list(path);
     } catch (error) {
       // Vault answers 404 to a LIST with no keys under the path (and a KV v1 mount to any metadata path)
-      if (statusOf(error) === 404) {
+      if (vaultStatusOf(error) === 404) {
         if ((await this.kvVersion()) === '1') {
           throw new CliError(ExitCode.CATALOG, `the catalog mount '${mount}' in Vault at ${this.address} is KV version 1; k8s-auth reads KV version 2 (\`vault kv enable-versioning ${mount}\`, or point --vault-mount at a KV v2 mount)`);
         }
@@ -85,15 +84,15 @@ export class VaultCatalog implements Catalog {
 
   async get(name: string): Promise<ClusterEntry> {
     checkClusterName(name);
-    const { mount, prefix } = this.location;
+    const { mount } = this.location;
     const source = `Vault ${this.secretPath(name)}`;
-    const path = [mount, 'data', prefix, name].filter((s) => s !== '').join('/');
+    const path = kvPath(this.location, 'data', name);
     debug(`reading ${source} from ${this.address}`);
     let body: unknown;
     try {
       body = await this.client.read(path);
     } catch (error) {
-      if (statusOf(error) === 404) {
+      if (vaultStatusOf(error) === 404) {
         // KV v2 answers a deleted or destroyed latest version with 404 and its metadata; the
         // list still names it, so "not found, check `k8s-auth clusters`" would send the user in a circle
         const gone = deletedVersion((error as { response?: { body?: unknown } }).response?.body);
@@ -130,9 +129,19 @@ function deletedVersion(body: unknown): { version: number; deletionTime: string;
   return { version, deletionTime: deleted ? deletionTime : '', destroyed: destroyed === true };
 }
 
-function statusOf(error: unknown): number | undefined {
+/** The HTTP status node-vault attached to an error, if any. */
+export function vaultStatusOf(error: unknown): number | undefined {
   const status = (error as { response?: { statusCode?: unknown } } | undefined)?.response?.statusCode;
   return typeof status === 'number' ? status : undefined;
+}
+
+/**
+ * The catalog's KV v2 paths: `secret` is the path as `vault kv get` takes it (`secret/k8s-auth/
+ * clusters/prod`), `data`/`metadata` the API paths (`secret/data/k8s-auth/clusters/prod`).
+ */
+export function kvPath(location: VaultCatalogLocation, kind: 'secret' | 'data' | 'metadata', name: string): string {
+  const { mount, prefix } = location;
+  return (kind === 'secret' ? [mount, prefix, name] : [mount, kind, prefix, name]).filter((s) => s !== '').join('/');
 }
 
 export function createVaultCatalog(location: VaultCatalogLocation, env: Record<string, string | undefined> = process.env, options: VaultClientOptions = {}): VaultCatalog {

@@ -114,24 +114,6 @@ export interface LoginOutcome {
   cacheFile?: string;
 }
 
-interface SignInGroup {
-  issuerUrl: string;
-  clientId: string;
-  entries: ClusterEntry[];
-}
-
-/** One sign-in per distinct (issuer, client-id), in the order the clusters were named. */
-export function groupBySignIn(entries: readonly ClusterEntry[]): SignInGroup[] {
-  const groups = new Map<string, SignInGroup>();
-  for (const entry of entries) {
-    const key = `${entry.issuerUrl}\u0000${entry.clientId}`;
-    const group = groups.get(key) ?? { issuerUrl: entry.issuerUrl, clientId: entry.clientId, entries: [] };
-    group.entries.push(entry);
-    groups.set(key, group);
-  }
-  return [...groups.values()];
-}
-
 /** The Kubernetes username for an entry: the username-claim value (email by default). */
 export function usernameFor(entry: ClusterEntry, claims: Record<string, unknown>): string {
   const value = claims[entry.usernameClaim];

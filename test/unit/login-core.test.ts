@@ -3,7 +3,8 @@ import { browserArgv, splitCommandLine } from '../../src/core/command-line.js';
 import { decodeJwtClaims, describeExpiry, summarizeClaims } from '../../src/core/id-token-claims.js';
 import { decideCallback, planRedirect, redirectUriFor, sanitizeProviderText } from '../../src/core/oauth-callback.js';
 import type { ClusterEntry } from '../../src/core/cluster-entry.js';
-import { groupBySignIn, usernameFor } from '../../src/usecases/login.js';
+import { planSignIns } from '../../src/core/clusters/index.js';
+import { usernameFor } from '../../src/usecases/login.js';
 import { renderCallbackPage } from '../../src/ui/callback-page.js';
 import { CliError, ExitCode } from '../../src/errors.js';
 import { cliErrorOf } from '../support/cli-error.js';
@@ -92,7 +93,8 @@ describe('sign-in grouping and usernames', () => {
     name, server: 'https://s', issuerUrl, clientId, extraScopes: [], usernameClaim: 'email', groupsClaim: 'groups', ...extra,
   });
   it('signs in once per distinct issuer and client, in order', () => {
-    const groups = groupBySignIn([entry('a', 'https://i1', 'c'), entry('b', 'https://i2', 'c'), entry('c', 'https://i1', 'c'), entry('d', 'https://i1', 'other')]);
+    // login's grouping without --trusted-client (core/clusters/sign-in.ts)
+    const groups = planSignIns([entry('a', 'https://i1', 'c'), entry('b', 'https://i2', 'c'), entry('c', 'https://i1', 'c'), entry('d', 'https://i1', 'other')]);
     expect(groups.map((g) => g.entries.map((e) => e.name))).toEqual([['a', 'c'], ['b'], ['d']]);
   });
   it('takes the username claim, and says what to fix when it is missing', () => {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, dirname, isAbsolute, resolve } from 'node:path';
 import { kubeconfigPaths } from '../core/kubeconfig-paths.js';
 import { readMergedKubeconfig } from './kubeconfig-read.js';
 import type { ClusterConnection } from '../core/token-output.js';

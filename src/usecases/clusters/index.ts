@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DexApi } from '../../adapters/dex-grpc.js';
 import type { CatalogWriter } from '../../adapters/vault-catalog-write.js';
-import { type AddRequest, type DexClientSpec, type FleetStep, addSteps, clientIdFor, clusterOfClientName, planAdd, planRotate, removeSteps, rotateSteps } from '../../core/clusters/plan.js';
+import { type AddRequest, type DexClientSpec, addSteps, clientIdFor, clusterOfClientName, planAdd, planRotate, removeSteps, rotateSteps } from '../../core/clusters/plan.js';
 import { type FleetResult, apiServerConfig } from '../../core/clusters/report.js';
 import { CliError, ExitCode, describeError } from '../../errors.js';
 import { registerSecret } from '../../ui/redact.js';

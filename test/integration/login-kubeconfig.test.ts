@@ -12,7 +12,7 @@ import { openTokenCache, writeCachedTokens } from '../../src/adapters/token-cach
 import { buildCredentialArgs, buildExecUser } from '../../src/core/exec-credential.js';
 import { checkKubeconfig, renderKubeconfig, setCluster, setContext, setUser } from '../../src/core/kubeconfig-merge.js';
 import { keyForEntry } from '../../src/usecases/credential.js';
-import { CliError, ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/errors.js';
 import { readCurrentLogin } from '../../src/usecases/current-login.js';
 import { cleanEnv, startCli, tempDir, writeCatalog, type TempDir } from '../support/login-harness.js';
 import { cliErrorOfAsync } from '../support/cli-error.js';

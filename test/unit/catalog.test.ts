@@ -3,7 +3,7 @@ import { catalogFileEntry, catalogFileNames, parseCatalogFile } from '../../src/
 import { chooseCatalog, defaultCatalogPath } from '../../src/core/catalog-choice.js';
 import { httpTimeoutMs } from '../../src/config/sign-in-flags.js';
 import { parseVaultBool } from '../../src/adapters/vault-client.js';
-import { CliError, ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/errors.js';
 import { cliErrorOf } from '../support/cli-error.js';
 
 const PEM = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');

@@ -15,7 +15,7 @@ import {
   setUser,
 } from '../../src/core/kubeconfig-merge.js';
 import { chooseCurrentContextTarget, chooseWriteTarget, kubeconfigPaths, kubeconfigPathsFrom } from '../../src/core/kubeconfig-paths.js';
-import { CliError, ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/errors.js';
 import { cliErrorOf } from '../support/cli-error.js';
 
 const EXISTING = `# managed by hand: keep me

@@ -6,7 +6,7 @@ import type { ClusterEntry } from '../../src/core/cluster-entry.js';
 import { planSignIns } from '../../src/core/clusters/index.js';
 import { usernameFor } from '../../src/usecases/login.js';
 import { renderCallbackPage } from '../../src/ui/callback-page.js';
-import { CliError, ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/errors.js';
 import { cliErrorOf } from '../support/cli-error.js';
 
 const failure = cliErrorOf;

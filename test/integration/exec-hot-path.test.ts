@@ -157,18 +157,18 @@ Module.prototype._compile = function (content, filename) {
     // 90 s left: fresh with the default 60 s skew…
     const fresh = await run(baseArgs());
     expect(fresh.code, fresh.stderr).toBe(0);
-    expect(fresh.loaded.some((u) => u.endsWith('/dist/cli.js'))).toBe(false);
+    expect(fresh.loaded.some((u) => u.endsWith('/dist/cli.cjs'))).toBe(false);
     // …stale with --skew 120 or K8S_AUTH_SKEW=2m: the full path runs (no refresh token, no terminal: exit 10)
     const variants: { args: string[]; env: Record<string, string> }[] = [{ args: ['--skew', '120'], env: {} }, { args: [], env: { K8S_AUTH_SKEW: '2m' } }];
     for (const extra of variants) {
       const stale = await run([...baseArgs(), ...extra.args], extra.env);
-      expect(stale.loaded.some((u) => u.endsWith('/dist/cli.js'))).toBe(true);
+      expect(stale.loaded.some((u) => u.endsWith('/dist/cli.cjs'))).toBe(true);
       expect(stale.code).toBe(10);
       expect(stale.stdout).toBe('');
       expect(stale.stderr).toContain('expires within the skew margin');
     }
     const verbose = await run([...baseArgs(), '--verbose']);
-    expect(verbose.loaded.some((u) => u.endsWith('/dist/cli.js'))).toBe(true);
+    expect(verbose.loaded.some((u) => u.endsWith('/dist/cli.cjs'))).toBe(true);
     expect(verbose.code, verbose.stderr).toBe(0);
     expect(verbose.stderr).toContain('using the cached ID token');
   });

@@ -1,68 +1,41 @@
 import * as oidc from 'openid-client';
-import { isLoopbackHost } from '../core/cluster-entry.js';
-import { decideCallback, planRedirect, sanitizeProviderText } from '../core/oauth-callback.js';
+import { sanitizeProviderText } from '../core/oauth-callback.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
-import { renderCallbackPage } from '../ui/callback-page.js';
 import { debug } from '../ui/log.js';
 import { registerSecret } from '../ui/redact.js';
-import { DEFAULT_HTTP_TIMEOUT_MS, type FetchFunction, createFetch } from './http.js';
-import { type LoopbackReply, type LoopbackRequest, startLoopbackServer } from './loopback-server.js';
+import type { FetchFunction } from './http.js';
+import { type DiscoveredProvider, type ProviderOptions, discoverProviderMetadata } from './oidc-discovery.js';
 
 /**
- * The identity provider through openid-client v6: discovery, then the authorization code grant
- * with PKCE (S256), state and nonce over a loopback redirect. ID tokens are verified fully:
- * signature against the provider's JWKS (non-repudiation checks on), issuer, audience, expiry,
- * nonce; the RFC 9207 `iss` callback parameter is checked when present.
+ * The identity provider through openid-client v6, for everything after discovery: the code
+ * exchange, refresh, revocation. ID tokens are verified fully: signature against the provider's
+ * JWKS (non-repudiation checks on), issuer, audience, expiry, nonce. Discovery itself is
+ * oidc-discovery.ts and the browser flow browser-sign-in.ts, so that this module (and
+ * openid-client) loads only once the browser is open.
  */
 export type ProviderConfiguration = oidc.Configuration;
+export type { ProviderOptions } from './oidc-discovery.js';
 
-export interface ProviderOptions {
-  issuerUrl: string;
-  clientId: string;
-  clientSecret?: string;
-  /** PEM texts added to the system roots (e.g. the catalog's idp-certificate-authority-data, decoded). */
-  caPems?: readonly string[];
-  /** PEM files added to the system roots (--certificate-authority). */
-  caFiles?: readonly string[];
-  insecureSkipTlsVerify?: boolean;
-  /** Per-request timeout (--http-timeout). */
-  timeoutMs?: number;
+const configurations = new WeakMap<DiscoveredProvider, oidc.Configuration>();
+
+/** openid-client's Configuration over metadata already discovered (one per provider). */
+export function configurationFor(provider: DiscoveredProvider): ProviderConfiguration {
+  let config = configurations.get(provider);
+  if (config) return config;
+  const { clientId, clientSecret } = provider.options;
+  config = new oidc.Configuration(provider.metadata, clientId, clientSecret ? { client_secret: clientSecret } : undefined, clientAuthFor(clientSecret));
+  config[oidc.customFetch] = toCustomFetch(provider.fetch);
+  config.timeout = Math.ceil(provider.timeoutMs / 1000);
+  oidc.enableNonRepudiationChecks(config);
+  if (provider.allowHttp) oidc.allowInsecureRequests(config);
+  configurations.set(provider, config);
+  fetches.set(config, provider.fetch);
+  return config;
 }
 
+/** Discovery, then openid-client's Configuration: for the commands that need both at once. */
 export async function discoverProvider(options: ProviderOptions): Promise<ProviderConfiguration> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
-  const fetch = createFetch({
-    caPems: options.caPems ?? [],
-    caFiles: options.caFiles ?? [],
-    insecureSkipTlsVerify: options.insecureSkipTlsVerify === true,
-    timeoutMs,
-    peer: 'identity provider',
-    exitCode: ExitCode.PROVIDER,
-  });
-  let issuer: URL;
-  try {
-    issuer = new URL(options.issuerUrl);
-  } catch {
-    throw new CliError(ExitCode.CATALOG, `issuer URL '${options.issuerUrl}' is not a URL`);
-  }
-  const execute: ((config: oidc.Configuration) => void)[] = [oidc.enableNonRepudiationChecks];
-  // plain http only for a provider on this machine (a local test IdP), as the catalog allows
-  if (issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname)) execute.push(oidc.allowInsecureRequests);
-  if (options.clientSecret) registerSecret(options.clientSecret);
-  const started = Date.now();
-  let config: oidc.Configuration;
-  try {
-    config = await oidc.discovery(issuer, options.clientId, options.clientSecret ? { client_secret: options.clientSecret } : undefined, clientAuthFor(options.clientSecret), {
-      [oidc.customFetch]: toCustomFetch(fetch),
-      execute,
-      timeout: Math.ceil(timeoutMs / 1000),
-    });
-  } catch (error) {
-    throw providerError(error, `discovery at ${options.issuerUrl}`);
-  }
-  debug(`discovered ${config.serverMetadata().issuer} in ${Date.now() - started} ms`);
-  fetches.set(config, fetch);
-  return config;
+  return configurationFor(await discoverProviderMetadata(options));
 }
 
 /**
@@ -103,27 +76,6 @@ export async function prefetchJwks(config: ProviderConfiguration): Promise<void>
   }
 }
 
-export interface SignInOptions {
-  scopes: readonly string[];
-  /** A fixed loopback redirect (the catalog's redirect-uri). */
-  redirectUri?: string;
-  /** --listen-port. */
-  listenPort?: number;
-  /** Shows the authorization URL to the user (browser or stderr). */
-  openBrowser: (url: string) => Promise<void>;
-  /** Whole sign-in budget (--timeout). */
-  timeoutMs: number;
-  /**
-   * Who signed in, for the browser page (default: email, else sub); throws (a CliError) when the
-   * claims cannot be used, so the page shows that failure instead of a success.
-   */
-  describeUser?: (claims: Record<string, unknown>) => string;
-  /** Clusters named on the browser page. */
-  clusters?: readonly string[];
-  /** Extra authorization request parameters (e.g. prompt, login_hint). */
-  extraParameters?: Record<string, string>;
-}
-
 export interface SignInResult {
   idToken: string;
   refreshToken?: string;
@@ -159,101 +111,10 @@ export function signInResultFrom(tokens: oidc.TokenEndpointResponse & oidc.Token
   return result;
 }
 
-function defaultDescribeUser(claims: Record<string, unknown>): string {
-  const email = claims['email'];
-  const sub = claims['sub'];
-  return typeof email === 'string' && email ? email : typeof sub === 'string' ? sub : 'unknown user';
-}
-
-export async function authorizationCodeSignIn(config: ProviderConfiguration, options: SignInOptions): Promise<SignInResult> {
-  const plan = planRedirect({ ...(options.redirectUri ? { redirectUri: options.redirectUri } : {}), ...(options.listenPort !== undefined ? { listenPort: options.listenPort } : {}) });
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const nonce = oidc.randomNonce();
-  const challenge = await oidc.calculatePKCECodeChallenge(verifier);
-  const issuer = config.serverMetadata().issuer;
-
-  let settle!: { resolve: (r: SignInResult) => void; reject: (e: unknown) => void };
-  const outcome = new Promise<SignInResult>((resolve, reject) => (settle = { resolve, reject }));
-  let busy = false;
-  let redirectUri = '';
-
-  const handle = async (request: LoopbackRequest): Promise<LoopbackReply> => {
-    const decision = decideCallback(request, { path: plan.path, state, issuer });
-    switch (decision.kind) {
-      case 'not-found':
-        return { status: 404, html: 'not found\n' };
-      case 'method-not-allowed':
-        return { status: 405, html: 'method not allowed\n' };
-      case 'bad-request':
-        debug(`callback refused: ${decision.reason}`);
-        return { status: 400, html: renderCallbackPage({ kind: 'notice', title: 'Not this sign-in', detail: `${decision.reason}. The login in your terminal is still waiting for its own sign-in.` }) };
-      default:
-        break;
-    }
-    if (busy) return { status: 409, html: renderCallbackPage({ kind: 'notice', title: 'Already handled', detail: 'This sign-in has already been received.' }) };
-    busy = true;
-    if (decision.kind === 'wrong-issuer') {
-      settle.reject(new CliError(ExitCode.PROVIDER, `the sign-in response names issuer '${sanitizeProviderText(decision.issuer)}', not '${issuer}' (RFC 9207 mix-up protection): nothing was written`));
-      return { status: 400, html: renderCallbackPage({ kind: 'error', title: 'Sign-in refused', detail: 'The response came from an unexpected identity provider.' }), final: true };
-    }
-    if (decision.kind === 'denied') {
-      const detail = `${sanitizeProviderText(decision.error, 80)}${decision.description ? `: ${sanitizeProviderText(decision.description)}` : ''}`;
-      settle.reject(new CliError(ExitCode.LOGIN_DENIED, `the identity provider refused the sign-in (${detail}): check that your account may use this cluster, then log in again`));
-      return { status: 200, html: renderCallbackPage({ kind: 'error', title: 'Sign-in refused', detail: `The identity provider answered: ${detail}.` }), final: true };
-    }
-    let result: SignInResult;
-    try {
-      const current = new URL(redirectUri);
-      current.search = request.query.toString();
-      const tokens = await oidc.authorizationCodeGrant(config, current, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
-      result = signInResultFrom(tokens);
-    } catch (error) {
-      const failure = providerError(error, 'the authorization code exchange');
-      settle.reject(failure);
-      return { status: 502, html: renderCallbackPage({ kind: 'error', title: 'Sign-in failed', detail: failure.message }), final: true };
-    }
-    // the page must not say "signed in" for a token the command is about to refuse
-    let who: string;
-    try {
-      who = (options.describeUser ?? defaultDescribeUser)(result.claims);
-    } catch (error) {
-      const failure = error instanceof CliError ? error : new CliError(ExitCode.PROVIDER, `the ID token cannot be used: ${describeError(error)}`, { cause: error });
-      settle.reject(failure);
-      return { status: 200, html: renderCallbackPage({ kind: 'error', title: 'Signed in, but not usable here', detail: failure.message }), final: true };
-    }
-    settle.resolve(result);
-    return { status: 200, html: renderCallbackPage({ kind: 'success', who, clusters: [...(options.clusters ?? [])] }), final: true };
-  };
-
-  const server = await startLoopbackServer(plan, handle);
-  redirectUri = server.redirectUri;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const parameters: Record<string, string> = {
-      ...options.extraParameters,
-      redirect_uri: redirectUri,
-      scope: [...new Set(options.scopes)].join(' '),
-      state,
-      nonce,
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-    };
-    const url = oidc.buildAuthorizationUrl(config, parameters);
-    await options.openBrowser(url.href);
-    void prefetchJwks(config);
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(new CliError(ExitCode.LOGIN_TIMEOUT, `no sign-in within ${Math.round(options.timeoutMs / 1000)}s: run the command again and finish signing in, or raise --timeout`));
-      }, options.timeoutMs);
-    });
-    return await Promise.race([outcome, timeout]);
-  } finally {
-    if (timer) clearTimeout(timer);
-    // the outcome settles just before the final page is written: let it reach the browser
-    if (busy) await Promise.race([server.finished, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
-    server.close();
-  }
+/** The code exchange of the browser flow: openid-client checks state, PKCE, the nonce and the ID token. */
+export async function exchangeAuthorizationCode(config: ProviderConfiguration, callbackUrl: URL, checks: { verifier: string; state: string; nonce: string }): Promise<SignInResult> {
+  const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: checks.verifier, expectedState: checks.state, expectedNonce: checks.nonce, idTokenExpected: true });
+  return signInResultFrom(tokens);
 }
 
 /** Revokes a refresh token where the provider offers revocation; says whether it did. */

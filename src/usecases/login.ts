@@ -159,7 +159,7 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
     const clientSecret = group.trusted ? undefined : group.entries.find((e) => e.clientSecret)?.clientSecret;
     return { issuerUrl: group.issuerUrl, clientId: group.clientId, ...(clientSecret ? { clientSecret } : {}), caPems };
   });
-  for (const endpoint of endpoints) session.configuration(endpoint).catch(() => undefined); // reported at the sign-in below
+  for (const endpoint of endpoints) session.discover(endpoint).catch(() => undefined); // reported at the sign-in below
   // an unreadable or malformed kubeconfig, or a kubeconfig or token cache directory someone else
   // controls, fails now, not after the person has signed in
   const writes = { clusters: entries.map((e) => e.name), contexts: entries.map(contextNameOf) };
@@ -174,7 +174,7 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
   const outcomes: LoginOutcome[] = [];
   for (const [index, group] of groups.entries()) {
     const endpoint = endpoints[index] as ProviderEndpoint;
-    await session.configuration(endpoint);
+    await session.discover(endpoint);
     const clusterNames = group.entries.map((e) => e.name);
     request.onSignInStart?.(group.issuerUrl, clusterNames);
     const redirectUri = group.trusted ? undefined : group.entries.find((e) => e.redirectUri)?.redirectUri;

@@ -1,5 +1,7 @@
 import type { OpenBrowser } from '../adapters/browser-launcher.js';
-import type { ProviderConfiguration, ProviderOptions, SignInOptions } from '../adapters/oidc-client.js';
+import type { SignInOptions } from '../adapters/browser-sign-in.js';
+import type { ProviderConfiguration } from '../adapters/oidc-client.js';
+import type { DiscoveredProvider, ProviderOptions } from '../adapters/oidc-discovery.js';
 import type { GrantTokens } from '../adapters/oidc-grants.js';
 import { decodeBase64Pem } from '../core/base64-pem.js';
 import type { ClusterEntry } from '../core/cluster-entry.js';
@@ -39,9 +41,12 @@ export interface SignInRequest {
 }
 
 export interface ProviderPorts {
-  discover(options: ProviderOptions): Promise<ProviderConfiguration>;
+  /** Discovery only: the browser flow starts from its metadata, before openid-client loads. */
+  discover(options: ProviderOptions): Promise<DiscoveredProvider>;
+  /** openid-client's configuration of a discovered provider, for every grant but the browser's. */
+  configure(provider: DiscoveredProvider): Promise<ProviderConfiguration>;
   refresh(config: ProviderConfiguration, refreshToken: string, scope: string | undefined): Promise<GrantTokens>;
-  browserSignIn(config: ProviderConfiguration, options: SignInOptions): Promise<GrantTokens>;
+  browserSignIn(provider: DiscoveredProvider, options: SignInOptions): Promise<GrantTokens>;
   /** The --grant use case (usecases/sign-in.ts): picks browser, device code or password. */
   grantSignIn(config: ProviderConfiguration, scopes: readonly string[], settings: SignInSettings, browser: BrowserSignIn): Promise<GrantTokens>;
 }
@@ -62,6 +67,8 @@ export interface ProviderSessionOptions {
 
 export interface ProviderSession {
   /** Discovery, once per distinct endpoint (the promise is shared, so it may start early). */
+  discover(endpoint: ProviderEndpoint): Promise<DiscoveredProvider>;
+  /** The discovered provider as openid-client configures it (refresh, device code, password). */
   configuration(endpoint: ProviderEndpoint): Promise<ProviderConfiguration>;
   refresh(connection: ProviderConnection, refreshToken: string, scope: string | undefined): Promise<GrantTokens>;
   signIn(target: SignInTarget, request: SignInRequest): Promise<GrantTokens>;
@@ -70,24 +77,25 @@ export interface ProviderSession {
 
 /** The adapters behind the ports, loaded on first use (the exec hot path never gets here). */
 export const defaultProviderPorts: ProviderPorts = {
-  discover: async (options) => (await import('../adapters/oidc-client.js')).discoverProvider(options),
+  discover: async (options) => (await import('../adapters/oidc-discovery.js')).discoverProviderMetadata(options),
+  configure: async (provider) => (await import('../adapters/oidc-client.js')).configurationFor(provider),
   refresh: async (config, refreshToken, scope) => (await import('../adapters/oidc-grants.js')).refreshGrant(config, refreshToken, scope),
-  browserSignIn: async (config, options) => (await import('../adapters/oidc-client.js')).authorizationCodeSignIn(config, options),
+  browserSignIn: async (provider, options) => (await import('../adapters/browser-sign-in.js')).authorizationCodeSignIn(provider, options),
   grantSignIn: async (config, scopes, settings, browser) => (await import('./sign-in.js')).signIn(config, scopes, settings, browser),
 };
 
 export function createProviderSession(options: ProviderSessionOptions, ports: ProviderPorts = defaultProviderPorts): ProviderSession {
-  const discovered = new Map<string, Promise<ProviderConfiguration>>();
+  const discovered = new Map<string, Promise<DiscoveredProvider>>();
   const endpointOf = (connection: ProviderConnection): ProviderEndpoint => {
     const caPem = decodeBase64Pem(connection.idpCertificateAuthorityData);
     return { issuerUrl: connection.issuerUrl, clientId: connection.clientId, ...(connection.clientSecret ? { clientSecret: connection.clientSecret } : {}), caPems: caPem ? [caPem] : [] };
   };
-  const configuration = (endpoint: ProviderEndpoint): Promise<ProviderConfiguration> => {
+  const discover = (endpoint: ProviderEndpoint): Promise<DiscoveredProvider> => {
     const caPems = [...new Set(endpoint.caPems)].sort();
     const id = JSON.stringify([endpoint.issuerUrl, endpoint.clientId, endpoint.clientSecret ?? '', caPems]);
-    let config = discovered.get(id);
-    if (!config) {
-      config = ports.discover({
+    let provider = discovered.get(id);
+    if (!provider) {
+      provider = ports.discover({
         issuerUrl: endpoint.issuerUrl,
         clientId: endpoint.clientId,
         ...(endpoint.clientSecret ? { clientSecret: endpoint.clientSecret } : {}),
@@ -97,21 +105,23 @@ export function createProviderSession(options: ProviderSessionOptions, ports: Pr
         timeoutMs: options.httpTimeoutMs,
       });
       // a failed discovery is reported where it is awaited, and tried again by the next caller
-      config.catch(() => discovered.delete(id));
-      discovered.set(id, config);
+      provider.catch(() => discovered.delete(id));
+      discovered.set(id, provider);
     }
-    return config;
+    return provider;
   };
+  const configuration = async (endpoint: ProviderEndpoint): Promise<ProviderConfiguration> => ports.configure(await discover(endpoint));
   return {
+    discover,
     configuration,
     endpointOf,
     async refresh(connection, refreshToken, scope) {
       return ports.refresh(await configuration(endpointOf(connection)), refreshToken, scope);
     },
     async signIn(target, request) {
-      const config = await configuration(target);
+      const provider = await discover(target);
       const browser: BrowserSignIn = ({ openBrowser }) =>
-        ports.browserSignIn(config, {
+        ports.browserSignIn(provider, {
           scopes: request.scopes,
           ...(target.redirectUri ? { redirectUri: target.redirectUri } : {}),
           ...(options.listenPort !== undefined ? { listenPort: options.listenPort } : {}),
@@ -121,7 +131,7 @@ export function createProviderSession(options: ProviderSessionOptions, ports: Pr
           ...(request.loginHint ? { extraParameters: { login_hint: request.loginHint } } : {}),
           ...(request.describeUser ? { describeUser: request.describeUser } : {}),
         });
-      return options.grant ? ports.grantSignIn(config, request.scopes, options.grant, browser) : browser({ openBrowser: true });
+      return options.grant ? ports.grantSignIn(await ports.configure(provider), request.scopes, options.grant, browser) : browser({ openBrowser: true });
     },
   };
 }

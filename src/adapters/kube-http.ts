@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { HttpLibrary, RequestContext, ResponseContext } from '@kubernetes/client-node';
@@ -46,7 +45,7 @@ export function createKubeHttpLibrary(k8s: ClientNode, options: KubeHttpLibraryO
   const limit = Math.max(1, options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
   const stats: RequestStats = { requests: 0, writes: 0, maxInFlight: 0, inFlight: 0 };
   const waiting: (() => void)[] = [];
-  const agents = new Map<string, http.Agent>();
+  const agents: { fields: unknown[]; agent: http.Agent }[] = [];
   // tunnelled through CONNECT like kubectl, with the same TLS options end to end
   const proxy = proxyForUrl(new URL(options.server), options.env ?? process.env);
 
@@ -70,14 +69,15 @@ export function createKubeHttpLibrary(k8s: ClientNode, options: KubeHttpLibraryO
   const reuse = (agent: http.Agent | undefined): http.Agent | undefined => {
     if (!agent || agent.constructor !== https.Agent) return agent;
     const tls = (agent as https.Agent).options;
-    const key = createHash('sha256')
-      .update(JSON.stringify([tls.ca, tls.cert, tls.key, tls.pfx, tls.passphrase, tls.rejectUnauthorized, tls.servername]))
-      .digest('hex');
-    let shared = agents.get(key);
+    const fields = [tls.ca, tls.cert, tls.key, tls.pfx, tls.passphrase, tls.rejectUnauthorized, tls.servername];
+    // client-node builds a new Agent per request from the same TLS values: compare them as
+    // they are (the same strings and buffers, so mostly by reference) instead of hashing a CA
+    // bundle per request, which cost ~0.4 ms a request in a 2,000-request rbac apply
+    let shared = agents.find((entry) => entry.fields.every((value, i) => sameTlsValue(value, fields[i])))?.agent;
     if (!shared) {
       const agentOptions = { ...tls, keepAlive: true, maxSockets: limit };
       shared = proxy === undefined ? new https.Agent(agentOptions) : new HttpsProxyAgent({ ...agentOptions, proxy });
-      agents.set(key, shared);
+      agents.push({ fields, agent: shared });
     }
     return shared;
   };
@@ -146,4 +146,13 @@ function sendOnce(k8s: ClientNode, request: RequestContext, agent: http.Agent | 
     if (body !== undefined) req.write(body);
     req.end();
   });
+}
+
+/** Equal TLS option values: strings and numbers by value, buffers by bytes, lists item by item, other objects as JSON. */
+function sameTlsValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((value, i) => sameTlsValue(value, b[i]));
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') return JSON.stringify(a) === JSON.stringify(b);
+  return false;
 }

@@ -130,10 +130,9 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
   if (names.length === 0) throw new CliError(ExitCode.USAGE, 'name at least one cluster: k8s-auth login <cluster>');
   if (request.contextName !== undefined && names.length > 1) throw new CliError(ExitCode.USAGE, '--context-name renames one context: name a single cluster with it');
   const paths = kubeconfigPaths(request.kubeconfig, request.env ?? process.env);
-  // load openid-client and the HTTP stack while the catalog answers; the yaml library and the
-  // kubeconfig writer load only after the sign-in (bench/scale.ts, docs/performance.md)
-  const oidcModule = import('../adapters/oidc-client.js');
-  oidcModule.catch(() => undefined); // a failure to load is reported by the session's discovery
+  // load the HTTP stack while the catalog answers; openid-client loads once the browser is open,
+  // the yaml library and the kubeconfig writer after the sign-in (docs/performance.md)
+  import('../adapters/oidc-discovery.js').catch(() => undefined); // a failure to load is reported by the session's discovery
   // the provider session `credential` uses too: discovery once per provider, the --grant choice
   const session = createProviderSession({
     caFiles: request.caFiles,

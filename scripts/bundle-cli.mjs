@@ -4,7 +4,11 @@
 // one synchronous read and no ES module loader (docs/performance.md has the measurements).
 // Packages stay external (required or imported from node_modules as before), and dynamic
 // imports of our own modules stay lazy: esbuild turns them into functions run on first use.
-import { readFile } from 'node:fs/promises';
+//
+// One package is bundled too, into its own file: @kubernetes/client-node 1.x is ~900 ES modules
+// and took ~0.7 s to import on this machine (every rbac command, token through client-node);
+// dist/vendor/client-node.cjs holds the classes we use and what they need, required in ~0.12 s.
+import { readFile, readdir } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -29,6 +33,43 @@ const importMetaUrlOfEachFile = {
   },
 };
 
+/** What kube-client.ts and kube-http.ts use of client-node (`k8s.<name>`); checked below. */
+const CLIENT_NODE_EXPORTS = ['AuthorizationV1Api', 'CoreV1Api', 'KubeConfig', 'RbacAuthorizationV1Api', 'ResponseContext', 'ServerConfiguration', 'createConfiguration', 'wrapHttpLibrary'];
+const CLIENT_NODE_IMPORT = "import('@kubernetes/client-node')";
+
+const vendor = await build({
+  stdin: { contents: `export { ${CLIENT_NODE_EXPORTS.join(', ')} } from '@kubernetes/client-node';`, resolveDir: root, loader: 'js', sourcefile: 'client-node-entry.js' },
+  outfile: join(dist, 'vendor', 'client-node.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  logLevel: 'warning',
+  // client-node's own files only: its dependencies load from node_modules
+  plugins: [{ name: 'client-node-only', setup: (b) => b.onResolve({ filter: /^[^./]/ }, ({ path }) => (path.startsWith('@kubernetes/client-node') ? undefined : { path, external: true })) }],
+});
+
+/** kube-client.ts's dynamic import of client-node becomes a require of the vendor file. */
+const clientNodeFromVendor = {
+  name: 'client-node-from-vendor',
+  setup(builder) {
+    builder.onLoad({ filter: /[\\/]adapters[\\/]kube-client\.js$/ }, async ({ path }) => {
+      const text = await readFile(path, 'utf8');
+      if (!text.includes(CLIENT_NODE_IMPORT)) throw new Error(`${path} no longer says ${CLIENT_NODE_IMPORT}: update scripts/bundle-cli.mjs`);
+      return { contents: text.replaceAll(CLIENT_NODE_IMPORT, 'Promise.resolve().then(() => require(require("node:path").join(__dirname, "vendor", "client-node.cjs")))'), loader: 'js' };
+    });
+  },
+};
+
+// every `k8s.<name>` in the compiled adapters must be one the vendor file exports
+for (const file of await readdir(join(dist, 'adapters'))) {
+  if (!file.endsWith('.js')) continue;
+  const text = await readFile(join(dist, 'adapters', file), 'utf8');
+  for (const [, name] of text.matchAll(/\bk8s\.([A-Za-z_]\w*)/g)) {
+    if (name !== 'io' && !CLIENT_NODE_EXPORTS.includes(name)) throw new Error(`dist/adapters/${file} uses k8s.${name}: add it to CLIENT_NODE_EXPORTS in scripts/bundle-cli.mjs`);
+  }
+}
+
 const result = await build({
   entryPoints: [join(dist, 'cli.js')],
   outfile: join(dist, 'cli.cjs'),
@@ -38,7 +79,7 @@ const result = await build({
   target: 'node20',
   packages: 'external',
   sourcemap: true,
-  plugins: [importMetaUrlOfEachFile],
+  plugins: [importMetaUrlOfEachFile, clientNodeFromVendor],
   logLevel: 'warning',
 });
-if (result.errors.length > 0 || result.warnings.length > 0) process.exit(1);
+if ([vendor, result].some((r) => r.errors.length > 0 || r.warnings.length > 0)) process.exit(1);

@@ -125,13 +125,21 @@ export function usernameFor(entry: ClusterEntry, claims: Record<string, unknown>
   );
 }
 
+/**
+ * The kubeconfig writer (and with it the yaml library) loads while the person is at the
+ * provider, not after the callback: it was the largest part of callback → exit (bench/login.ts).
+ */
+function preloadWriters(): void {
+  Promise.all([import('../adapters/kubeconfig-file.js'), import('../core/kubeconfig-merge.js')]).catch(() => undefined);
+}
+
 export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
   const names = [...new Set(request.clusters.map(checkClusterName))];
   if (names.length === 0) throw new CliError(ExitCode.USAGE, 'name at least one cluster: k8s-auth login <cluster>');
   if (request.contextName !== undefined && names.length > 1) throw new CliError(ExitCode.USAGE, '--context-name renames one context: name a single cluster with it');
   const paths = kubeconfigPaths(request.kubeconfig, request.env ?? process.env);
-  // load the HTTP stack while the catalog answers; openid-client loads once the browser is open,
-  // the yaml library and the kubeconfig writer after the sign-in (docs/performance.md)
+  // load the HTTP stack while the catalog answers; openid-client and the kubeconfig writer load
+  // once the browser is open (docs/performance.md)
   import('../adapters/oidc-discovery.js').catch(() => undefined); // a failure to load is reported by the session's discovery
   // the provider session `credential` uses too: discovery once per provider, the --grant choice
   const session = createProviderSession({
@@ -141,7 +149,10 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
     timeoutMs: request.timeoutMs,
     ...(request.listenPort !== undefined ? { listenPort: request.listenPort } : {}),
     // the command's opener already honours --no-browser and names --listen-port for ssh -L
-    opener: () => request.openBrowser,
+    opener: () => async (url) => {
+      await request.openBrowser(url);
+      preloadWriters();
+    },
     ...(request.grant ? { grant: request.grant } : {}),
   });
   const targets = await loginTargets(names, { catalog: request.catalog, ...(request.kubeconfig !== undefined ? { kubeconfig: request.kubeconfig } : {}), ...(request.env ? { env: request.env } : {}), note: info });

@@ -48,7 +48,7 @@ export interface ProviderPorts {
   refresh(config: ProviderConfiguration, refreshToken: string, scope: string | undefined): Promise<GrantTokens>;
   browserSignIn(provider: DiscoveredProvider, options: SignInOptions): Promise<GrantTokens>;
   /** The --grant use case (usecases/sign-in.ts): picks browser, device code or password. */
-  grantSignIn(config: ProviderConfiguration, scopes: readonly string[], settings: SignInSettings, browser: BrowserSignIn): Promise<GrantTokens>;
+  grantSignIn(provider: DiscoveredProvider, scopes: readonly string[], settings: SignInSettings, browser: BrowserSignIn): Promise<GrantTokens>;
 }
 
 export interface ProviderSessionOptions {
@@ -81,7 +81,8 @@ export const defaultProviderPorts: ProviderPorts = {
   configure: async (provider) => (await import('../adapters/oidc-client.js')).configurationFor(provider),
   refresh: async (config, refreshToken, scope) => (await import('../adapters/oidc-grants.js')).refreshGrant(config, refreshToken, scope),
   browserSignIn: async (provider, options) => (await import('../adapters/browser-sign-in.js')).authorizationCodeSignIn(provider, options),
-  grantSignIn: async (config, scopes, settings, browser) => (await import('./sign-in.js')).signIn(config, scopes, settings, browser),
+  grantSignIn: async (provider, scopes, settings, browser) =>
+    (await import('./sign-in.js')).signIn({ metadata: provider.metadata, configuration: async () => (await import('../adapters/oidc-client.js')).configurationFor(provider) }, scopes, settings, browser),
 };
 
 export function createProviderSession(options: ProviderSessionOptions, ports: ProviderPorts = defaultProviderPorts): ProviderSession {
@@ -131,7 +132,7 @@ export function createProviderSession(options: ProviderSessionOptions, ports: Pr
           ...(request.loginHint ? { extraParameters: { login_hint: request.loginHint } } : {}),
           ...(request.describeUser ? { describeUser: request.describeUser } : {}),
         });
-      return options.grant ? ports.grantSignIn(await ports.configure(provider), request.scopes, options.grant, browser) : browser({ openBrowser: true });
+      return options.grant ? ports.grantSignIn(provider, request.scopes, options.grant, browser) : browser({ openBrowser: true });
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { Configuration } from 'openid-client';
 import { chooseGrant, type GrantDecision, type GrantName } from '../core/grant-choice.js';
-import { deviceCodeGrant, passwordGrant, supportsDeviceCode, type DevicePrompt, type GrantTokens } from '../adapters/oidc-grants.js';
+import type { DevicePrompt, GrantTokens } from '../adapters/oidc-grants.js';
 import { passwordFromEnv, readPassword } from '../adapters/password-input.js';
 import { CliError, ExitCode } from '../errors.js';
 import { sanitizeProviderText } from '../core/oauth-callback.js';
@@ -27,18 +27,28 @@ export interface SignInSettings {
 /** The browser flow, provided by the login command's OIDC client (authorizationCodeSignIn). */
 export type BrowserSignIn = (options: { openBrowser: boolean }) => Promise<GrantTokens>;
 
+/**
+ * The provider as the grant choice sees it: discovered metadata decides, and openid-client's
+ * configuration is built only for the device code and password grants (the browser flow
+ * opens the browser before openid-client loads).
+ */
+export interface GrantProvider {
+  metadata: { device_authorization_endpoint?: unknown };
+  configuration(): Promise<Configuration>;
+}
+
 /** Whether a sign-in with these settings needs a person: only a password from the environment does not. */
 export function signInNeedsPerson(settings: Pick<SignInSettings, 'grant' | 'username' | 'env'>): boolean {
   const env = settings.env ?? process.env;
   return !(settings.grant === 'password' && passwordFromEnv(env) !== undefined && (settings.username ?? env['K8S_AUTH_USERNAME']));
 }
 
-export function decideGrant(config: Configuration, settings: SignInSettings): GrantDecision {
+export function decideGrant(metadata: GrantProvider['metadata'], settings: SignInSettings): GrantDecision {
   const decision = chooseGrant(settings.grant, {
     platform: settings.platform ?? process.platform,
     env: settings.env ?? process.env,
     noBrowser: settings.noBrowser,
-    deviceCodeSupported: supportsDeviceCode(config),
+    deviceCodeSupported: typeof metadata.device_authorization_endpoint === 'string',
     ...(settings.browserCommand ? { browserCommand: settings.browserCommand } : {}),
   });
   debug(`sign-in flow: ${decision.grant} (${decision.why})`);
@@ -60,13 +70,15 @@ export function showDevicePrompt(prompt: DevicePrompt, write: (text: string) => 
   write(`${lines.join('\n')}\n`);
 }
 
-export async function signIn(config: Configuration, scopes: readonly string[], settings: SignInSettings, browser: BrowserSignIn): Promise<GrantTokens> {
-  const decision = decideGrant(config, settings);
+export async function signIn(provider: GrantProvider, scopes: readonly string[], settings: SignInSettings, browser: BrowserSignIn): Promise<GrantTokens> {
+  const decision = decideGrant(provider.metadata, settings);
   switch (decision.grant) {
     case 'browser':
       return browser({ openBrowser: decision.openBrowser });
-    case 'device-code':
+    case 'device-code': {
+      const [{ deviceCodeGrant }, config] = await Promise.all([import('../adapters/oidc-grants.js'), provider.configuration()]);
       return deviceCodeGrant(config, { scopes, prompt: (p) => showDevicePrompt(p), timeoutMs: settings.timeoutMs });
+    }
     case 'password': {
       const env = settings.env ?? process.env;
       const username = settings.username ?? env['K8S_AUTH_USERNAME'];
@@ -74,6 +86,7 @@ export async function signIn(config: Configuration, scopes: readonly string[], s
         throw new CliError(ExitCode.USAGE, '--grant password needs a username: pass --username or set K8S_AUTH_USERNAME');
       }
       const password = await readPassword({ env, prompt: `Password for ${username}: ` });
+      const [{ passwordGrant }, config] = await Promise.all([import('../adapters/oidc-grants.js'), provider.configuration()]);
       return passwordGrant(config, { scopes, username, password });
     }
   }

@@ -180,22 +180,32 @@ function loadProxySupport(): Promise<unknown> {
 
 interface UndiciParts {
   fetch: typeof import('undici').fetch;
-  Response: typeof import('undici').Response;
   EnvHttpProxyAgent: typeof import('undici').EnvHttpProxyAgent;
   dispatcher?: Dispatcher;
 }
 
 /** undici's fetch and proxy agent, imported directly rather than its whole index (~15 ms). */
 async function loadUndiciParts(): Promise<UndiciParts & { dispatcher?: never }> {
-  const [agent, fetchModule, responseModule] = await Promise.all([
-    import('undici/lib/dispatcher/env-http-proxy-agent.js'),
-    import('undici/lib/web/fetch/index.js'),
-    import('undici/lib/web/fetch/response.js'),
-  ]);
-  return { EnvHttpProxyAgent: agent.default, fetch: fetchModule.fetch, Response: responseModule.Response };
+  const [agent, fetchModule] = await Promise.all([import('undici/lib/dispatcher/env-http-proxy-agent.js'), import('undici/lib/web/fetch/index.js')]);
+  return { EnvHttpProxyAgent: agent.default, fetch: fetchModule.fetch };
 }
 
-export function createFetch(options: HttpClientOptions = {}): FetchFunction {
+/** An answer read whole (under the size cap and the deadline), with lower-case header names. */
+export interface HttpAnswer {
+  status: number;
+  statusText: string;
+  headers: ReadonlyMap<string, string>;
+  body: Uint8Array<ArrayBuffer>;
+  url: string;
+}
+
+export type HttpRequest = (input: string | URL, init?: RequestInit) => Promise<HttpAnswer>;
+
+/**
+ * The client as plain answers: what discovery uses before the browser opens, since the global
+ * Response and Headers classes load Node's internal undici on first use (~10 ms).
+ */
+export function createRequest(options: HttpClientOptions = {}): HttpRequest {
   const extra = [...(options.caPems ?? []), ...readCaFiles(options.caFiles ?? [])];
   const insecure = options.insecureSkipTlsVerify === true;
   if (insecure) warn(`TLS verification is OFF for the ${options.peer ?? 'server'} (you asked for it); anyone on the path can read and alter this traffic`);
@@ -227,20 +237,16 @@ export function createFetch(options: HttpClientOptions = {}): FetchFunction {
       if (!proxied && nodeFetchCan(init)) {
         const answer = await nodeFetch(url, init, { tls, signal: deadline.signal, maxBodyBytes, tooLarge: () => new BodyTooLargeError(maxBodyBytes) });
         debug(`${answer.status} from ${stripQuery(url)}`);
-        const buffered = new Response(NULL_BODY_STATUSES.has(answer.status) ? null : answer.body, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
-        Object.defineProperty(buffered, 'url', { value: answer.url });
-        return buffered;
+        return answer;
       }
-      const { fetch: undiciFetch, Response: UndiciResponse, dispatcher } = await loadUndici();
+      const { fetch: undiciFetch, dispatcher } = await loadUndici();
       // undici's own fetch, so the dispatcher is the one we built whatever Node bundles.
       const response = await undiciFetch(url, { ...(init as UndiciRequestInit), signal: deadline.signal, dispatcher });
       debug(`${response.status} from ${stripQuery(url)}`);
       // the body is read here, under the same deadline and a size cap, so no caller can read
-      // past either; callers get a Response over the bytes read
+      // past either
       const bytes = await readBodyBounded(response.body as ReadableStream<Uint8Array> | null, maxBodyBytes, response.headers.get('content-length'));
-      const buffered = new UndiciResponse(NULL_BODY_STATUSES.has(response.status) ? null : bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
-      Object.defineProperty(buffered, 'url', { value: response.url });
-      return buffered as unknown as Response;
+      return { status: response.status, statusText: response.statusText, headers: new Map(response.headers), body: new Uint8Array(bytes), url: response.url };
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
         throw new CliError(exitCode, `${peer} at ${stripQuery(url)} ${error.message}: it is not answering as a ${peer} should; check the address`, { cause: error });
@@ -250,6 +256,21 @@ export function createFetch(options: HttpClientOptions = {}): FetchFunction {
     } finally {
       deadline.clear();
     }
+  };
+}
+
+/** The same client, fetch-shaped (openid-client's customFetch, jose, the Vault and proxy code). */
+export function createFetch(options: HttpClientOptions = {}): FetchFunction {
+  return fetchOver(createRequest(options));
+}
+
+/** A fetch function over a requester: callers get a Response over the bytes already read. */
+export function fetchOver(request: HttpRequest): FetchFunction {
+  return async (input, init) => {
+    const answer = await request(input, init);
+    const response = new Response(NULL_BODY_STATUSES.has(answer.status) ? null : answer.body, { status: answer.status, statusText: answer.statusText, headers: [...answer.headers] });
+    Object.defineProperty(response, 'url', { value: answer.url });
+    return response;
   };
 }
 

@@ -22,7 +22,8 @@ export interface NodeFetchOptions {
 export interface NodeFetchAnswer {
   status: number;
   statusText: string;
-  headers: Headers;
+  /** Lower-case names; repeated headers joined with ", " as Headers.get joins them. */
+  headers: Map<string, string>;
   body: Uint8Array<ArrayBuffer>;
   url: string;
 }
@@ -107,7 +108,7 @@ export async function nodeFetch(input: string, init: RequestInit | undefined, op
   let url = new URL(input);
   let method = (init?.method ?? 'GET').toUpperCase();
   const encoded = encodeBody(init?.body) ?? undefined;
-  const given = new Headers(init?.headers);
+  const given = headerMap(init?.headers);
   let body = encoded?.bytes;
   for (let hop = 0; ; hop++) {
     const headers: Record<string, string> = { accept: '*/*' };
@@ -130,8 +131,27 @@ export async function nodeFetch(input: string, init: RequestInit | undefined, op
       }
       continue;
     }
-    const out = new Headers();
-    for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) out.append(res.rawHeaders[i] as string, res.rawHeaders[i + 1] as string);
+    const out = new Map<string, string>();
+    for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) appendHeader(out, res.rawHeaders[i] as string, res.rawHeaders[i + 1] as string);
     return { status, statusText: res.statusMessage ?? '', headers: out, body: bytes, url: url.toString() };
   }
+}
+
+function appendHeader(headers: Map<string, string>, name: string, value: string): void {
+  const key = name.toLowerCase();
+  const before = headers.get(key);
+  headers.set(key, before === undefined ? value : `${before}, ${value}`);
+}
+
+/**
+ * Request headers as a lower-case map, without touching the global Headers class: its first use
+ * loads Node's internal copy of undici (~10 ms), which discovery before the browser can do without.
+ */
+function headerMap(init: RequestInit['headers']): Map<string, string> {
+  const headers = new Map<string, string>();
+  if (!init) return headers;
+  if (Array.isArray(init)) for (const [name, value] of init) appendHeader(headers, name as string, value as string);
+  else if (typeof (init as Headers).forEach === 'function') (init as Headers).forEach((value, name) => appendHeader(headers, name, value));
+  else for (const [name, value] of Object.entries(init)) appendHeader(headers, name, value);
+  return headers;
 }

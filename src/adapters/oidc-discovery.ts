@@ -4,7 +4,7 @@ import { sanitizeProviderText } from '../core/oauth-callback.js';
 import { CliError, ExitCode } from '../errors.js';
 import { debug } from '../ui/log.js';
 import { registerSecret } from '../ui/redact.js';
-import { DEFAULT_HTTP_TIMEOUT_MS, type FetchFunction, createFetch } from './http.js';
+import { DEFAULT_HTTP_TIMEOUT_MS, type FetchFunction, type HttpAnswer, createRequest, fetchOver } from './http.js';
 
 /**
  * OpenID Connect discovery without openid-client: one GET of the provider's metadata, checked as
@@ -50,7 +50,7 @@ export async function discoverProviderMetadata(options: ProviderOptions): Promis
   const allowHttp = issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname);
   checkEndpointProtocol(issuer, allowHttp, what);
   if (options.clientSecret) registerSecret(options.clientSecret);
-  const fetch = createFetch({
+  const request = createRequest({
     caPems: options.caPems ?? [],
     caFiles: options.caFiles ?? [],
     insecureSkipTlsVerify: options.insecureSkipTlsVerify === true,
@@ -61,8 +61,7 @@ export async function discoverProviderMetadata(options: ProviderOptions): Promis
   const url = new URL(issuer.href);
   url.pathname = `${url.pathname}/.well-known/openid-configuration`.replace('//', '/');
   const started = Date.now();
-  const response = await fetch(url.href, { headers: { accept: 'application/json' }, redirect: 'manual' });
-  const metadata = await metadataFrom(response, what);
+  const metadata = metadataFrom(await request(url.href, { headers: { accept: 'application/json' }, redirect: 'manual' }), what);
   if (new URL(metadata.issuer).href !== issuer.href) {
     throw new CliError(
       ExitCode.PROVIDER,
@@ -70,18 +69,18 @@ export async function discoverProviderMetadata(options: ProviderOptions): Promis
     );
   }
   debug(`discovered ${metadata.issuer} in ${Date.now() - started} ms`);
-  return { options, metadata, fetch, timeoutMs, allowHttp };
+  return { options, metadata, fetch: fetchOver(request), timeoutMs, allowHttp };
 }
 
-async function metadataFrom(response: Response, what: string): Promise<ServerMetadata> {
+function metadataFrom(answer: HttpAnswer, what: string): ServerMetadata {
   const unexpected = (why: string): CliError => {
-    const path = response.url ? new URL(response.url).pathname : 'the provider';
-    return new CliError(ExitCode.PROVIDER, `the identity provider answered ${what} unexpectedly (HTTP ${response.status} from ${path}${why ? `, ${why}` : ''}): is the issuer URL right?`);
+    const path = answer.url ? new URL(answer.url).pathname : 'the provider';
+    return new CliError(ExitCode.PROVIDER, `the identity provider answered ${what} unexpectedly (HTTP ${answer.status} from ${path}${why ? `, ${why}` : ''}): is the issuer URL right?`);
   };
-  if (response.status !== 200) throw unexpected('');
+  if (answer.status !== 200) throw unexpected('');
   let body: unknown;
   try {
-    body = await response.json();
+    body = JSON.parse(new TextDecoder().decode(answer.body));
   } catch {
     throw unexpected('not JSON');
   }

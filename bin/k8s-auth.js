@@ -13,7 +13,7 @@ const servedFromCache = process.argv[2] === 'credential' && require('../dist/cjs
 if (!servedFromCache) {
   let cli;
   try {
-    cli = require('../dist/cli.cjs');
+    cli = require('./code-cache.js').requireWithCodeCache(require('node:path').join(__dirname, '..', 'dist', 'cli.cjs'));
   } catch (error) {
     process.stderr.write(`error: cannot load k8s-auth (${error.message.split('\n')[0]}): run 'npm run build' in its folder\n`);
     process.exitCode = 1;

@@ -61,13 +61,19 @@ export async function resolve(specifier, context, next) {
     requireHook = join(dir, 'require-hook.cjs');
     await writeFile(hook, `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${hooks}`)});\n`);
     // CommonJS modules (the entry and the hot path) never pass the ES resolve hook: log them as
-    // they are compiled
+    // they are compiled, and the bundles bin/code-cache.js runs from their code cache as they are read
     await writeFile(requireHook, `const Module = require('node:module');
-const { appendFileSync } = require('node:fs');
+const fs = require('node:fs');
+const { appendFileSync } = fs;
 const compile = Module.prototype._compile;
 Module.prototype._compile = function (content, filename) {
   appendFileSync(process.env.HOOK_LOG, 'file://' + filename + '\\n');
   return compile.apply(this, arguments);
+};
+const readFileSync = fs.readFileSync;
+fs.readFileSync = function (file, ...rest) {
+  if (typeof file === 'string' && file.endsWith('.cjs')) appendFileSync(process.env.HOOK_LOG, 'file://' + file + '\\n');
+  return readFileSync.call(this, file, ...rest);
 };
 `);
   });

@@ -50,4 +50,14 @@ function writeCodeCache(file) {
   return true;
 }
 
-module.exports = { requireWithCodeCache, writeCodeCache };
+/**
+ * import() for the bundles. Functions V8 restores from a code cache lose the script's dynamic
+ * import callback ("A dynamic import callback was not specified", seen in a fresh process), so
+ * the build rewrites each bundle's import('<package>') into a call of this function, compiled
+ * the ordinary way. Packages resolve from bin/ as from dist/: the same node_modules.
+ */
+function importPackage(specifier) {
+  return import(specifier);
+}
+
+module.exports = { importPackage, requireWithCodeCache, writeCodeCache };

@@ -17,26 +17,8 @@ import { build } from 'esbuild';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 
-/**
- * CommonJS has no import.meta: give each file the URL it has in dist/, so what it finds beside
- * itself (createRequire, api.proto) resolves exactly as in the ES module build.
- */
-const importMetaUrlOfEachFile = {
-  name: 'import-meta-url-of-each-file',
-  setup(builder) {
-    builder.onLoad({ filter: /\.js$/ }, async ({ path }) => {
-      const text = await readFile(path, 'utf8');
-      if (!text.includes('import.meta.url')) return undefined;
-      const fromDist = relative(dist, path).split('\\').join('/');
-      const url = `require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(fromDist)})).href`;
-      return { contents: text.replaceAll('import.meta.url', url), loader: 'js' };
-    });
-  },
-};
-
 /** What kube-client.ts and kube-http.ts use of client-node (`k8s.<name>`); checked below. */
 const CLIENT_NODE_EXPORTS = ['AuthorizationV1Api', 'CoreV1Api', 'KubeConfig', 'RbacAuthorizationV1Api', 'ResponseContext', 'ServerConfiguration', 'createConfiguration', 'wrapHttpLibrary'];
-const CLIENT_NODE_IMPORT = "import('@kubernetes/client-node')";
 
 const vendor = await build({
   stdin: { contents: `export { ${CLIENT_NODE_EXPORTS.join(', ')} } from '@kubernetes/client-node';`, resolveDir: root, loader: 'js', sourcefile: 'client-node-entry.js' },
@@ -50,16 +32,35 @@ const vendor = await build({
   plugins: [{ name: 'client-node-only', setup: (b) => b.onResolve({ filter: /^[^./]/ }, ({ path }) => (path.startsWith('@kubernetes/client-node') ? undefined : { path, external: true })) }],
 });
 
-/** kube-client.ts's dynamic import of client-node becomes a require of the vendor file. */
-const clientNodeFromVendor = {
-  name: 'client-node-from-vendor',
+/** `import('pkg')` or `import("node:fs")` with a literal that is not a relative path. */
+const PACKAGE_IMPORT = /\bimport\((['"])([^.'"][^'"]*)\1\)/g;
+const IMPORT_PACKAGE_BANNER = 'const __importPackage = require(require("node:path").join(__dirname, "..", "bin", "code-cache.js")).importPackage;';
+const VENDOR_CLIENT_NODE = 'Promise.resolve().then(() => require(require("node:path").join(__dirname, "..", "bin", "code-cache.js")).requireWithCodeCache(require("node:path").join(__dirname, "vendor", "client-node.cjs")))';
+let clientNodeImports = 0;
+
+/**
+ * What each of tsc's files needs to run inside one CommonJS bundle:
+ * - CommonJS has no import.meta: each file gets the URL it has in dist/, so what it finds beside
+ *   itself (createRequire, api.proto) resolves exactly as in the ES module build;
+ * - client-node comes from the vendor file;
+ * - any other package's dynamic import goes through bin/code-cache.js importPackage (see there why).
+ */
+const rewriteForCommonJs = {
+  name: 'rewrite-for-commonjs',
   setup(builder) {
-    builder.onLoad({ filter: /[\\/]adapters[\\/]kube-client\.js$/ }, async ({ path }) => {
-      const text = await readFile(path, 'utf8');
-      if (!text.includes(CLIENT_NODE_IMPORT)) throw new Error(`${path} no longer says ${CLIENT_NODE_IMPORT}: update scripts/bundle-cli.mjs`);
-      const vendorFile = 'require("node:path").join(__dirname, "vendor", "client-node.cjs")';
-      const loader = 'require(require("node:path").join(__dirname, "..", "bin", "code-cache.js"))';
-      return { contents: text.replaceAll(CLIENT_NODE_IMPORT, `Promise.resolve().then(() => ${loader}.requireWithCodeCache(${vendorFile}))`), loader: 'js' };
+    builder.onLoad({ filter: /\.js$/ }, async ({ path }) => {
+      const original = await readFile(path, 'utf8');
+      let text = original;
+      if (text.includes('import.meta.url')) {
+        const fromDist = relative(dist, path).split('\\').join('/');
+        text = text.replaceAll('import.meta.url', `require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(fromDist)})).href`);
+      }
+      text = text.replace(PACKAGE_IMPORT, (_, quote, specifier) => {
+        if (specifier !== '@kubernetes/client-node') return `__importPackage(${quote}${specifier}${quote})`;
+        clientNodeImports += 1;
+        return VENDOR_CLIENT_NODE;
+      });
+      return text === original ? undefined : { contents: text, loader: 'js' };
     });
   },
 };
@@ -82,10 +83,12 @@ const result = await build({
   target: 'node20',
   packages: 'external',
   sourcemap: true,
-  plugins: [importMetaUrlOfEachFile, clientNodeFromVendor],
+  banner: { js: IMPORT_PACKAGE_BANNER },
+  plugins: [rewriteForCommonJs],
   logLevel: 'warning',
 });
 if ([vendor, result].some((r) => r.errors.length > 0 || r.warnings.length > 0)) process.exit(1);
+if (clientNodeImports === 0) throw new Error("no import('@kubernetes/client-node') was found to point at dist/vendor/client-node.cjs: update scripts/bundle-cli.mjs");
 
 // the V8 code cache of each bundle, read by bin/code-cache.js at start-up
 const { writeCodeCache } = createRequire(import.meta.url)('../bin/code-cache.js');

@@ -30,11 +30,15 @@ export interface NodeFetchAnswer {
 
 const agents = new WeakMap<object, Agent>();
 const MAX_REDIRECTS = 20;
+const IDLE_SOCKET_MS = 4000;
 
 function agentFor(tls: NodeFetchOptions['tls']): Agent {
   let agent = agents.get(tls);
   if (!agent) {
-    agent = new Agent({ keepAlive: true, ...(tls.secureContext ? { secureContext: tls.secureContext } : {}), rejectUnauthorized: tls.rejectUnauthorized });
+    // an idle socket is closed after 4 s: servers close theirs after 5 s (Node's default, and
+    // Node's agent ignores their Keep-Alive hint without a timeout of its own), and a device
+    // code poll every 5 s would otherwise reuse one just as the server drops it (ECONNRESET)
+    agent = new Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, ...(tls.secureContext ? { secureContext: tls.secureContext } : {}), rejectUnauthorized: tls.rejectUnauthorized });
     agents.set(tls, agent);
   }
   return agent;

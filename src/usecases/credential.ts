@@ -6,7 +6,7 @@ import { normalizeCacheKey, sameCacheKey, type TokenCacheKey } from '../core/tok
 import { checkHintedUser } from '../core/signed-in-user.js';
 import type { TokenCache } from '../adapters/token-cache.js';
 import type { GrantTokens } from '../adapters/oidc-grants.js';
-import { RefreshRejectedError, RefreshWithoutIdTokenError } from '../adapters/oidc-grants.js';
+import { RefreshRejectedError, RefreshWithoutIdTokenError } from '../adapters/grant-errors.js';
 import { cooldownRemainingSeconds, DEFAULT_SIGN_IN_COOLDOWN_SECONDS, SIGN_IN_COOLDOWN_ENV, type SignInFailure } from '../core/sign-in-cooldown.js';
 import { ambiguousIdentitiesMessage } from '../core/cached-identities.js';
 import type { ProviderConnection, ProviderSession } from './provider-session.js';

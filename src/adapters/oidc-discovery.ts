@@ -1,4 +1,5 @@
 import type { ServerMetadata } from 'openid-client';
+import { checkEndpointProtocol } from '../core/authorization-request.js';
 import { isLoopbackHost } from '../core/cluster-entry.js';
 import { sanitizeProviderText } from '../core/oauth-callback.js';
 import { CliError, ExitCode } from '../errors.js';
@@ -88,10 +89,4 @@ function metadataFrom(answer: HttpAnswer, what: string): ServerMetadata {
   const issuer = (body as { issuer?: unknown }).issuer;
   if (typeof issuer !== 'string' || !URL.canParse(issuer)) throw unexpected('no issuer');
   return body as ServerMetadata;
-}
-
-/** openid-client's rule: https only, http where allowed (a provider on this machine). */
-export function checkEndpointProtocol(url: URL, allowHttp: boolean, what: string): void {
-  if (url.protocol === 'https:' || (allowHttp && url.protocol === 'http:')) return;
-  throw new CliError(ExitCode.PROVIDER, `${what} needs https: the provider advertised a plain http endpoint`);
 }

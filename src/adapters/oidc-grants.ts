@@ -1,4 +1,5 @@
 import * as client from 'openid-client';
+import { offersDeviceCode } from '../core/authorization-request.js';
 import { sanitizeProviderText } from '../core/oauth-callback.js';
 import { CliError, ExitCode } from '../errors.js';
 import { registerSecret } from '../ui/redact.js';
@@ -94,7 +95,7 @@ export async function refreshGrant(config: client.Configuration, refreshToken: s
 }
 
 export function supportsDeviceCode(config: client.Configuration): boolean {
-  return typeof config.serverMetadata().device_authorization_endpoint === 'string';
+  return offersDeviceCode(config.serverMetadata());
 }
 
 export interface DevicePrompt {

@@ -23,14 +23,23 @@ export function authorizationUrl(input: AuthorizationRequestInput): URL {
     throw new CliError(ExitCode.PROVIDER, `the identity provider at ${sanitizeProviderText(input.metadata.issuer)} advertises no usable authorization_endpoint: is the issuer URL right?`);
   }
   const url = new URL(endpoint);
-  if (url.protocol !== 'https:' && !(input.allowHttp && url.protocol === 'http:')) {
-    throw new CliError(ExitCode.PROVIDER, 'the sign-in needs https: the provider advertised a plain http endpoint');
-  }
+  checkEndpointProtocol(url, input.allowHttp, 'the sign-in');
   const parameters = new URLSearchParams(input.parameters);
   if (!parameters.has('client_id')) parameters.set('client_id', input.clientId);
   if (!parameters.has('response_type')) parameters.set('response_type', 'code');
   for (const [key, value] of parameters) url.searchParams.append(key, value);
   return url;
+}
+
+/** openid-client's rule for every endpoint: https only, http where allowed (a provider on this machine). */
+export function checkEndpointProtocol(url: URL, allowHttp: boolean, what: string): void {
+  if (url.protocol === 'https:' || (allowHttp && url.protocol === 'http:')) return;
+  throw new CliError(ExitCode.PROVIDER, `${what} needs https: the provider advertised a plain http endpoint`);
+}
+
+/** Whether the provider offers the device code flow (RFC 8628 metadata). */
+export function offersDeviceCode(metadata: { device_authorization_endpoint?: unknown }): boolean {
+  return typeof metadata.device_authorization_endpoint === 'string';
 }
 
 /** The S256 code challenge of a PKCE verifier (RFC 7636 §4.2). */

@@ -10,7 +10,3 @@ declare module 'undici/lib/dispatcher/env-http-proxy-agent.js' {
 declare module 'undici/lib/web/fetch/index.js' {
   export { fetch } from 'undici';
 }
-
-declare module 'undici/lib/web/fetch/response.js' {
-  export { Response } from 'undici';
-}

@@ -1,4 +1,5 @@
 import type { Configuration } from 'openid-client';
+import { offersDeviceCode } from '../core/authorization-request.js';
 import { chooseGrant, type GrantDecision, type GrantName } from '../core/grant-choice.js';
 import type { DevicePrompt, GrantTokens } from '../adapters/oidc-grants.js';
 import { passwordFromEnv, readPassword } from '../adapters/password-input.js';
@@ -48,7 +49,7 @@ export function decideGrant(metadata: GrantProvider['metadata'], settings: SignI
     platform: settings.platform ?? process.platform,
     env: settings.env ?? process.env,
     noBrowser: settings.noBrowser,
-    deviceCodeSupported: typeof metadata.device_authorization_endpoint === 'string',
+    deviceCodeSupported: offersDeviceCode(metadata),
     ...(settings.browserCommand ? { browserCommand: settings.browserCommand } : {}),
   });
   debug(`sign-in flow: ${decision.grant} (${decision.why})`);

@@ -17,6 +17,8 @@ export type ProviderConfiguration = oidc.Configuration;
 export type { ProviderOptions } from './oidc-discovery.js';
 
 const configurations = new WeakMap<DiscoveredProvider, oidc.Configuration>();
+/** Each configuration's HTTP client, for the JWKS prefetch. */
+const fetches = new WeakMap<oidc.Configuration, FetchFunction>();
 
 /** openid-client's Configuration over metadata already discovered (one per provider). */
 export function configurationFor(provider: DiscoveredProvider): ProviderConfiguration {
@@ -52,7 +54,6 @@ function clientAuthFor(clientSecret: string | undefined): oidc.ClientAuth {
   };
 }
 
-const fetches = new WeakMap<oidc.Configuration, FetchFunction>();
 
 function toCustomFetch(fetch: FetchFunction): oidc.CustomFetch {
   return (url, options) => fetch(url, options as unknown as RequestInit);

@@ -92,7 +92,8 @@ export async function authorizationCodeSignIn(provider: DiscoveredProvider, opti
       const { configurationFor, exchangeAuthorizationCode } = await loadClient();
       result = await exchangeAuthorizationCode(configurationFor(provider), current, { verifier, state, nonce });
     } catch (error) {
-      const failure = await exchangeFailure(error);
+      // exchangeAuthorizationCode says in one line what the provider did wrong
+      const failure = error instanceof CliError ? error : new CliError(ExitCode.INTERNAL, `the authorization code exchange failed unexpectedly: ${describeError(error)}`, { cause: error });
       settle.reject(failure);
       return { status: 502, html: renderCallbackPage({ kind: 'error', title: 'Sign-in failed', detail: failure.message }), final: true };
     }
@@ -140,14 +141,5 @@ export async function authorizationCodeSignIn(provider: DiscoveredProvider, opti
     // the outcome settles just before the final page is written: let it reach the browser
     if (busy) await Promise.race([server.finished, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     server.close();
-  }
-}
-
-/** The one line for a failed exchange; openid-client's errors are described by oidc-client.ts. */
-async function exchangeFailure(error: unknown): Promise<CliError> {
-  try {
-    return (await import('./oidc-client.js')).providerError(error, 'the authorization code exchange');
-  } catch {
-    return new CliError(ExitCode.PROVIDER, `identity provider: the authorization code exchange failed: ${describeError(error)}`, { cause: error });
   }
 }

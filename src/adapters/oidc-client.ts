@@ -114,8 +114,12 @@ export function signInResultFrom(tokens: oidc.TokenEndpointResponse & oidc.Token
 
 /** The code exchange of the browser flow: openid-client checks state, PKCE, the nonce and the ID token. */
 export async function exchangeAuthorizationCode(config: ProviderConfiguration, callbackUrl: URL, checks: { verifier: string; state: string; nonce: string }): Promise<SignInResult> {
-  const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: checks.verifier, expectedState: checks.state, expectedNonce: checks.nonce, idTokenExpected: true });
-  return signInResultFrom(tokens);
+  try {
+    const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: checks.verifier, expectedState: checks.state, expectedNonce: checks.nonce, idTokenExpected: true });
+    return signInResultFrom(tokens);
+  } catch (error) {
+    throw providerError(error, 'the authorization code exchange');
+  }
 }
 
 /** Revokes a refresh token where the provider offers revocation; says whether it did. */
@@ -158,8 +162,6 @@ export function providerError(error: unknown, what: string): CliError {
     return new CliError(ExitCode.PROVIDER, `the ID token failed verification during ${what}: its signature does not match the provider's published keys (JWKS)`, { cause: error });
   }
   switch (code) {
-    case 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED':
-      return new CliError(ExitCode.PROVIDER, `${what} failed: ${full} (does the catalog's issuer-url match the provider's issuer exactly?)`, { cause: error });
     case 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED':
       return new CliError(ExitCode.PROVIDER, `the ID token failed its time checks during ${what} (${full}): check this machine's clock`, { cause: error });
     case 'OAUTH_JWT_CLAIM_COMPARISON_FAILED':

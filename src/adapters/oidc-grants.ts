@@ -7,8 +7,6 @@ import { debug } from '../ui/log.js';
 import { providerError, signInResultFrom, type SignInResult } from './oidc-client.js';
 import { RefreshRejectedError, RefreshWithoutIdTokenError } from './grant-errors.js';
 
-export { RefreshRejectedError, RefreshWithoutIdTokenError } from './grant-errors.js';
-
 /**
  * The token-endpoint grants besides the browser flow: refresh (resending the granted scope,
  * which kubectl's auth-provider does not, so Okta-style providers dropped groups), device code

@@ -71,7 +71,7 @@ export async function currentAuthProviderToken(selection: AuthProviderSelection)
     // kubectl (or another k8s-auth) may have renewed it meanwhile, rotating the refresh token
     const again = usable(read(), now());
     if (again) return again;
-    const { RefreshRejectedError } = await import('../adapters/oidc-grants.js');
+    const { RefreshRejectedError } = await import('../adapters/grant-errors.js');
     if (error instanceof RefreshRejectedError) throw signIn(`the identity provider refused its refresh token (${error.reason})`);
     throw error instanceof CliError ? error : new CliError(ExitCode.PROVIDER, `cannot renew the ID token of context '${selection.context}': ${describeError(error)}`);
   }

@@ -5,7 +5,7 @@ import type { DiscoveredProvider, ProviderOptions } from '../adapters/oidc-disco
 import type { GrantTokens } from '../adapters/oidc-grants.js';
 import { decodeBase64Pem } from '../core/base64-pem.js';
 import type { ClusterEntry } from '../core/cluster-entry.js';
-import type { BrowserSignIn, SignInSettings } from './sign-in.js';
+import type { BrowserSignIn, GrantProvider, SignInSettings } from './sign-in.js';
 
 /**
  * One provider session, shared by `login` and `credential`: discovery once per distinct
@@ -48,7 +48,7 @@ export interface ProviderPorts {
   refresh(config: ProviderConfiguration, refreshToken: string, scope: string | undefined): Promise<GrantTokens>;
   browserSignIn(provider: DiscoveredProvider, options: SignInOptions): Promise<GrantTokens>;
   /** The --grant use case (usecases/sign-in.ts): picks browser, device code or password. */
-  grantSignIn(provider: DiscoveredProvider, scopes: readonly string[], settings: SignInSettings, browser: BrowserSignIn): Promise<GrantTokens>;
+  grantSignIn(provider: GrantProvider, scopes: readonly string[], settings: SignInSettings, browser: BrowserSignIn): Promise<GrantTokens>;
 }
 
 export interface ProviderSessionOptions {
@@ -81,8 +81,7 @@ export const defaultProviderPorts: ProviderPorts = {
   configure: async (provider) => (await import('../adapters/oidc-client.js')).configurationFor(provider),
   refresh: async (config, refreshToken, scope) => (await import('../adapters/oidc-grants.js')).refreshGrant(config, refreshToken, scope),
   browserSignIn: async (provider, options) => (await import('../adapters/browser-sign-in.js')).authorizationCodeSignIn(provider, options),
-  grantSignIn: async (provider, scopes, settings, browser) =>
-    (await import('./sign-in.js')).signIn({ metadata: provider.metadata, configuration: async () => (await import('../adapters/oidc-client.js')).configurationFor(provider) }, scopes, settings, browser),
+  grantSignIn: async (provider, scopes, settings, browser) => (await import('./sign-in.js')).signIn(provider, scopes, settings, browser),
 };
 
 export function createProviderSession(options: ProviderSessionOptions, ports: ProviderPorts = defaultProviderPorts): ProviderSession {
@@ -132,7 +131,9 @@ export function createProviderSession(options: ProviderSessionOptions, ports: Pr
           ...(request.loginHint ? { extraParameters: { login_hint: request.loginHint } } : {}),
           ...(request.describeUser ? { describeUser: request.describeUser } : {}),
         });
-      return options.grant ? ports.grantSignIn(provider, request.scopes, options.grant, browser) : browser({ openBrowser: true });
+      if (!options.grant) return browser({ openBrowser: true });
+      // the grant choice reads the metadata; openid-client is configured only if it picks a grant that needs it
+      return ports.grantSignIn({ metadata: provider.metadata, configuration: () => ports.configure(provider) }, request.scopes, options.grant, browser);
     },
   };
 }

@@ -3,7 +3,8 @@
 // refusals become one-line errors with the right exit codes.
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { passwordGrant, refreshGrant, RefreshRejectedError, supportsDeviceCode } from '../../src/adapters/oidc-grants.js';
+import { RefreshRejectedError } from '../../src/adapters/grant-errors.js';
+import { passwordGrant, refreshGrant, supportsDeviceCode } from '../../src/adapters/oidc-grants.js';
 import { CliError, ExitCode } from '../../src/errors.js';
 import { startCredentialFixture, type CredentialFixture } from '../support/credential-fixture.js';
 import { fetchTrusting, type TrustingFetch } from '../support/tls-fetch.js';

@@ -4,7 +4,8 @@
 // providers in test/integration/credential-*.test.ts; here each branch is one fast case.
 import { describe, expect, it } from 'vitest';
 import type { TokenCache } from '../../src/adapters/token-cache.js';
-import { RefreshRejectedError, RefreshWithoutIdTokenError, type GrantTokens } from '../../src/adapters/oidc-grants.js';
+import { RefreshRejectedError, RefreshWithoutIdTokenError } from '../../src/adapters/grant-errors.js';
+import type { GrantTokens } from '../../src/adapters/oidc-grants.js';
 import type { ClusterEntry } from '../../src/core/cluster-entry.js';
 import type { SignInFailure } from '../../src/core/sign-in-cooldown.js';
 import type { CachedTokens } from '../../src/core/token-cache-entry.js';

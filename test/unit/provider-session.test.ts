@@ -35,8 +35,13 @@ function fakePorts(failFirstDiscovery = false) {
       await options.openBrowser('https://idp.example/auth');
       return TOKENS;
     },
-    grantSignIn: async (_provider, _scopes, settings, runBrowser) => {
+    grantSignIn: async (provider, _scopes, settings, runBrowser) => {
       grants.push(settings.grant);
+      // as usecases/sign-in.ts does: the device code and password grants need openid-client
+      if (settings.grant === 'device-code') {
+        await provider.configuration();
+        return TOKENS;
+      }
       return runBrowser({ openBrowser: false });
     },
   };
@@ -98,5 +103,14 @@ describe('provider session', () => {
     expect(opened).toEqual(['print https://idp.example/auth']);
     // the grant choice decides from the metadata: a browser flow it picks configures nothing either
     expect(configured).toEqual([]);
+  });
+
+  it('with --grant device-code: the grant configures openid-client through the session\'s configure port, for the discovered provider', async () => {
+    const { ports, grants, configured, discovered } = fakePorts();
+    const session = createProviderSession(base([], { grant: { grant: 'device-code', noBrowser: true, timeoutMs: 60_000 } }), ports);
+    await expect(session.signIn({ issuerUrl: 'https://idp.example', clientId: 'kube', caPems: [] }, { scopes: ['openid'], clusters: ['lab'] })).resolves.toBe(TOKENS);
+    expect(grants).toEqual(['device-code']);
+    expect(discovered).toHaveLength(1);
+    expect(configured).toEqual(['https://idp.example']);
   });
 });

@@ -34,8 +34,9 @@ const vendor = await build({
 
 /** `import('pkg')` or `import("node:fs")` with a literal that is not a relative path. */
 const PACKAGE_IMPORT = /\bimport\((['"])([^.'"][^'"]*)\1\)/g;
-const IMPORT_PACKAGE_BANNER = 'const __importPackage = require(require("node:path").join(__dirname, "..", "bin", "code-cache.js")).importPackage;';
-const VENDOR_CLIENT_NODE = 'Promise.resolve().then(() => require(require("node:path").join(__dirname, "..", "bin", "code-cache.js")).requireWithCodeCache(require("node:path").join(__dirname, "vendor", "client-node.cjs")))';
+/** bin/code-cache.js, bound once at the top of the bundle: its importPackage and requireWithCodeCache. */
+const CODE_CACHE_BANNER = 'const __codeCache = require(require("node:path").join(__dirname, "..", "bin", "code-cache.js"));';
+const VENDOR_CLIENT_NODE = 'Promise.resolve().then(() => __codeCache.requireWithCodeCache(require("node:path").join(__dirname, "vendor", "client-node.cjs")))';
 let clientNodeImports = 0;
 
 /**
@@ -56,7 +57,7 @@ const rewriteForCommonJs = {
         text = text.replaceAll('import.meta.url', `require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(fromDist)})).href`);
       }
       text = text.replace(PACKAGE_IMPORT, (_, quote, specifier) => {
-        if (specifier !== '@kubernetes/client-node') return `__importPackage(${quote}${specifier}${quote})`;
+        if (specifier !== '@kubernetes/client-node') return `__codeCache.importPackage(${quote}${specifier}${quote})`;
         clientNodeImports += 1;
         return VENDOR_CLIENT_NODE;
       });
@@ -83,7 +84,7 @@ const result = await build({
   target: 'node20',
   packages: 'external',
   sourcemap: true,
-  banner: { js: IMPORT_PACKAGE_BANNER },
+  banner: { js: CODE_CACHE_BANNER },
   plugins: [rewriteForCommonJs],
   logLevel: 'warning',
 });

@@ -1,12 +1,13 @@
 // bin/code-cache.js: our bundles run from the V8 code cache the build writes beside them, and
 // behave exactly as a plain require when the cache is missing, corrupt or from another V8.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Module, createRequire } from 'node:module';
 import { Script, constants } from 'node:vm';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../support/skip.js';
 
 const require = createRequire(import.meta.url);
 const codeCacheJs = require.resolve('../../bin/code-cache.js');
@@ -59,6 +60,13 @@ exports.direct = () => import('node:os').then(() => 'imported', (e) => e.code);
     // the second shows why the build rewrites import(): Node 20 drops the callback for cached code
     // (if a Node release fixes that, this says 'imported' and the rewrite may go)
     expect(out).toBe('function ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING');
+  });
+
+  it.skipIf(!existsSync(join(repoRoot, 'dist', 'cli.cjs.v8cache')))('V8 accepts the code caches `npm run build` wrote for dist/cli.cjs and dist/vendor/client-node.cjs (a rejected one would only be slower)', () => {
+    for (const file of [join(repoRoot, 'dist', 'cli.cjs'), join(repoRoot, 'dist', 'vendor', 'client-node.cjs')]) {
+      const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData: readFileSync(`${file}.v8cache`), importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+      expect(script.cachedDataRejected, file).toBe(false);
+    }
   });
 
   it('a bundle that throws is not remembered: the next call runs it again', () => {

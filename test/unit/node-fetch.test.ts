@@ -8,6 +8,7 @@ import { nodeFetch, nodeFetchCan } from '../../src/adapters/node-fetch.js';
 let server: Server;
 let base: string;
 const seen: Array<{ method: string; url: string; type: string | undefined; body: string }> = [];
+const seenHeaders: Array<Record<string, string | string[] | undefined>> = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -15,6 +16,8 @@ beforeAll(async () => {
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
       seen.push({ method: req.method ?? '', url: req.url ?? '', type: req.headers['content-type'], body });
+      seenHeaders.push(req.headers);
+      if (req.url === '/repeated') return void res.writeHead(200, [['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2'], ['X-Mixed-Case', 'v']]).end();
       if (req.url === '/see-other') return void res.writeHead(303, { location: '/done' }).end();
       if (req.url === '/moved') return void res.writeHead(307, { location: '/done' }).end();
       if (req.url === '/big') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('x'.repeat(5000));
@@ -47,6 +50,18 @@ describe('nodeFetch', () => {
     const kept = await nodeFetch(`${base}/moved`, { redirect: 'manual' }, options());
     expect(kept.status).toBe(307);
     expect(kept.headers.get('location')).toBe('/done');
+  });
+
+  it('takes request headers in each form fetch does (object, pairs, Headers), names lower-cased, and joins repeated answer headers as Headers.get does', async () => {
+    for (const given of [{ Accept: 'application/json', 'X-Hint': 'one' }, [['Accept', 'application/json'], ['X-Hint', 'one']] as [string, string][], new Headers({ Accept: 'application/json', 'X-Hint': 'one' })]) {
+      seenHeaders.length = 0;
+      await nodeFetch(`${base}/h`, { headers: given }, options());
+      expect(seenHeaders[0]).toMatchObject({ accept: 'application/json', 'x-hint': 'one' });
+    }
+    const answer = await nodeFetch(`${base}/repeated`, undefined, options());
+    expect(answer.headers.get('set-cookie')).toBe('a=1, b=2');
+    expect(answer.headers.get('x-mixed-case')).toBe('v');
+    expect(answer.headers.get('X-Mixed-Case')).toBeUndefined();
   });
 
   it('fails past the size cap, with the caller’s error', async () => {

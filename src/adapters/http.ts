@@ -259,7 +259,7 @@ export function createRequest(options: HttpClientOptions = {}): HttpRequest {
   };
 }
 
-/** The same client, fetch-shaped (openid-client's customFetch, jose, the Vault and proxy code). */
+/** The same client, fetch-shaped: openid-client's customFetch (through oidc-discovery.ts), jose's JWKS fetch, doctor's probes. */
 export function createFetch(options: HttpClientOptions = {}): FetchFunction {
   return fetchOver(createRequest(options));
 }

@@ -8,6 +8,9 @@
 // One package is bundled too, into its own file: @kubernetes/client-node 1.x is ~900 ES modules
 // and took ~0.7 s to import on this machine (every rbac command, token through client-node);
 // dist/vendor/client-node.cjs holds the classes we use and what they need, required in ~0.12 s.
+// node-vault and its small dependencies go into dist/vendor/node-vault.cjs, without axios: the
+// catalog read comes before the browser opens, node-vault requires axios at the top, and
+// vault-client.ts always hands node-vault our own transport, so axios's ~50 ms bought nothing.
 import { readFile, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
@@ -32,10 +35,36 @@ const vendor = await build({
   plugins: [{ name: 'client-node-only', setup: (b) => b.onResolve({ filter: /^[^./]/ }, ({ path }) => (path.startsWith('@kubernetes/client-node') ? undefined : { path, external: true })) }],
 });
 
+/** Stands in for axios inside the node-vault bundle: only node-vault's default transport used it. */
+const AXIOS_STAND_IN = `module.exports = { create() { throw new Error('node-vault was bundled without axios: pass a request-promise option (src/adapters/vault-client.ts does)'); } };`;
+
+const vendorNodeVault = await build({
+  stdin: { contents: `module.exports = require('node-vault');`, resolveDir: root, loader: 'js', sourcefile: 'node-vault-entry.js' },
+  outfile: join(dist, 'vendor', 'node-vault.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  logLevel: 'warning',
+  plugins: [
+    {
+      name: 'node-vault-without-axios',
+      setup: (b) => {
+        b.onResolve({ filter: /^axios$/ }, () => ({ path: 'axios', namespace: 'axios-stand-in' }));
+        b.onLoad({ filter: /.*/, namespace: 'axios-stand-in' }, () => ({ contents: AXIOS_STAND_IN, loader: 'js' }));
+      },
+    },
+  ],
+});
+
 /** `import('pkg')` or `import("node:fs")` with a literal that is not a relative path. */
 const PACKAGE_IMPORT = /\bimport\((['"])([^.'"][^'"]*)\1\)/g;
 /** bin/code-cache.js, bound once at the top of the bundle: its importPackage and requireWithCodeCache. */
 const CODE_CACHE_BANNER = 'const __codeCache = require(require("node:path").join(__dirname, "..", "bin", "code-cache.js"));';
+/** vault-client.ts's one static import of node-vault, as tsc writes it. */
+const NODE_VAULT_IMPORT = "import nodeVault from 'node-vault';";
+const VENDOR_NODE_VAULT = 'const nodeVault = __codeCache.requireWithCodeCache(require("node:path").join(__dirname, "vendor", "node-vault.cjs"));';
+let nodeVaultImports = 0;
 const VENDOR_CLIENT_NODE = 'Promise.resolve().then(() => __codeCache.requireWithCodeCache(require("node:path").join(__dirname, "vendor", "client-node.cjs")))';
 let clientNodeImports = 0;
 
@@ -43,7 +72,7 @@ let clientNodeImports = 0;
  * What each of tsc's files needs to run inside one CommonJS bundle:
  * - CommonJS has no import.meta: each file gets the URL it has in dist/, so what it finds beside
  *   itself (createRequire, api.proto) resolves exactly as in the ES module build;
- * - client-node comes from the vendor file;
+ * - client-node and node-vault come from their vendor files;
  * - any other package's dynamic import goes through bin/code-cache.js importPackage (see there why).
  */
 const rewriteForCommonJs = {
@@ -55,6 +84,10 @@ const rewriteForCommonJs = {
       if (text.includes('import.meta.url')) {
         const fromDist = relative(dist, path).split('\\').join('/');
         text = text.replaceAll('import.meta.url', `require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(fromDist)})).href`);
+      }
+      if (text.includes(NODE_VAULT_IMPORT)) {
+        nodeVaultImports += 1;
+        text = text.replace(NODE_VAULT_IMPORT, VENDOR_NODE_VAULT);
       }
       text = text.replace(PACKAGE_IMPORT, (_, quote, specifier) => {
         if (specifier !== '@kubernetes/client-node') return `__codeCache.importPackage(${quote}${specifier}${quote})`;
@@ -88,9 +121,10 @@ const result = await build({
   plugins: [rewriteForCommonJs],
   logLevel: 'warning',
 });
-if ([vendor, result].some((r) => r.errors.length > 0 || r.warnings.length > 0)) process.exit(1);
+if ([vendor, vendorNodeVault, result].some((r) => r.errors.length > 0 || r.warnings.length > 0)) process.exit(1);
+if (nodeVaultImports !== 1) throw new Error(`expected vault-client.js's one \`${NODE_VAULT_IMPORT}\`, found ${nodeVaultImports}: update scripts/bundle-cli.mjs`);
 if (clientNodeImports === 0) throw new Error("no import('@kubernetes/client-node') was found to point at dist/vendor/client-node.cjs: update scripts/bundle-cli.mjs");
 
 // the V8 code cache of each bundle, read by bin/code-cache.js at start-up
 const { writeCodeCache } = createRequire(import.meta.url)('../bin/code-cache.js');
-for (const file of [join(dist, 'cli.cjs'), join(dist, 'vendor', 'client-node.cjs')]) writeCodeCache(file);
+for (const file of [join(dist, 'cli.cjs'), join(dist, 'vendor', 'client-node.cjs'), join(dist, 'vendor', 'node-vault.cjs')]) writeCodeCache(file);

@@ -8,7 +8,7 @@ import { CliError, ExitCode, describeError } from '../errors.js';
 import { registerSecret } from '../ui/redact.js';
 import { debug } from '../ui/log.js';
 import { isIP } from 'node:net';
-import { silenceIpServernameWarning } from './vault-client.js';
+import { silenceIpServernameWarning } from './tls-context.js';
 
 /**
  * Dex's gRPC API (api/v2, src/adapters/dex-api/api.proto, loaded at run time), over TLS: the

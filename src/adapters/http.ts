@@ -18,6 +18,8 @@ export interface HttpClientOptions {
   caFiles?: readonly string[];
   /** Explicit opt-out of TLS verification; warns once. */
   insecureSkipTlsVerify?: boolean;
+  /** That warning, naming where the opt-out came from (default: a generic line). */
+  insecureWarning?: string;
   /** Whole-exchange timeout in milliseconds: connection, headers and the whole body. */
   timeoutMs?: number;
   /** Largest body read from this peer (default MAX_PROVIDER_BODY_BYTES); larger fails. */
@@ -208,7 +210,7 @@ export type HttpRequest = (input: string | URL, init?: RequestInit) => Promise<H
 export function createRequest(options: HttpClientOptions = {}): HttpRequest {
   const extra = [...(options.caPems ?? []), ...readCaFiles(options.caFiles ?? [])];
   const insecure = options.insecureSkipTlsVerify === true;
-  if (insecure) warn(`TLS verification is OFF for the ${options.peer ?? 'server'} (you asked for it); anyone on the path can read and alter this traffic`);
+  if (insecure) warn(options.insecureWarning ?? `TLS verification is OFF for the ${options.peer ?? 'server'} (you asked for it); anyone on the path can read and alter this traffic`);
   // One TLS context per client: given a `ca` list, every new connection would parse all the
   // system roots again (~20 ms), e.g. the token exchange after the user took a while to sign in.
   const secureContext = extra.length > 0 ? secureContextWithExtraCas(extra) : undefined;
@@ -220,7 +222,9 @@ export function createRequest(options: HttpClientOptions = {}): HttpRequest {
   const loadUndici = (): Promise<UndiciParts> =>
     (undici ??= loadUndiciParts().then((parts) => ({
       ...parts,
-      dispatcher: new parts.EnvHttpProxyAgent({ connect: tls, requestTls: tls, connectTimeout: Math.min(timeoutMs, 10_000), headersTimeout: timeoutMs, bodyTimeout: timeoutMs }),
+      // plain-http targets are forwarded as absolute-URI requests, as curl does, rather than
+      // tunnelled: some forward proxies refuse CONNECT to ports other than 443
+      dispatcher: new parts.EnvHttpProxyAgent({ proxyTunnel: false, connect: tls, requestTls: tls, connectTimeout: Math.min(timeoutMs, 10_000), headersTimeout: timeoutMs, bodyTimeout: timeoutMs }),
     })));
   const peer = options.peer ?? 'server';
   const exitCode = options.exitCode ?? ExitCode.INTERNAL;

@@ -19,3 +19,22 @@ export function secureContextWithExtraCas(extraPems: readonly string[]): SecureC
   }
   return createSecureContext({ ca: [...rootCertificates, ...extraPems] });
 }
+
+let ipServernameWarningSilenced = false;
+
+/**
+ * Some TLS clients (grpc-js for Dex's API) pass the host as the TLS server name even when it is
+ * an IP address; Node then prints a DeprecationWarning (DEP0123) on stderr. The certificate is
+ * still checked against that IP: drop that one warning, nothing else.
+ */
+export function silenceIpServernameWarning(): void {
+  if (ipServernameWarningSilenced) return;
+  ipServernameWarningSilenced = true;
+  const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const options = rest[0];
+    const code = typeof options === 'object' && options !== null ? (options as { code?: unknown }).code : rest[1];
+    if (code === 'DEP0123') return;
+    emitWarning(warning, ...rest);
+  }) as typeof process.emitWarning;
+}

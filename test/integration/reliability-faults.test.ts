@@ -200,10 +200,10 @@ describe('Vault faults (catalog in Vault)', () => {
   const reads = () => vaultFault.count('/v1/');
   const cases: FaultCase[] = [
     { name: 'down', args: vaultLogin, env: env(() => `http://127.0.0.1:${deadPort}`), code: 4, message: /Vault at .* refused the connection/, withinMs: 5_000 },
-    { name: 'slow past --http-timeout', before: mode(() => vaultFault, 'hang'), args: vaultLogin, env: env(() => vaultFault.url), code: 4, message: /Vault at .* did not answer in time/, withinMs: 6_000, requests: reads, expectRequests: 1 },
+    { name: 'slow past --http-timeout', before: mode(() => vaultFault, 'hang'), args: vaultLogin, env: env(() => vaultFault.url), code: 4, message: /Vault at .* did not answer within/, withinMs: 6_000, requests: reads, expectRequests: 1 },
     { name: 'drops the connection mid-answer', before: mode(() => vaultFault, 'drop-mid-response'), args: vaultLogin, env: env(() => vaultFault.url), code: 4, message: /Vault/, withinMs: 6_000, requests: reads, expectRequests: 1 },
     { name: 'resets the connection', before: mode(() => vaultFault, 'reset'), args: vaultLogin, env: env(() => vaultFault.url), code: 4, message: /Vault at .* dropped the connection/, withinMs: 6_000, requests: reads, expectRequests: 1 },
-    { name: 'never answers at the TCP level', args: vaultLogin, env: env(() => `http://127.0.0.1:${hole.port}`), code: 4, message: /Vault at .* did not answer in time/, withinMs: 6_000 },
+    { name: 'never answers at the TCP level', args: vaultLogin, env: env(() => `http://127.0.0.1:${hole.port}`), code: 4, message: /Vault at .* did not answer within/, withinMs: 6_000 },
   ];
   for (const c of cases) it(`${c.name}: exit ${c.code}, one line, bounded, no file changed`, () => runFault(c));
 });

@@ -4,10 +4,11 @@
 // names, and no more; a TokenRequest-minted token of that ServiceAccount shows the same; a
 // second apply writes nothing; `revoke` takes it all away; a bad token creates nothing.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { cleanEnv, runCli } from '../support/run-cli.js';
 import { repoRoot } from '../support/skip.js';
 import { apiRequest, selfSubjectAccessReview, type AccessCheck } from './api-client.js';
@@ -243,5 +244,60 @@ describe.skipIf(skipTier || !existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-
     expect(run.stderr).not.toContain(idToken);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/^error: you may not /);
+  });
+
+  it('--all-clusters: every catalog cluster through its own context, three at once on one API server (their creates race and converge); a cluster without a context fails alone', async () => {
+    // east, west and north are three kubeconfig clusters (and contexts) on this one API server,
+    // with the admin's credentials; south is in the catalog but has no context
+    const admin = parseYaml(await readFile(fx.cp.adminKubeconfig, 'utf8')) as { users: { name: string; user: Record<string, unknown> }[] };
+    const fleet = ['east', 'west', 'north'];
+    const fleetKubeconfig = join(dir, 'fleet-kubeconfig');
+    await writeFile(
+      fleetKubeconfig,
+      stringifyYaml({
+        apiVersion: 'v1',
+        kind: 'Config',
+        'current-context': 'east',
+        clusters: fleet.map((name) => ({ name, cluster: { server: fx.cp.server, 'certificate-authority-data': fx.cp.caData } })),
+        users: [{ name: 'admin', user: admin.users[0]?.user }],
+        contexts: fleet.map((name) => ({ name, context: { cluster: name, user: 'admin' } })),
+      }),
+      { mode: 0o600 },
+    );
+    const entry = { server: fx.cp.server, 'issuer-url': fx.provider.issuer, 'client-id': fx.provider.clientId, 'idp-certificate-authority-data': Buffer.from(fx.provider.caPem).toString('base64') };
+    const catalogFile = join(dir, 'fleet-catalog.yaml');
+    await writeFile(catalogFile, stringifyYaml({ clusters: Object.fromEntries([...fleet, 'south'].map((name) => [name, entry])) }));
+    const token = await tokenFile(await fx.provider.mintIdToken({ email: 'fleet@example.com', emailVerified: true, groups: ['developers', 'readers'] }), 'fleet');
+    const args = ['rbac', 'apply', '--all-clusters', '--parallel', '3', '--id-token', token, '--catalog', catalogFile, '--kubeconfig', fleetKubeconfig, '--mapping', mappingFile, '-o', 'json'];
+    const run = await runCli(args, env);
+    // south has no context: exit 2 for it, one line naming it; the three others are applied
+    expect(run.code, run.stderr).toBe(2);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines.filter((l) => l.startsWith('error: '))).toEqual([
+      expect.stringMatching(/^error: south: cluster south has no context in the kubeconfig: add one/),
+      expect.stringMatching(/^error: rbac apply --all-clusters: 3 of 4 clusters done; failed: south$/),
+    ]);
+    const out = JSON.parse(run.stdout) as { clusters: { cluster: string; context?: string; ok: boolean; result?: ApplyJson }[] };
+    expect(out.clusters.map((c) => `${c.cluster} ${c.context ?? '-'} ${c.ok}`)).toEqual(['east east true', 'north north true', 'south - false', 'west west true']);
+    // all three applies meant the same objects: together they created each one once
+    const applied = out.clusters.filter((c) => c.ok).map((c) => c.result as ApplyJson);
+    for (const r of applied) expect(r.serviceAccount.name).toBe('fleet-example-com');
+    const created = applied.reduce((n, r) => n + r.writes, 0);
+    expect(created).toBeGreaterThanOrEqual(applied[0]?.plan.length ?? 0);
+    // every object any of them planned exists on the server
+    const planned = new Map(applied.flatMap((r) => r.plan).map((p) => [`${p.kind}/${p.namespace ?? ''}/${p.name}`, p]));
+    expect([...planned.values()].map((p) => p.kind).sort()).toEqual(expect.arrayContaining(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ServiceAccount']));
+    const paths: Record<string, string> = { ServiceAccount: 'api/v1', ClusterRole: 'apis/rbac.authorization.k8s.io/v1', ClusterRoleBinding: 'apis/rbac.authorization.k8s.io/v1', Role: 'apis/rbac.authorization.k8s.io/v1', RoleBinding: 'apis/rbac.authorization.k8s.io/v1' };
+    for (const p of planned.values()) {
+      const plural = `${p.kind.toLowerCase()}s`;
+      const path = `/${paths[p.kind]}/${p.namespace ? `namespaces/${p.namespace}/` : ''}${plural}/${p.name}`;
+      const res = await apiRequest(fx.cp, { path, auth: fx.cp.adminAuth });
+      expect({ path, status: res.status }).toEqual({ path, status: 200 });
+    }
+    // converged: a second run changes nothing anywhere (south still fails alone)
+    const again = await runCli(args, env);
+    expect(again.code).toBe(2);
+    const second = JSON.parse(again.stdout) as { clusters: { ok: boolean; result?: ApplyJson }[] };
+    expect(second.clusters.filter((c) => c.ok).map((c) => [c.result?.plan.length, c.result?.api.writes])).toEqual([[0, 0], [0, 0], [0, 0]]);
   });
 });

@@ -3,10 +3,11 @@
 // from the environment, and one-line errors that leave the cluster untouched.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { startKubeApiDouble, type KubeApiDouble } from '../support/kube-api-double.js';
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { cleanEnv, cliEntry, runCli, type CliRun } from '../support/run-cli.js';
@@ -213,6 +214,56 @@ describe.skipIf(skipUnless(existsSync(join(repoRoot, 'dist', 'cli.js')), 'dist/ 
       expect(piped.stderr).not.toContain(text);
     }
     expect(double.writes()).toEqual([]);
+  });
+
+  it('--all-clusters: a plan per cluster on stdout in catalog order, through each cluster\'s own context; wrong combinations are one usage line and no request', async () => {
+    const double0 = parseYaml(await readFile(double.kubeconfigPath, 'utf8')) as { clusters: { cluster: Record<string, unknown> }[]; users: { user: Record<string, unknown> }[] };
+    const kubeconfig = join(dir, 'fleet-kubeconfig');
+    await writeFile(
+      kubeconfig,
+      stringifyYaml({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: ['blue', 'green'].map((name) => ({ name, cluster: double0.clusters[0]?.cluster })),
+        users: [{ name: 'admin', user: double0.users[0]?.user }],
+        contexts: [
+          { name: 'blue-admin', context: { cluster: 'blue', user: 'admin' } },
+          { name: 'green', context: { cluster: 'green', user: 'admin' } },
+        ],
+      }),
+      { mode: 0o600 },
+    );
+    const entry = { server: 'https://127.0.0.1:9', 'issuer-url': provider.issuer, 'client-id': provider.clientId, 'idp-certificate-authority-data': Buffer.from(provider.caPem).toString('base64') };
+    const catalog = join(dir, 'fleet-catalog.yaml');
+    await writeFile(catalog, stringifyYaml({ clusters: { green: entry, blue: entry } }));
+    const token = join(dir, 'fleet-token');
+    await writeFile(token, await provider.mintIdToken({ email: 'fleet@example.com', emailVerified: true, groups: ['developers'] }), { mode: 0o600 });
+    const fleetEnv = { ...env, K8S_AUTH_CATALOG: catalog };
+    const base = ['rbac', 'plan', '--all-clusters', '--id-token', token, '--kubeconfig', kubeconfig];
+
+    for (const [args, message] of [
+      [[...base, 'blue'], /^error: --all-clusters applies to every cluster of the catalog: name no cluster \(blue\) with it$/],
+      [[...base, '--context', 'green'], /^error: --all-clusters uses each cluster's own kubeconfig context: drop --context$/],
+      [[...base, '--parallel', '0'], /^error: --parallel '0' must be a whole number from 1 to 16/],
+      [['rbac', 'plan', '--parallel', '2', '--id-token', token, ...issuerArgs()], /^error: --parallel goes with --all-clusters/],
+    ] as const) {
+      const run = await runCli(args, fleetEnv);
+      expect({ args, code: run.code }).toEqual({ args, code: 2 });
+      expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(message)]);
+    }
+    expect(double.requests).toEqual([]);
+
+    // each catalog entry verifies the token (one provider and client: verified once), each cluster's own context makes the calls
+    const run = await runCli(base, fleetEnv);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^cluster blue \(context blue-admin\): ServiceAccount default\/fleet-example-com for fleet@example.com; groups granted: developers\n/);
+    expect(run.stdout).toContain('\ncluster green (context green): ServiceAccount default/fleet-example-com');
+    expect(run.stdout.match(/dry run: nothing changed/g)).toHaveLength(2);
+    expect(run.stderr).toBe(`verified fleet@example.com (issuer ${provider.issuer}) from ${token}\n2 of 2 clusters planned\n`);
+    expect(double.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    const verbose = await runCli([...base, '-v'], fleetEnv);
+    expect(verbose.code).toBe(0);
+    expect(verbose.stderr.match(/the ID token was verified against .* for another cluster of this run/g)).toHaveLength(1);
   });
 
   it('revoke --dry-run plans, revoke deletes', async () => {

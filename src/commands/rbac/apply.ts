@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import { failOnRefusals, kubeFrom, kubeOptions, printData, printPlan, type KubeFlags } from './shared.js';
+import type { FleetFlags } from './apply-fleet.js';
 
 // `k8s-auth rbac apply [<cluster>]`, and the option set and run that `rbac plan` shares.
 export interface ApplyFlags extends KubeFlags {
@@ -18,6 +19,8 @@ export interface ApplyFlags extends KubeFlags {
   usernameClaim?: string;
   groupsClaim?: string;
   usernamePrefix?: string;
+  allClusters?: boolean;
+  parallel?: string;
 }
 
 export const APPLY_CLUSTER_ARGUMENT = 'catalog cluster whose issuer and client id verify the token, and whose kubeconfig context makes the calls (default: the current context); a context name works too';
@@ -42,7 +45,9 @@ export function addApplyOptions(command: Command): Command {
       new Option('--username-prefix <prefix>', "the API server's --oidc-username-prefix, so the token RoleBinding names the user as it does (overrides the mapping's usernamePrefix; '' or '-' for none)").env(
         'K8S_AUTH_RBAC_USERNAME_PREFIX',
       ),
-    );
+    )
+    .addOption(new Option('--all-clusters', "every cluster of the catalog, each through its own kubeconfig context (one cluster's failure does not stop the others)"))
+    .addOption(new Option('--parallel <n>', 'with --all-clusters: clusters at once (default 4, at most 16)').env('K8S_AUTH_RBAC_PARALLEL'));
 }
 
 /** "--cluster (from K8S_AUTH_CATALOG_ENTRY)" when the value came from the environment, for messages. */
@@ -55,6 +60,14 @@ function labelsOf(command: Command, clusterVariable: string | undefined): Partia
 }
 
 export async function runApply(positional: string | undefined, flags: ApplyFlags, dryRun: boolean, command: Command): Promise<void> {
+  if (flags.allClusters === true) {
+    const { runApplyFleet } = await import('./apply-fleet.js');
+    return runApplyFleet(positional, flags as FleetFlags, dryRun, command);
+  }
+  if (flags.parallel !== undefined && command.getOptionValueSource('parallel') === 'cli') {
+    const { CliError, ExitCode } = await import('../../errors.js');
+    throw new CliError(ExitCode.USAGE, '--parallel goes with --all-clusters: add it, or drop --parallel');
+  }
   const { clusterFromEnv } = await import('../../config/cluster-env.js');
   const { deprecatedClusterFlag, resolveCommandTarget } = await import('../../config/cluster-target-options.js');
   const name = `rbac ${command.name()}`;

@@ -231,6 +231,28 @@ async function update(client: KubeClient, action: Extract<PlanAction, { op: 'upd
   }
 }
 
+/**
+ * A create that meets 409 AlreadyExists: someone created the object after we read (another
+ * apply of the same user, e.g. `--all-clusters` over clusters that share an API server, or two
+ * admins at once). Read it and converge as an update would; refuse it if it is not ours.
+ */
+async function create(client: KubeClient, action: Extract<PlanAction, { op: 'create' }>, desired: RbacObject): Promise<boolean> {
+  try {
+    await write(client, 'create', action.object);
+    return true;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 409) throw writeError(client, error, 'create', action.ref);
+    debug(`${describeObject(desired)} was created under us (409); reading it to converge`);
+    const fresh = await readObject(client, action.ref);
+    if (!fresh) throw writeError(client, error, 'create', action.ref);
+    const refusal = refusalReason(desired, fresh);
+    if (refusal) throw new CliError(ExitCode.KUBERNETES, refusal);
+    const changes = managedChanges(desired, fresh);
+    if (changes.length === 0) return false;
+    return update(client, { op: 'update', ref: action.ref, object: mergeForUpdate(fresh, desired), changes }, desired);
+  }
+}
+
 export interface ExecutedAction {
   op: PlanAction['op'];
   ref: ObjectRef;
@@ -254,10 +276,7 @@ export async function executePlan(client: KubeClient, plan: RbacPlan, desiredByK
       (phases.get(phase) ?? []).map(async (action): Promise<ExecutedAction> => {
         switch (action.op) {
           case 'create':
-            await write(client, 'create', action.object).catch((e: unknown) => {
-              throw writeError(client, e, 'create', action.ref);
-            });
-            return { op: action.op, ref: action.ref, written: true };
+            return { op: action.op, ref: action.ref, written: await create(client, action, desiredByKey.get(`${action.ref.kind}/${action.ref.namespace ?? ''}/${action.ref.name}`) ?? action.object) };
           case 'update': {
             const desired = desiredByKey.get(`${action.ref.kind}/${action.ref.namespace ?? ''}/${action.ref.name}`) ?? action.object;
             return { op: action.op, ref: action.ref, written: await update(client, action, desired) };

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import type { VerifiedClaims } from '../../adapters/id-token-verifier.js';
+import type { Catalog } from '../catalog.js';
 import type { CatalogOptions } from '../../core/catalog-choice.js';
 import { isLoopbackHost, type ClusterEntry } from '../../core/cluster-entry.js';
 import { TRUST_HINTS } from '../../adapters/http.js';
@@ -40,6 +42,13 @@ export interface IdentitySourceOptions {
   labels?: Partial<Record<'cluster' | 'issuerUrl' | 'clientId', string>>;
   /** Injected for tests. */
   readStdin?: () => Promise<string>;
+  /** The catalog already open (`--all-clusters` reads every entry from one). */
+  openedCatalog?: Catalog;
+  /**
+   * Verifications already made or under way, by token and verifier: the clusters of one
+   * `--all-clusters` run that share a provider and client verify the token once.
+   */
+  verifications?: Map<string, Promise<VerifiedClaims>>;
 }
 
 export interface VerifiedIdentity extends RbacIdentity {
@@ -89,6 +98,7 @@ function fromEntry(entry: ClusterEntry): Verifier {
 }
 
 async function catalogEntry(name: string, options: IdentitySourceOptions): Promise<ClusterEntry> {
+  if (options.openedCatalog) return options.openedCatalog.get(name);
   const { chooseCatalog } = await import('../../core/catalog-choice.js');
   const { openCatalog } = await import('../catalog.js');
   const { DEFAULT_HTTP_TIMEOUT_MS } = await import('../../adapters/http.js');
@@ -168,7 +178,7 @@ export async function resolveVerifiedIdentity(options: IdentitySourceOptions): P
   const { verifyIdToken } = await import('../../adapters/id-token-verifier.js');
   const usernameClaim = options.usernameClaim ?? verifier.usernameClaim;
   debug(`verifying the ID token from ${tokenSource} against ${verifier.issuerUrl} (audience ${options.audience ?? verifier.clientId})`);
-  const claims = await verifyIdToken(token, {
+  const verifyOptions = {
     issuerUrl: verifier.issuerUrl,
     audience: options.audience ?? verifier.clientId,
     caPems: verifier.caPems,
@@ -176,8 +186,17 @@ export async function resolveVerifiedIdentity(options: IdentitySourceOptions): P
     usernameClaim,
     allowUnverifiedEmail: options.allowUnverifiedEmail === true,
     ...(options.httpTimeoutMs !== undefined ? { timeoutMs: options.httpTimeoutMs } : {}),
-  });
-  const identity = identityFromClaims(claims, {
+  };
+  const key = JSON.stringify([token, verifyOptions]);
+  let claims = options.verifications?.get(key);
+  if (claims === undefined) {
+    claims = verifyIdToken(token, verifyOptions);
+    options.verifications?.set(key, claims);
+  } else {
+    debug(`the ID token was verified against ${verifier.issuerUrl} for another cluster of this run`);
+  }
+  const verified = await claims;
+  const identity = identityFromClaims(verified, {
     usernameClaim,
     groupsClaim: options.groupsClaim ?? verifier.groupsClaim,
     ...(options.githubOrg !== undefined ? { githubOrg: options.githubOrg } : {}),

@@ -25,6 +25,8 @@ const benches = [
   { name: 'rbac-apply', args: ['bench/rbac-apply.mjs'] },
   // issue 16's scale figure: 1,000 mapped groups (1,953 objects), first apply under 5 s, no-op 0 writes
   { name: 'rbac-apply-1000', args: ['bench/rbac-apply.mjs', '--groups', '1000'] },
+  // rbac apply --all-clusters over 10 catalog clusters (one real API server ten times) against one
+  { name: 'rbac-fleet', args: ['bench/rbac-fleet.mjs'] },
   { name: 'token', args: ['bench/token.mjs'] },
   // k8s-auth proxy: added latency per request (p50/p99) and watch events/s, against direct
   { name: 'proxy', args: ['bench/proxy.mjs'] },

@@ -25,6 +25,7 @@ const checks = {
     row('1,000 entries: login callback → exit (extra)', r.loginCallbackToExit?.extra, '<', 0.1),
   ],
   'rbac-apply': (r) => [row(`rbac apply ${r.groups} groups, first run`, r.firstApplyMs, '≤', r.target?.firstApplyMs ?? 2000, 'ms'), row('rbac apply no-op re-run: writes', r.noopWrites, '=', 0)],
+  'rbac-fleet': (r) => [row(`rbac apply --all-clusters, ${r.clusters} clusters --parallel ${r.parallel} (× one cluster)`, r.ratio, '≤', 2, '×')],
   token: (r) => [
     row('token --ttl, static credentials (× node -e 0)', r.ratio, '≤', 2, '×'),
     row('token --ttl, exec login, warm cache (× node -e 0)', r.selfExecRatio, '≤', 1.5, '×'),

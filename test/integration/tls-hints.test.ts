@@ -89,6 +89,6 @@ describe('the fix for an untrusted certificate names that peer', () => {
   it.skipIf(skipVault)('Vault (OpenBao -dev-tls): VAULT_CACERT (exit 4)', async () => {
     const run = await spawnCli(['clusters'], cleanEnv({ HOME: dir.path, VAULT_ADDR: bao?.addr, VAULT_TOKEN: bao?.token })).exited;
     expect(run.code, run.stderr).toBe(4);
-    expect(expectOneLineError(run.stderr, { message: NOT_TRUSTED('Vault') })).toMatch(/: set VAULT_CACERT to its CA file$/);
+    expect(expectOneLineError(run.stderr, { message: NOT_TRUSTED('Vault') })).toMatch(/: set VAULT_CACERT to its CA file rather than disabling verification$/);
   });
 });

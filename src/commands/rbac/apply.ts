@@ -47,7 +47,7 @@ export function addApplyOptions(command: Command): Command {
       ),
     )
     .addOption(new Option('--all-clusters', "every cluster of the catalog, each through its own kubeconfig context (one cluster's failure does not stop the others)"))
-    .addOption(new Option('--parallel <n>', 'with --all-clusters: clusters at once (default 4, at most 16)').env('K8S_AUTH_RBAC_PARALLEL'));
+    .addOption(new Option('--parallel <n>', 'with --all-clusters: clusters at once, at most 16 (default: 4)').env('K8S_AUTH_RBAC_PARALLEL'));
 }
 
 /** "--cluster (from K8S_AUTH_CATALOG_ENTRY)" when the value came from the environment, for messages. */

@@ -5,6 +5,7 @@
 // `npm run build`:
 //
 //   npm run build && node bench/rbac-fleet.mjs [--runs N] [--clusters N] [--groups N] [--parallel N]
+//                                              [--cpu-prof-dir DIR]   (DIR/one, DIR/all: a CPU profile of each run)
 //
 // The clusters are one real kube-apiserver ten times (the issue allows it: ten real API servers
 // on a 2-core machine would each take a core to start): ten kubeconfig clusters and contexts,
@@ -41,6 +42,9 @@ const CLUSTERS = numberOption('--clusters', 10, 2, 20);
 const GROUPS = numberOption('--groups', 20, 2, 200);
 const PARALLEL = numberOption('--parallel', 4, 1, 16);
 const TARGET_RATIO = 2;
+const profIndex = process.argv.indexOf('--cpu-prof-dir');
+const cpuProfDir = profIndex > 0 ? process.argv[profIndex + 1] : undefined;
+const profiled = (kind, args) => (cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, kind), ...args] : args);
 
 if (!existsSync(join(root, 'dist', 'cli.js'))) fail('dist/ is not built: run `npm run build` first');
 const { controlPlaneBinaries } = await tsImport('../test/cluster/processes.ts', import.meta.url);
@@ -130,13 +134,13 @@ try {
   const runs = [];
   for (let run = 0; run < RUNS; run += 1) {
     const one = async () => {
-      const r = await timed([...(await userArgs(`r${run}-one`)), clusters[0]], env);
+      const r = await timed(profiled('one', [...(await userArgs(`r${run}-one`)), clusters[0]]), env);
       const json = JSON.parse(r.out);
       if (json.groups.granted.length !== GROUPS) throw new Error(`run ${run}: one cluster granted ${json.groups.granted.length} groups`);
       return { ms: r.ms, writes: json.api.writes };
     };
     const all = async () => {
-      const r = await timed([...(await userArgs(`r${run}-all`)), '--all-clusters', '--parallel', String(PARALLEL)], env);
+      const r = await timed(profiled('all', [...(await userArgs(`r${run}-all`)), '--all-clusters', '--parallel', String(PARALLEL)]), env);
       const json = JSON.parse(r.out);
       if (json.clusters.length !== CLUSTERS || !json.clusters.every((c) => c.ok)) throw new Error(`run ${run}: not every cluster succeeded`);
       return { ms: r.ms, writes: json.clusters.reduce((n, c) => n + c.result.api.writes, 0), requests: json.clusters.reduce((n, c) => n + c.result.api.requests, 0) };

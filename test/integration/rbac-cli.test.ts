@@ -261,6 +261,12 @@ describe.skipIf(skipUnless(existsSync(join(repoRoot, 'dist', 'cli.js')), 'dist/ 
     expect(run.stdout.match(/dry run: nothing changed/g)).toHaveLength(2);
     expect(run.stderr).toBe(`verified fleet@example.com (issuer ${provider.issuer}) from ${token}\n2 of 2 clusters planned\n`);
     expect(double.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    // a token on stdin is read once for every cluster
+    env = fleetEnv;
+    const piped = await runWithStdin(['rbac', 'plan', '--all-clusters', '--id-token', '-', '--kubeconfig', kubeconfig], `${await readFile(token, 'utf8')}\n`);
+    env = cleanEnv({ HOME: dir, KUBECONFIG: double.kubeconfigPath, K8S_AUTH_RBAC_MAPPING: mappingFile });
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stderr).toContain('2 of 2 clusters planned');
     const verbose = await runCli([...base, '-v'], fleetEnv);
     expect(verbose.code).toBe(0);
     expect(verbose.stderr.match(/the ID token was verified against .* for another cluster of this run/g)).toHaveLength(1);

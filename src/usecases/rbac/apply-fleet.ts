@@ -4,7 +4,8 @@ import { planRefusals, type RbacPlan } from '../../core/rbac/plan.js';
 import { CliError, ExitCode, describeError } from '../../errors.js';
 import { debug } from '../../ui/log.js';
 import type { Catalog } from '../catalog.js';
-import { applyRbac, type ApplyOptions, type ApplyResult } from './apply.js';
+import { applyRbac, loadMapping, type ApplyOptions, type ApplyResult } from './apply.js';
+import { readIdTokenArgument } from './identity-source.js';
 
 /**
  * `rbac apply --all-clusters`: what `rbac apply <cluster>` does, for every cluster of the
@@ -30,6 +31,11 @@ export interface FleetApplyOutcome extends FleetOutcome<ApplyResult> {
 
 export async function applyRbacToFleet(options: FleetApplyOptions): Promise<FleetApplyOutcome[]> {
   const { catalogSource, parallel, onDone, ...apply } = options;
+  // read once for every cluster: the mapping (a bad one is one line, before any cluster), and a
+  // token on stdin, which a second read would find empty
+  const mappingSource = apply.mappingSource ?? loadMapping(apply.mappingFile, apply.env);
+  let stdin: Promise<string> | undefined;
+  const readStdinOnce = (): Promise<string> => (stdin ??= readIdTokenArgument('-', apply.readStdin));
   const [clusters, { readKubeconfigNames }] = await Promise.all([catalogSource.list(), import('../../adapters/kubeconfig-contexts.js')]);
   if (clusters.length === 0) throw new CliError(ExitCode.CATALOG, `no clusters in ${catalogSource.describe()}: add one, or name the cluster (\`rbac apply <cluster>\`)`);
   const names = await readKubeconfigNames(apply.kube?.kubeconfig ?? apply.kubeconfig);
@@ -45,6 +51,8 @@ export async function applyRbacToFleet(options: FleetApplyOptions): Promise<Flee
       try {
         const { result, plan } = await applyRbac({
           ...apply,
+          mappingSource,
+          readStdin: readStdinOnce,
           ...(byFlags ? {} : { cluster: target.cluster }),
           context: target.context,
           kube: { ...apply.kube, context: target.context },

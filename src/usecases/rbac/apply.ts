@@ -39,6 +39,8 @@ export function loadMapping(file: string | undefined, env: Record<string, string
 
 export interface ApplyOptions extends IdentitySourceOptions {
   mappingFile?: string;
+  /** The mapping already read (`--all-clusters` reads it once for every cluster). */
+  mappingSource?: MappingSource;
   /** Overrides the mapping's usernamePrefix (--username-prefix / K8S_AUTH_RBAC_USERNAME_PREFIX). */
   usernamePrefix?: string;
   dryRun?: boolean;
@@ -68,7 +70,7 @@ export interface ApplyResult {
 }
 
 export async function applyRbac(options: ApplyOptions): Promise<{ result: ApplyResult; plan: RbacPlan }> {
-  const loaded = loadMapping(options.mappingFile, options.env);
+  const loaded = options.mappingSource ?? loadMapping(options.mappingFile, options.env);
   const path = loaded.path;
   const mapping: RbacMapping = options.usernamePrefix === undefined ? loaded.mapping : { ...loaded.mapping, usernamePrefix: options.usernamePrefix };
   const githubOrg = options.githubOrg ?? mapping.githubOrg;

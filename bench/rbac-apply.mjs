@@ -18,12 +18,12 @@
 // ClusterRoleBinding each) and 50 binding `view` in one namespace each (a RoleBinding each):
 // 153 objects with the ServiceAccount and its self-service token Role and RoleBinding. Request
 // counts come from the CLI's own `-o json` report.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
+import { median, timedNode } from './lib/child-timing.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'bin', 'k8s-auth.js');
@@ -46,30 +46,8 @@ const { controlPlaneBinaries } = await tsImport('../test/cluster/processes.ts', 
 const bins = controlPlaneBinaries();
 if (!bins.ok) fail(`${bins.missing}`);
 
-/** Wall time of one child process in ms and its stdout; rejects on a non-zero exit. */
-function timed(args, env) {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      if (code !== 0) reject(new Error(`${args.slice(1, 3).join(' ')} exited ${code}: ${err.trim().split('\n').pop()}`));
-      else resolve({ ms, out });
-    });
-  });
-}
+const timed = (args, env) => timedNode(args, env, 60_000);
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const round = (x) => Math.round(x);
 
 const { startClusterFixture } = await tsImport('../test/cluster/fixture.ts', import.meta.url);

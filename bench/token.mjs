@@ -21,13 +21,13 @@
 // The apiserver trusts the test provider (test/cluster/fixture.ts); `k8s-auth rbac apply` gives
 // jane her ServiceAccount and the self-service Role/RoleBinding first. A --verbose run of each
 // self-service case records how the CLI called TokenRequest (selfOidcVia / selfExecVia).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { JANE, setUpSelfServiceUser } from './lib/self-service-user.mjs';
+import { median, timedNode } from './lib/child-timing.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'bin', 'k8s-auth.js');
@@ -43,30 +43,8 @@ function fail(message) {
 
 if (!existsSync(join(root, 'dist', 'cli.js'))) fail('dist/ is not built: run `npm run build` first');
 
-/** Wall time of one child process, in ms; rejects on a non-zero exit. */
-function timed(args, env) {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      if (code !== 0) reject(new Error(`${args.join(' ')} exited ${code}: ${err.trim().split('\n')[0]}`));
-      else resolve({ ms, out, err });
-    });
-  });
-}
+const timed = (args, env) => timedNode(args, env, 30_000);
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
 const round = (x) => Math.round(x * 10) / 10;
 const round2 = (x) => Math.round(x * 100) / 100;

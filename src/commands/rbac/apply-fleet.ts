@@ -38,21 +38,10 @@ export async function runApplyFleet(positional: string | undefined, flags: Fleet
     ...(flags.vaultPrefix !== undefined ? { vaultPrefix: flags.vaultPrefix } : {}),
     httpTimeout: flags.httpTimeout,
   });
-  const opt = <K extends keyof ApplyFlags>(key: K) => (flags[key] !== undefined ? { [key]: flags[key] } : {});
+  const { applyInputs } = await import('./apply.js');
   const outcomes = await withSpinner(dryRun ? 'planning RBAC changes on every cluster…' : 'applying RBAC changes on every cluster…', () =>
     applyRbacToFleet({
-      ...opt('idToken'),
-      ...opt('issuerUrl'),
-      ...opt('clientId'),
-      ...opt('idpCaFile'),
-      ...opt('audience'),
-      ...opt('githubOrg'),
-      ...opt('usernameClaim'),
-      ...opt('groupsClaim'),
-      ...opt('usernamePrefix'),
-      ...(flags.mapping !== undefined ? { mappingFile: flags.mapping } : {}),
-      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
-      allowUnverifiedEmail: flags.allowUnverifiedEmail === true,
+      ...applyInputs(flags),
       httpTimeoutMs: timeoutMs,
       kube: { ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), timeoutMs },
       dryRun,

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { failOnRefusals, kubeFrom, kubeOptions, printData, printPlan, type KubeFlags } from './shared.js';
 import type { FleetFlags } from './apply-fleet.js';
+import type { ApplyOptions } from '../../usecases/rbac/apply.js';
 
 // `k8s-auth rbac apply [<cluster>]`, and the option set and run that `rbac plan` shares.
 export interface ApplyFlags extends KubeFlags {
@@ -59,6 +60,25 @@ function labelsOf(command: Command, clusterVariable: string | undefined): Partia
   return labels;
 }
 
+/** The token, verifier, mapping and kubeconfig flags, as applyRbac's options: one cluster or all. */
+export function applyInputs(flags: ApplyFlags): Pick<ApplyOptions, 'idToken' | 'issuerUrl' | 'clientId' | 'idpCaFile' | 'audience' | 'githubOrg' | 'usernameClaim' | 'groupsClaim' | 'usernamePrefix' | 'mappingFile' | 'kubeconfig' | 'allowUnverifiedEmail'> {
+  const opt = <K extends keyof ApplyFlags>(key: K) => (flags[key] !== undefined ? { [key]: flags[key] } : {});
+  return {
+    ...opt('idToken'),
+    ...opt('issuerUrl'),
+    ...opt('clientId'),
+    ...opt('idpCaFile'),
+    ...opt('audience'),
+    ...opt('githubOrg'),
+    ...opt('usernameClaim'),
+    ...opt('groupsClaim'),
+    ...opt('usernamePrefix'),
+    ...(flags.mapping !== undefined ? { mappingFile: flags.mapping } : {}),
+    ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+    allowUnverifiedEmail: flags.allowUnverifiedEmail === true,
+  };
+}
+
 export async function runApply(positional: string | undefined, flags: ApplyFlags, dryRun: boolean, command: Command): Promise<void> {
   if (flags.allClusters === true) {
     const { runApplyFleet } = await import('./apply-fleet.js');
@@ -94,21 +114,10 @@ export async function runApply(positional: string | undefined, flags: ApplyFlags
   const { withSpinner } = await import('../../ui/spinner.js');
   const kube = await kubeFrom(flags);
   const { result, plan } = await withSpinner(dryRun ? 'planning RBAC changes…' : 'applying RBAC changes…', () => applyRbac({
-    ...opt('idToken'),
+    ...applyInputs(flags),
     ...opt('cluster'),
-    ...opt('issuerUrl'),
-    ...opt('clientId'),
-    ...opt('idpCaFile'),
-    ...opt('audience'),
-    ...opt('githubOrg'),
-    ...opt('usernameClaim'),
-    ...opt('groupsClaim'),
-    ...opt('usernamePrefix'),
     labels: labelsOf(command, clusterVariable),
-    ...(flags.mapping !== undefined ? { mappingFile: flags.mapping } : {}),
-    ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
     ...(flags.context ? { context: flags.context } : {}),
-    allowUnverifiedEmail: flags.allowUnverifiedEmail === true,
     catalog: {
       ...(flags.catalog !== undefined ? { catalog: flags.catalog } : {}),
       ...(flags.vaultMount !== undefined ? { vaultMount: flags.vaultMount } : {}),

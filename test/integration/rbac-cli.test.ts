@@ -251,6 +251,16 @@ describe.skipIf(skipUnless(existsSync(join(repoRoot, 'dist', 'cli.js')), 'dist/ 
       expect({ args, code: run.code }).toEqual({ args, code: 2 });
       expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(message)]);
     }
+    // the deprecated catalog-entry variable names one cluster: it does not go with --all-clusters
+    const fromEnv = await runCli(base, { ...fleetEnv, K8S_AUTH_CATALOG_ENTRY: 'blue' });
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: --all-clusters and --cluster blue both name the clusters: use one \(unset K8S_AUTH_CATALOG_ENTRY/)]);
+    // an empty catalog: exit 3, one line naming it
+    const empty = join(dir, 'empty-catalog.yaml');
+    await writeFile(empty, 'clusters: {}\n');
+    const none = await runCli(base, { ...fleetEnv, K8S_AUTH_CATALOG: empty });
+    expect(none.code).toBe(3);
+    expect(none.stderr.trim().split('\n')).toEqual([`error: no clusters in ${empty}: add one, or name the cluster (\`rbac apply <cluster>\`)`]);
     expect(double.requests).toEqual([]);
 
     // each catalog entry verifies the token (one provider and client: verified once), each cluster's own context makes the calls

@@ -51,16 +51,13 @@ const timed = (args, env) => timedNode(args, env, 60_000);
 const round = (x) => Math.round(x);
 
 const { startClusterFixture } = await tsImport('../test/cluster/fixture.ts', import.meta.url);
-const { apiRequest } = await tsImport('../test/cluster/api-client.ts', import.meta.url);
+const { createNamespaces } = await tsImport('../test/cluster/api-client.ts', import.meta.url);
 const dir = mkdtempSync(join(tmpdir(), 'k8s-auth-bench-rbac-'));
 let fx;
 try {
   fx = await startClusterFixture();
   const namespaces = Array.from({ length: NAMESPACED }, (_, i) => `bench-${String(i).padStart(2, '0')}`);
-  for (const name of namespaces) {
-    const res = await apiRequest(fx.cp, { method: 'POST', path: '/api/v1/namespaces', auth: fx.cp.adminAuth, body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
-    if (res.status !== 201) throw new Error(`creating namespace ${name}: ${res.status}`);
-  }
+  await createNamespaces(fx.cp, fx.cp.adminAuth, namespaces);
   const caFile = join(dir, 'idp-ca.pem');
   writeFileSync(caFile, fx.provider.caPem);
   const env = { PATH: process.env.PATH ?? '', HOME: dir, KUBECONFIG: fx.cp.adminKubeconfig };

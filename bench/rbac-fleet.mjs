@@ -55,17 +55,14 @@ const timed = (args, env) => timedNode(args, env, 120_000);
 const round = (x) => Math.round(x);
 
 const { startClusterFixture } = await tsImport('../test/cluster/fixture.ts', import.meta.url);
-const { apiRequest } = await tsImport('../test/cluster/api-client.ts', import.meta.url);
+const { createNamespaces } = await tsImport('../test/cluster/api-client.ts', import.meta.url);
 const dir = mkdtempSync(join(tmpdir(), 'k8s-auth-bench-fleet-'));
 let fx;
 try {
   fx = await startClusterFixture();
   const namespaced = Math.floor(GROUPS / 2);
   const namespaces = Array.from({ length: namespaced }, (_, i) => `fleet-${String(i).padStart(3, '0')}`);
-  for (const name of namespaces) {
-    const res = await apiRequest(fx.cp, { method: 'POST', path: '/api/v1/namespaces', auth: fx.cp.adminAuth, body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
-    if (res.status !== 201) throw new Error(`creating namespace ${name}: ${res.status}`);
-  }
+  await createNamespaces(fx.cp, fx.cp.adminAuth, namespaces);
   const clusters = Array.from({ length: CLUSTERS }, (_, i) => `c${String(i).padStart(2, '0')}`);
   const admin = parse(readFileSync(fx.cp.adminKubeconfig, 'utf8'));
   const kubeconfig = join(dir, 'kubeconfig');

@@ -97,3 +97,11 @@ export async function selfSubjectAccessReview(
   const status = (res.json as { status?: { allowed?: unknown } } | undefined)?.status;
   return { status: res.status, allowed: res.status === 201 && typeof status?.allowed === 'boolean' ? status.allowed : undefined };
 }
+
+/** Creates each namespace as the admin; throws naming the first that the API server did not create (201). */
+export async function createNamespaces(target: ApiTarget, auth: ApiAuth, names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    const res = await apiRequest(target, { method: 'POST', path: '/api/v1/namespaces', auth, body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
+    if (res.status !== 201) throw new Error(`creating namespace ${name}: ${res.status} ${res.body.slice(0, 200)}`);
+  }
+}

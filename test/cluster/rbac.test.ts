@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { cleanEnv, runCli } from '../support/run-cli.js';
+import { writeFleetKubeconfig } from '../support/fleet-kubeconfig.js';
 import { repoRoot } from '../support/skip.js';
-import { apiRequest, selfSubjectAccessReview, type AccessCheck } from './api-client.js';
+import { apiRequest, createNamespaces, selfSubjectAccessReview, type AccessCheck } from './api-client.js';
 import { startClusterFixture, type ClusterFixture } from './fixture.js';
 import { clusterTierSkip } from './tier.js';
 
@@ -114,10 +115,7 @@ describe.skipIf(skipTier || !existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-
     idpCaFile = join(dir, 'idp-ca.pem');
     await writeFile(mappingFile, MAPPING);
     await writeFile(idpCaFile, fx.provider.caPem);
-    for (const name of ['team-a', 'team-b', 'team-c']) {
-      const res = await apiRequest(fx.cp, { method: 'POST', path: '/api/v1/namespaces', auth: fx.cp.adminAuth, body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
-      expect(res.status).toBe(201);
-    }
+    await createNamespaces(fx.cp, fx.cp.adminAuth, ['team-a', 'team-b', 'team-c']);
   }, 180_000);
 
   afterAll(async () => {
@@ -252,18 +250,13 @@ describe.skipIf(skipTier || !existsSync(join(repoRoot, 'dist', 'cli.js')))('k8s-
     const admin = parseYaml(await readFile(fx.cp.adminKubeconfig, 'utf8')) as { users: { name: string; user: Record<string, unknown> }[] };
     const fleet = ['east', 'west', 'north'];
     const fleetKubeconfig = join(dir, 'fleet-kubeconfig');
-    await writeFile(
-      fleetKubeconfig,
-      stringifyYaml({
-        apiVersion: 'v1',
-        kind: 'Config',
-        'current-context': 'east',
-        clusters: fleet.map((name) => ({ name, cluster: { server: fx.cp.server, 'certificate-authority-data': fx.cp.caData } })),
-        users: [{ name: 'admin', user: admin.users[0]?.user }],
-        contexts: fleet.map((name) => ({ name, context: { cluster: name, user: 'admin' } })),
-      }),
-      { mode: 0o600 },
-    );
+    await writeFleetKubeconfig(fleetKubeconfig, {
+      cluster: { server: fx.cp.server, 'certificate-authority-data': fx.cp.caData },
+      user: admin.users[0]?.user,
+      clusters: fleet,
+      contexts: Object.fromEntries(fleet.map((name) => [name, name])),
+      current: 'east',
+    });
     const entry = { server: fx.cp.server, 'issuer-url': fx.provider.issuer, 'client-id': fx.provider.clientId, 'idp-certificate-authority-data': Buffer.from(fx.provider.caPem).toString('base64') };
     const catalogFile = join(dir, 'fleet-catalog.yaml');
     await writeFile(catalogFile, stringifyYaml({ clusters: Object.fromEntries([...fleet, 'south'].map((name) => [name, entry])) }));

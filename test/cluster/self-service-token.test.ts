@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { cleanEnv, runCli, type CliRun } from '../support/run-cli.js';
 import { repoRoot } from '../support/skip.js';
-import { apiRequest, selfSubjectAccessReview, type AccessCheck, type ApiAuth } from './api-client.js';
+import { apiRequest, createNamespaces, selfSubjectAccessReview, type AccessCheck, type ApiAuth } from './api-client.js';
 import { startClusterFixture, type ClusterFixture } from './fixture.js';
 import { clusterTierSkip } from './tier.js';
 
@@ -55,13 +55,7 @@ describe.skipIf(skipTier || !existsSync(join(repoRoot, 'dist', 'cli.js')))('self
     fx = await startClusterFixture();
     dir = await mkdtemp(join(tmpdir(), 'k8s-auth-self-service-'));
     adminEnv = cleanEnv({ HOME: join(dir, 'admin'), KUBECONFIG: fx.cp.adminKubeconfig });
-    for (const body of [
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } },
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-b' } },
-    ]) {
-      const res = await apiRequest(fx.cp, { method: 'POST', path: '/api/v1/namespaces', auth: fx.cp.adminAuth, body });
-      expect(res.status).toBe(201);
-    }
+    await createNamespaces(fx.cp, fx.cp.adminAuth, ['team-a', 'team-b']);
     // another ServiceAccount in the same namespace, which jane must not be able to mint for
     const other = await apiRequest(fx.cp, { method: 'POST', path: '/api/v1/namespaces/default/serviceaccounts', auth: fx.cp.adminAuth, body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'deployer' } } });
     expect(other.status).toBe(201);

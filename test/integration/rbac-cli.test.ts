@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { writeFleetKubeconfig } from '../support/fleet-kubeconfig.js';
 import { startKubeApiDouble, type KubeApiDouble } from '../support/kube-api-double.js';
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { cleanEnv, cliEntry, runCli, type CliRun } from '../support/run-cli.js';
@@ -219,20 +220,7 @@ describe.skipIf(skipUnless(existsSync(join(repoRoot, 'dist', 'cli.js')), 'dist/ 
   it('--all-clusters: a plan per cluster on stdout in catalog order, through each cluster\'s own context; wrong combinations are one usage line and no request', async () => {
     const double0 = parseYaml(await readFile(double.kubeconfigPath, 'utf8')) as { clusters: { cluster: Record<string, unknown> }[]; users: { user: Record<string, unknown> }[] };
     const kubeconfig = join(dir, 'fleet-kubeconfig');
-    await writeFile(
-      kubeconfig,
-      stringifyYaml({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: ['blue', 'green'].map((name) => ({ name, cluster: double0.clusters[0]?.cluster })),
-        users: [{ name: 'admin', user: double0.users[0]?.user }],
-        contexts: [
-          { name: 'blue-admin', context: { cluster: 'blue', user: 'admin' } },
-          { name: 'green', context: { cluster: 'green', user: 'admin' } },
-        ],
-      }),
-      { mode: 0o600 },
-    );
+    await writeFleetKubeconfig(kubeconfig, { cluster: double0.clusters[0]?.cluster, user: double0.users[0]?.user, clusters: ['blue', 'green'], contexts: { 'blue-admin': 'blue', green: 'green' } });
     const entry = { server: 'https://127.0.0.1:9', 'issuer-url': provider.issuer, 'client-id': provider.clientId, 'idp-certificate-authority-data': Buffer.from(provider.caPem).toString('base64') };
     const catalog = join(dir, 'fleet-catalog.yaml');
     await writeFile(catalog, stringifyYaml({ clusters: { green: entry, blue: entry } }));

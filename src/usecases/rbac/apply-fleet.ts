@@ -21,8 +21,6 @@ export interface FleetApplyOptions extends Omit<ApplyOptions, 'cluster' | 'conte
   catalogSource: Catalog;
   /** Clusters applied at the same time (each keeps its own bound on requests in flight). */
   parallel: number;
-  /** Called as each cluster finishes, in completion order, for progress output. */
-  onDone?: (outcome: FleetOutcome<ApplyResult>) => void;
 }
 
 export interface FleetApplyOutcome extends FleetOutcome<ApplyResult> {
@@ -30,7 +28,7 @@ export interface FleetApplyOutcome extends FleetOutcome<ApplyResult> {
 }
 
 export async function applyRbacToFleet(options: FleetApplyOptions): Promise<FleetApplyOutcome[]> {
-  const { catalogSource, parallel, onDone, ...apply } = options;
+  const { catalogSource, parallel, ...apply } = options;
   // read once for every cluster: the mapping (a bad one is one line, before any cluster), and a
   // token on stdin, which a second read would find empty
   const mappingSource = apply.mappingSource ?? loadMapping(apply.mappingFile, apply.env);
@@ -69,7 +67,6 @@ export async function applyRbacToFleet(options: FleetApplyOptions): Promise<Flee
         outcome = { cluster: target.cluster, context: target.context, error: failure };
       }
     }
-    onDone?.(outcome);
     return outcome;
   });
 }

@@ -2,7 +2,7 @@
 // Benchmark: wall time of `k8s-auth token --ttl 12h` against a local kube-apiserver, as a ratio
 // to `node -e 0` (target: 2x or less). Plain node, run after `npm run build`:
 //
-//   npm run build && node bench/token.mjs [--runs N]
+//   npm run build && node bench/token.mjs [--runs N] [--cpu-prof-dir DIR]   (DIR/<case>: a CPU profile of each timed run)
 //
 // The control plane harness is TypeScript (test/cluster/control-plane.ts); it is loaded with
 // tsx's scoped tsImport, so nothing else in this process is transpiled. Needs the control plane
@@ -34,6 +34,9 @@ const cli = join(root, 'bin', 'k8s-auth.js');
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = Math.min(50, Math.max(3, Number(runsArg > 0 ? process.argv[runsArg + 1] : 15) || 15));
 const WARMUP = 2;
+const profIndex = process.argv.indexOf('--cpu-prof-dir');
+const cpuProfDir = profIndex > 0 ? process.argv[profIndex + 1] : undefined;
+const profiled = (kind, args) => (cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, kind), ...args] : args);
 const TARGET_RATIO = 2;
 
 function fail(message) {
@@ -117,10 +120,10 @@ try {
   const samples = { node: [], direct: [], clientNode: [], selfOidc: [], selfExec: [] };
   for (let i = 0; i < WARMUP + RUNS; i++) {
     const node = await timed(['-e', '0'], baseEnv);
-    const direct = await timed(tokenArgs, directEnv);
-    const viaClientNode = await timed(tokenArgs, execEnv);
-    const selfOidc = await timed(selfArgs, selfOidcEnv);
-    const selfExec = await timed(selfArgs, selfExecEnv);
+    const direct = await timed(profiled('direct', tokenArgs), directEnv);
+    const viaClientNode = await timed(profiled('clientNode', tokenArgs), execEnv);
+    const selfOidc = await timed(profiled('selfOidc', selfArgs), selfOidcEnv);
+    const selfExec = await timed(profiled('selfExec', selfArgs), selfExecEnv);
     expectToken('direct', direct, 'default:bench');
     if (!/^eyJ/.test(viaClientNode.out)) throw new Error('clientNode: the CLI did not print a token');
     expectToken('selfOidc', selfOidc, janeSa);

@@ -11,6 +11,9 @@
 // node-vault and its small dependencies go into dist/vendor/node-vault.cjs, without axios: the
 // catalog read comes before the browser opens, node-vault requires axios at the top, and
 // vault-client.ts always hands node-vault our own transport, so axios's ~50 ms bought nothing.
+// commander goes into dist/cli.cjs itself: every command loads it, so its code belongs in the
+// same code cache, and its top-level require of node:child_process (~3.5 ms, used only to run
+// executable subcommands, which we have none of) becomes a require on first use.
 import { readFile, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
@@ -67,6 +70,25 @@ const VENDOR_NODE_VAULT = 'const nodeVault = __codeCache.requireWithCodeCache(re
 let nodeVaultImports = 0;
 const VENDOR_CLIENT_NODE = 'Promise.resolve().then(() => __codeCache.requireWithCodeCache(require("node:path").join(__dirname, "vendor", "client-node.cjs")))';
 let clientNodeImports = 0;
+/** commander/lib/command.js's eager child_process require, and what the bundle has instead. */
+const COMMANDER_CHILD_PROCESS = "const childProcess = require('node:child_process');";
+const LAZY_CHILD_PROCESS = "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };";
+let commanderChildProcess = 0;
+
+/** commander is bundled (the one package in dist/cli.cjs), with child_process loaded on first use. */
+const bundleCommander = {
+  name: 'bundle-commander',
+  setup(builder) {
+    const requireHere = createRequire(import.meta.url);
+    builder.onResolve({ filter: /^commander$/ }, () => ({ path: requireHere.resolve('commander') }));
+    builder.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, async ({ path }) => {
+      const text = await readFile(path, 'utf8');
+      if (!text.includes(COMMANDER_CHILD_PROCESS)) return undefined;
+      commanderChildProcess += 1;
+      return { contents: text.replace(COMMANDER_CHILD_PROCESS, LAZY_CHILD_PROCESS), loader: 'js' };
+    });
+  },
+};
 
 /**
  * What each of tsc's files needs to run inside one CommonJS bundle:
@@ -118,11 +140,12 @@ const result = await build({
   packages: 'external',
   sourcemap: true,
   banner: { js: CODE_CACHE_BANNER },
-  plugins: [rewriteForCommonJs],
+  plugins: [bundleCommander, rewriteForCommonJs],
   logLevel: 'warning',
 });
 if ([vendor, vendorNodeVault, result].some((r) => r.errors.length > 0 || r.warnings.length > 0)) process.exit(1);
 if (nodeVaultImports !== 1) throw new Error(`expected vault-client.js's one \`${NODE_VAULT_IMPORT}\`, found ${nodeVaultImports}: update scripts/bundle-cli.mjs`);
+if (commanderChildProcess !== 1) throw new Error(`expected commander/lib/command.js's \`${COMMANDER_CHILD_PROCESS}\` once, found ${commanderChildProcess}: update scripts/bundle-cli.mjs`);
 if (clientNodeImports === 0) throw new Error("no import('@kubernetes/client-node') was found to point at dist/vendor/client-node.cjs: update scripts/bundle-cli.mjs");
 
 // the V8 code cache of each bundle, read by bin/code-cache.js at start-up

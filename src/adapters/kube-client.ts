@@ -2,7 +2,7 @@ import { delimiter } from 'node:path';
 import type { AuthorizationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug, warn } from '../ui/log.js';
-import { createKubeHttpLibrary, type KubeHttpLibraryOptions, type RequestStats } from './kube-http.js';
+import { createKubeHttpLibrary, type KubeAgentPool, type KubeHttpLibraryOptions, type RequestStats } from './kube-http.js';
 
 /**
  * The Kubernetes API as the caller's own kubeconfig credentials see it (the admin's or CI's
@@ -30,6 +30,8 @@ export interface LoadKubeClientOptions {
   timeoutMs?: number;
   /** Most requests in flight at once; default 8. */
   maxInFlight?: number;
+  /** Connections shared with other clients (kube-http.ts KubeAgentPool); default this client's own. */
+  agentPool?: KubeAgentPool;
 }
 
 export async function loadKubeClient(options: LoadKubeClientOptions = {}): Promise<KubeClient> {
@@ -69,6 +71,7 @@ export async function loadKubeClient(options: LoadKubeClientOptions = {}): Promi
   const httpOptions: KubeHttpLibraryOptions = { server: cluster.server };
   if (options.timeoutMs !== undefined) httpOptions.timeoutMs = options.timeoutMs;
   if (options.maxInFlight !== undefined) httpOptions.maxInFlight = options.maxInFlight;
+  if (options.agentPool !== undefined) httpOptions.agentPool = options.agentPool;
   const http = createKubeHttpLibrary(k8s, httpOptions);
   const configuration = k8s.createConfiguration({
     baseServer: new k8s.ServerConfiguration(cluster.server, {}),

@@ -27,6 +27,22 @@ export interface KubeHttpLibraryOptions {
   maxInFlight?: number;
   /** Where the proxy variables come from; default process.env. */
   env?: ProxyEnv;
+  /** Keep-alive agents to share with other libraries (one per TLS identity and proxy); default this library's own. */
+  agentPool?: KubeAgentPool;
+}
+
+/**
+ * Keep-alive agents by TLS identity (CA, client certificate and key, verification, servername)
+ * and proxy. `rbac apply --all-clusters` gives every cluster's client the same pool, so catalog
+ * clusters that reach one API server with the same credentials share its connections (and one
+ * bound on sockets to it) instead of each making its own handshakes.
+ */
+export interface KubeAgentPool {
+  agents: { fields: unknown[]; proxy: string; agent: http.Agent }[];
+}
+
+export function createKubeAgentPool(): KubeAgentPool {
+  return { agents: [] };
 }
 
 type ClientNode = typeof import('@kubernetes/client-node');
@@ -46,9 +62,10 @@ export function createKubeHttpLibrary(k8s: ClientNode, options: KubeHttpLibraryO
   const limit = Math.max(1, options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
   const stats: RequestStats = { requests: 0, writes: 0, maxInFlight: 0, inFlight: 0 };
   const waiting: (() => void)[] = [];
-  const agents: { fields: unknown[]; agent: http.Agent }[] = [];
+  const pool = options.agentPool ?? createKubeAgentPool();
   // tunnelled through CONNECT like kubectl, with the same TLS options end to end
   const proxy = proxyForUrl(new URL(options.server), options.env ?? process.env);
+  const proxyKey = proxy ?? '';
 
   const acquire = async (method: string): Promise<void> => {
     if (stats.inFlight >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
@@ -74,14 +91,14 @@ export function createKubeHttpLibrary(k8s: ClientNode, options: KubeHttpLibraryO
     // client-node builds a new Agent per request from the same TLS values: compare them as
     // they are (the same strings and buffers, so mostly by reference) instead of hashing a CA
     // bundle per request, which cost ~0.4 ms a request in a 2,000-request rbac apply
-    let shared = agents.find((entry) => entry.fields.every((value, i) => sameTlsValue(value, fields[i])))?.agent;
+    let shared = pool.agents.find((entry) => entry.proxy === proxyKey && entry.fields.every((value, i) => sameTlsValue(value, fields[i])))?.agent;
     if (!shared) {
       // one TLS context for every connection of this agent: given ca/cert/key, each new socket
       // would parse them again (~1.5 ms each; 80 connections in a ten-cluster rbac apply)
       const secureContext = tls.secureContext ?? createSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key, pfx: tls.pfx, passphrase: tls.passphrase });
       const agentOptions = { ...tls, secureContext, keepAlive: true, maxSockets: limit };
       shared = proxy === undefined ? new https.Agent(agentOptions) : new HttpsProxyAgent({ ...agentOptions, proxy });
-      agents.push({ fields, agent: shared });
+      pool.agents.push({ fields, proxy: proxyKey, agent: shared });
     }
     return shared;
   };

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { kubeApiError, loadKubeClient, withKubeRetry, type KubeClient } from '../../src/adapters/kube-client.js';
+import { createKubeAgentPool } from '../../src/adapters/kube-http.js';
 import { CliError, ExitCode } from '../../src/errors.js';
 import { startKubeApiDouble, type KubeApiDouble } from '../support/kube-api-double.js';
 
@@ -179,6 +180,26 @@ describe('the client against the double', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('clients given one agent pool share keep-alive connections to one server; without it each has its own', async () => {
+    const readThrice = async (c: KubeClient): Promise<void> => {
+      for (let i = 0; i < 3; i++) await c.core.readNamespace({ name: 'default' });
+    };
+    const pool = createKubeAgentPool();
+    const [first, second] = await Promise.all([1, 2].map(() => loadKubeClient({ kubeconfig: double.kubeconfigPath, agentPool: pool })));
+    await readThrice(first as KubeClient);
+    await readThrice(second as KubeClient);
+    expect(double.requests).toHaveLength(6);
+    expect(double.tlsConnections()).toBe(1);
+    expect(pool.agents).toHaveLength(1);
+
+    double.resetRecords();
+    const [own1, own2] = await Promise.all([1, 2].map(() => loadKubeClient({ kubeconfig: double.kubeconfigPath })));
+    await readThrice(own1 as KubeClient);
+    await readThrice(own2 as KubeClient);
+    expect(double.requests).toHaveLength(6);
+    expect(double.tlsConnections()).toBe(2);
   });
 
   it('bounds requests in flight', async () => {

@@ -93,6 +93,8 @@ export interface KubeApiDouble {
   writes(): RecordedRequest[];
   /** Most requests the double was serving at once. */
   maxConcurrent(): number;
+  /** TLS connections accepted (each a handshake) since the last resetRecords. */
+  tlsConnections(): number;
   resetRecords(): void;
   addFault(fault: Fault): void;
   clearFaults(): void;
@@ -242,6 +244,7 @@ export async function startKubeApiDouble(options: { version?: { major: string; m
   let resourceVersion = 1000;
   let concurrent = 0;
   let maxConcurrent = 0;
+  let tlsConnections = 0;
 
   const key = (resource: string, namespace: string | undefined, name: string) => `${resource}|${namespace ?? ''}|${name}`;
   const stamp = (resource: string, object: KubeObject, namespace: string | undefined, existing?: KubeObject): KubeObject => {
@@ -270,9 +273,11 @@ export async function startKubeApiDouble(options: { version?: { major: string; m
     requests,
     writes: () => requests.filter((r) => WRITE_METHODS.has(r.method) && !REVIEWS.has(r.resource)),
     maxConcurrent: () => maxConcurrent,
+    tlsConnections: () => tlsConnections,
     resetRecords: () => {
       requests.length = 0;
       maxConcurrent = 0;
+      tlsConnections = 0;
     },
     addFault: (fault) => faults.push({ ...fault }),
     clearFaults: () => {
@@ -504,6 +509,9 @@ export async function startKubeApiDouble(options: { version?: { major: string; m
         res.end(JSON.stringify(statusBody(500, 'InternalError', `double failed: ${String(error)}`)));
       }
     });
+  });
+  server.on('secureConnection', () => {
+    tlsConnections += 1;
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

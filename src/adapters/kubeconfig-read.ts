@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { KubeconfigSection } from '../core/kubeconfig-merge.js';
 import { type KubeconfigLayout, type KubeconfigScope, scopedText, splitKubeconfig } from '../core/kubeconfig-layout.js';
@@ -27,15 +27,35 @@ export interface MergedKubeconfig {
   names(section: KubeconfigSection): string[];
 }
 
+/**
+ * The last file read, by identity: `login` opens the same kubeconfig for its check and for the
+ * existing login before the browser (a 2 MB file is ~5 ms a read). Any write changes the change
+ * time (and a rename the inode), so an unchanged identity means unchanged bytes, unless the file
+ * was written within the filesystem clock's granularity before our read (a second write in the
+ * same tick keeps the times): such a "racy" file is not remembered.
+ */
+const RACY_MS = 50;
+let lastRead: { path: string; identity: string; text: string } | undefined;
+
 function readText(path: string): string | undefined {
+  let fd: number | undefined;
   try {
-    return readFileSync(path, 'utf8');
+    fd = openSync(path, 'r');
+    const stat = fstatSync(fd, { bigint: true });
+    const identity = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+    if (lastRead?.path === path && lastRead.identity === identity) return lastRead.text;
+    const text = readFileSync(fd, 'utf8');
+    const changedMs = Number((stat.ctimeNs > stat.mtimeNs ? stat.ctimeNs : stat.mtimeNs) / 1_000_000n);
+    lastRead = Date.now() - changedMs > RACY_MS ? { path, identity, text } : undefined;
+    return text;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     if (code === 'EISDIR') throw new CliError(ExitCode.KUBECONFIG, `kubeconfig ${path} is a directory, not a file: point --kubeconfig/KUBECONFIG at a file`);
     if (code === 'EACCES' || code === 'EPERM') throw new CliError(ExitCode.KUBECONFIG, `cannot read kubeconfig ${path} (permission denied): check its owner and mode`);
     throw new CliError(ExitCode.KUBECONFIG, `cannot read kubeconfig ${path}: ${describeError(error)}`, { cause: error });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

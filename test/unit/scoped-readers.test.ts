@@ -135,3 +135,29 @@ clusters:
     expect(catalogEntryText(catalog.replace('\n', '\r\n'), 'lab')).toBeUndefined();
   });
 });
+
+describe('KubeconfigFileView.open: one read per unchanged file', () => {
+  const contextOf = (path: string): string | undefined => KubeconfigFileView.open(path)?.currentContext;
+  const config = (context: string): string => `apiVersion: v1\nkind: Config\ncurrent-context: ${context}\n`;
+
+  it('a file rewritten in place at the same size, long after the first read, is read again', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'k8s-auth-read-')), 'config');
+    writeFileSync(path, config('aaaa'));
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(contextOf(path)).toBe('aaaa');
+    expect(contextOf(path)).toBe('aaaa');
+    writeFileSync(path, config('bbbb')); // same inode and size: only the times tell
+    expect(contextOf(path)).toBe('bbbb');
+  });
+
+  // whether two writes here share a clock tick depends on the filesystem: this holds either way
+  it('a file rewritten right after each read is read again each time', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'k8s-auth-read-')), 'config');
+    writeFileSync(path, config('cccc'));
+    expect(contextOf(path)).toBe('cccc');
+    writeFileSync(path, config('dddd'));
+    expect(contextOf(path)).toBe('dddd');
+    writeFileSync(path, config('eeee'));
+    expect(contextOf(path)).toBe('eeee');
+  });
+});

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { checkKubeconfigBeforeSignIn, checkKubeconfigDirectory } from './kubeconfig-check.js';
+import { readKubeconfigText } from './kubeconfig-read.js';
 import { type Document, parseDocument } from 'yaml';
 import { checkKubeconfig, getCurrentContext, hasNamed, renderKubeconfig, setCurrentContext } from '../core/kubeconfig-merge.js';
 import { type KubeconfigScope, editInScope } from '../core/kubeconfig-splice.js';
@@ -143,12 +144,14 @@ export async function updateKubeconfigFile(path: string, mutate: (doc: Document,
  * plain layout, or the splice does not read back as the edit: the caller takes the full path.
  */
 function scopedUpdate(path: string, scope: KubeconfigScope, mutate: (doc: Document, path: string) => void): string | undefined {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = readFileSync(path, 'utf8');
+    // under the lock; the same bytes as the read before the sign-in when the file is unchanged
+    text = readKubeconfigText(path);
   } catch {
-    return undefined; // missing or unreadable: the full path says so
+    text = undefined;
   }
+  if (text === undefined) return undefined; // missing or unreadable: the full path says so
   const spliced = editInScope(text, scope, (doc) => mutate(doc, path), path);
   // `mutate` only edits the document it is given (the scope's contract), so the full path may run it again
   if (spliced === undefined) debug(`${path}: not merged line by line (layout, or the result did not read back the same); parsing the whole file`);

@@ -37,7 +37,8 @@ export interface MergedKubeconfig {
 const RACY_MS = 50;
 let lastRead: { path: string; identity: string; text: string } | undefined;
 
-function readText(path: string): string | undefined {
+/** The file's text, or undefined when it does not exist; throws (exit 8) when it cannot be read. */
+export function readKubeconfigText(path: string): string | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
@@ -88,7 +89,7 @@ export class KubeconfigFileView {
 
   /** undefined for a missing file; throws (exit 8) for an unreadable or malformed one. */
   static open(path: string): KubeconfigFileView | undefined {
-    const text = readText(path);
+    const text = readKubeconfigText(path);
     if (text === undefined) return undefined;
     const view = new KubeconfigFileView(path, text);
     view.topLevel(); // checks the shape

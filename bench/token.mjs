@@ -18,13 +18,20 @@
 //    `auth-provider: oidc` one `login` writes, the bearer its ID token;
 //  - selfExec: the same with the exec-plugin user `login --exec` writes (`k8s-auth credential
 //    prod …`), the ID token read from its token cache (bench/lib/self-service-user.mjs).
+//  - floor (informative): jane's oidc case run by a throwaway bundle of only what the default
+//    path runs (usecases/mint-token.js and core/token-output.js from dist/, no commander, no CLI,
+//    fixed options, with a V8 code cache like the CLI's), built into bench/results/ (git-ignored;
+//    its packages resolve from the repo's node_modules as the CLI's do): what a
+//    `token` hot path skipping the CLI could reach at best on this machine.
 // The apiserver trusts the test provider (test/cluster/fixture.ts); `k8s-auth rbac apply` gives
 // jane her ServiceAccount and the self-service Role/RoleBinding first. A --verbose run of each
 // self-service case records how the CLI called TokenRequest (selfOidcVia / selfExecVia).
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
 import { tsImport } from 'tsx/esm/api';
 import { JANE, setUpSelfServiceUser } from './lib/self-service-user.mjs';
 import { median, timedNode } from './lib/child-timing.mjs';
@@ -109,6 +116,7 @@ try {
   const selfArgs = [cli, 'token', '--ttl', '12h'];
   const selfOidcEnv = { ...baseEnv, HOME: join(dir, 'jane'), KUBECONFIG: jane.oidcKubeconfig };
   const selfExecEnv = { ...baseEnv, HOME: join(dir, 'jane'), KUBECONFIG: jane.execKubeconfig };
+  const floorArgs = [await buildFloorBundle(join(root, 'bench', 'results'))];
   const selfOidcVia = viaOf((await timed([...selfArgs, '--verbose'], selfOidcEnv)).err);
   const selfExecVia = viaOf((await timed([...selfArgs, '--verbose'], selfExecEnv)).err);
 
@@ -117,23 +125,26 @@ try {
     if (sa && subjectOf(run.out) !== `system:serviceaccount:${sa}`) throw new Error(`${what}: minted for ${subjectOf(run.out)}, not ${sa}`);
   };
   const janeSa = `${JANE.namespace}:${JANE.serviceAccount}`;
-  const samples = { node: [], direct: [], clientNode: [], selfOidc: [], selfExec: [] };
+  const samples = { node: [], direct: [], clientNode: [], selfOidc: [], selfExec: [], floor: [] };
   for (let i = 0; i < WARMUP + RUNS; i++) {
     const node = await timed(['-e', '0'], baseEnv);
     const direct = await timed(profiled('direct', tokenArgs), directEnv);
     const viaClientNode = await timed(profiled('clientNode', tokenArgs), execEnv);
     const selfOidc = await timed(profiled('selfOidc', selfArgs), selfOidcEnv);
     const selfExec = await timed(profiled('selfExec', selfArgs), selfExecEnv);
+    const floor = await timed(floorArgs, selfOidcEnv);
     expectToken('direct', direct, 'default:bench');
     if (!/^eyJ/.test(viaClientNode.out)) throw new Error('clientNode: the CLI did not print a token');
     expectToken('selfOidc', selfOidc, janeSa);
     expectToken('selfExec', selfExec, janeSa);
+    expectToken('floor', floor, janeSa);
     if (i < WARMUP) continue;
     samples.node.push(node.ms);
     samples.direct.push(direct.ms);
     samples.clientNode.push(viaClientNode.ms);
     samples.selfOidc.push(selfOidc.ms);
     samples.selfExec.push(selfExec.ms);
+    samples.floor.push(floor.ms);
   }
   const nodeMs = median(samples.node);
   const directMs = median(samples.direct);
@@ -164,6 +175,8 @@ try {
     selfExecRatio: round2(selfExecMs / nodeMs),
     selfExecWithinTarget: selfExecMs / nodeMs <= TARGET_RATIO,
     selfExecVia,
+    floorMedianMs: round(median(samples.floor)),
+    floorRatio: round2(median(samples.floor) / nodeMs),
     // set, it moves OpenSSL's CA loading (~35 ms) into every node start, `node -e 0` included
     nodeExtraCaCerts: Boolean(baseEnv.NODE_EXTRA_CA_CERTS),
     controlPlaneStartMs,
@@ -173,3 +186,33 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 process.stdout.write(`${JSON.stringify(result)}\n`);
+
+/** The floor case's bundle (see the top): mint-token and token-output alone, one CommonJS file with its code cache. */
+async function buildFloorBundle(into) {
+  mkdirSync(into, { recursive: true });
+  const entry = join(into, 'token-floor-entry.mjs');
+  const outfile = join(into, 'token-floor.cjs');
+  const fromDist = (file) => JSON.stringify(join(root, 'dist', file));
+  writeFileSync(
+    entry,
+    `import { mintToken } from ${fromDist('usecases/mint-token.js')};\nimport { renderTokenOutput } from ${fromDist('core/token-output.js')};\n` +
+      `mintToken({ ttlSeconds: 43200, namespace: 'default', audiences: [], usernameClaim: 'email', needConnection: false })\n` +
+      `  .then((r) => process.stdout.write(renderTokenOutput('token', r.minted)), (e) => { process.stderr.write(String(e)); process.exitCode = 1; });\n`,
+  );
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    packages: 'external',
+    define: { 'import.meta.url': JSON.stringify(pathToFileURL(join(root, 'dist', 'adapters', 'kubeconfig-read.js')).href) },
+    logLevel: 'error',
+  });
+  const { writeCodeCache } = createRequire(import.meta.url)('../bin/code-cache.js');
+  writeCodeCache(outfile);
+  const starter = join(into, 'token-floor-start.cjs');
+  writeFileSync(starter, `require(${JSON.stringify(join(root, 'bin', 'code-cache.js'))}).requireWithCodeCache(${JSON.stringify(outfile)});\n`);
+  return starter;
+}

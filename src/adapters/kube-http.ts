@@ -34,8 +34,9 @@ export interface KubeHttpLibraryOptions {
 /**
  * Keep-alive agents by TLS identity (CA, client certificate and key, verification, servername)
  * and proxy. `rbac apply --all-clusters` gives every cluster's client the same pool, so catalog
- * clusters that reach one API server with the same credentials share its connections (and one
- * bound on sockets to it) instead of each making its own handshakes.
+ * clusters that reach one API server with the same TLS settings share its connections (and one
+ * bound on sockets to it) instead of each making its own handshakes. Bearer tokens are headers
+ * of each request, not part of a connection.
  */
 export interface KubeAgentPool {
   agents: { fields: unknown[]; proxy: string; agent: http.Agent }[];

@@ -39,7 +39,7 @@ export async function applyRbacToFleet(options: FleetApplyOptions): Promise<Flee
   const names = await readKubeconfigNames(apply.kube?.kubeconfig ?? apply.kubeconfig);
   const targets = fleetTargets(clusters, names.contexts, names.current);
   const verifications = new Map<string, Promise<VerifiedClaims>>();
-  // clusters that reach one API server with the same credentials share its connections
+  // clusters that reach one API server with the same TLS settings share its connections
   const agentPool = (await import('../../adapters/kube-http.js')).createKubeAgentPool();
   const byFlags = apply.issuerUrl !== undefined;
   debug(`rbac apply --all-clusters: ${targets.length} cluster(s) from ${catalogSource.describe()}, ${parallel} at a time`);

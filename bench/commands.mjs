@@ -10,11 +10,11 @@
 //
 // Per round, in an order that rotates: `node -e 0`, whoami, clusters, credential. Every run must
 // exit 0 with the expected output or the benchmark fails. Prints ONE JSON line on stdout.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, timedNode } from './lib/child-timing.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cliArg = process.argv.indexOf('--cli');
@@ -111,35 +111,13 @@ const commands = {
 
 if (other) for (const name of ['whoami', 'clusters', 'credential']) commands[`${name}@compare`] = { ...commands[name], args: [other, ...commands[name].args.slice(1)] };
 
-function timed(name) {
+async function timed(name) {
   const { args, check } = commands[name];
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      if (code !== 0) return reject(new Error(`${name} exited ${code}: ${stderr.trim()}`));
-      try {
-        check(stdout);
-        resolve(ms);
-      } catch (error) {
-        reject(error);
-      }
-    });
-  });
+  const { ms, out } = await timedNode(args, env, 30_000);
+  check(out);
+  return ms;
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const round = (n, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 
 let exitCode = 0;

@@ -9,11 +9,11 @@
 // Runs are interleaved (node, credential, node, …) so machine noise hits both alike; a few
 // warm-up runs fill the page cache first. Every credential run must print a valid
 // ExecCredential, or the benchmark fails. Prints one JSON line on stdout.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, timedNode } from './lib/child-timing.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'bin', 'k8s-auth.js');
@@ -49,23 +49,10 @@ const env = {
   KUBERNETES_EXEC_INFO: JSON.stringify({ kind: 'ExecCredential', apiVersion: 'client.authentication.k8s.io/v1', spec: { interactive: false } }),
 };
 
-/** Wall time of one child process in ms, and its stdout; rejects on a non-zero exit. */
-function timed(args) {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      if (code !== 0) reject(new Error(`${args.slice(1, 3).join(' ')} exited ${code}: ${stderr.trim()}`));
-      else resolve({ ms, stdout, stderr });
-    });
-  });
+/** Wall time of one child process in ms, its stdout and stderr; rejects on a non-zero exit. */
+async function timed(args) {
+  const { ms, out, err } = await timedNode(args, env, 30_000);
+  return { ms, stdout: out, stderr: err };
 }
 
 function check(result) {
@@ -74,11 +61,6 @@ function check(result) {
   if (result.stderr !== '') throw new Error(`credential wrote to stderr: ${result.stderr.trim()}`);
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const round = (n) => Math.round(n * 10) / 10;
 
 try {

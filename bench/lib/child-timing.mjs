@@ -1,5 +1,5 @@
-// The child-process timer and median the plain-node benchmarks share (bench/rbac-apply.mjs,
-// bench/rbac-fleet.mjs, bench/token.mjs).
+// The child-process timer and median the plain-node benchmarks share (bench/commands.mjs,
+// bench/credential-hot-path.mjs, bench/rbac-apply.mjs, bench/rbac-fleet.mjs, bench/token.mjs).
 import { spawn } from 'node:child_process';
 
 /** Wall time of one `node ARGS` child in ms, its stdout and stderr; rejects on a non-zero exit or after timeoutMs. */

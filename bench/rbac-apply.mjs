@@ -10,7 +10,7 @@
 // the default 100 keeps the 2 s target.
 //
 // The control plane and the test provider are TypeScript (test/cluster/fixture.ts); they are
-// loaded with tsx's scoped tsImport, so nothing else here is transpiled. Needs the control plane
+// loaded by bench/lib/control-plane-bench.mjs (tsx's scoped tsImport). Needs the control plane
 // binaries (test/cluster/build-control-plane.sh). Prints one JSON line on stdout.
 //
 // Each run is a different user with its own 100 groups (so the first apply really creates its
@@ -18,12 +18,12 @@
 // ClusterRoleBinding each) and 50 binding `view` in one namespace each (a RoleBinding each):
 // 153 objects with the ServiceAccount and its self-service token Role and RoleBinding. Request
 // counts come from the CLI's own `-o json` report.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import { median, timedNode } from './lib/child-timing.mjs';
+import { loadControlPlaneBench, writeBenchUser } from './lib/control-plane-bench.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'bin', 'k8s-auth.js');
@@ -40,18 +40,9 @@ function fail(message) {
   process.exit(1);
 }
 
-if (!existsSync(join(root, 'dist', 'cli.js'))) fail('dist/ is not built: run `npm run build` first');
-
-const { controlPlaneBinaries } = await tsImport('../test/cluster/processes.ts', import.meta.url);
-const bins = controlPlaneBinaries();
-if (!bins.ok) fail(`${bins.missing}`);
-
+const { startClusterFixture, createNamespaces } = await loadControlPlaneBench('rbac-apply', root);
 const timed = (args, env) => timedNode(args, env, 60_000);
-
 const round = (x) => Math.round(x);
-
-const { startClusterFixture } = await tsImport('../test/cluster/fixture.ts', import.meta.url);
-const { createNamespaces } = await tsImport('../test/cluster/api-client.ts', import.meta.url);
 const dir = mkdtempSync(join(tmpdir(), 'k8s-auth-bench-rbac-'));
 let fx;
 try {
@@ -68,21 +59,7 @@ try {
 
   const runs = [];
   for (let run = 0; run < RUNS; run += 1) {
-    const groups = Array.from({ length: GROUPS }, (_, i) => `r${run}-group-${String(i).padStart(3, '0')}`);
-    const mapping = [
-      'serviceAccountNamespace: default',
-      'groups:',
-      ...groups.flatMap((g, i) =>
-        i < GROUPS - NAMESPACED
-          ? [`  ${g}:`, '    rules:', '      - apiGroups: [""]', '        resources: ["configmaps"]', `        resourceNames: ["${g}"]`, '        verbs: ["get"]']
-          : [`  ${g}:`, '    clusterRole: view', `    namespaces: [${namespaces[i - (GROUPS - NAMESPACED)]}]`],
-      ),
-    ].join('\n');
-    const mappingFile = join(dir, `mapping-${run}.yaml`);
-    writeFileSync(mappingFile, `${mapping}\n`);
-    const email = `bench-${run}@example.com`;
-    const tokenFile = join(dir, `token-${run}`);
-    writeFileSync(tokenFile, await fx.provider.mintIdToken({ email, sub: `bench-sub-${run}`, emailVerified: true, groups }), { mode: 0o600 });
+    const { mappingFile, tokenFile } = await writeBenchUser({ dir, provider: fx.provider, label: `bench-${run}`, groups: GROUPS, namespaces, namespacedCount: NAMESPACED });
     const args = [cli, 'rbac', 'apply', '--id-token', tokenFile, '--issuer-url', fx.provider.issuer, '--client-id', fx.provider.clientId, '--idp-ca-file', caFile, '--mapping', mappingFile, '-o', 'json'];
 
     const first = await timed(args, env);

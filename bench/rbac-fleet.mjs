@@ -17,13 +17,13 @@
 // alternating order. Each user has --groups mapped groups (default 20: half a managed
 // ClusterRole and binding each, half `view` in a namespace each). Needs the control plane
 // (test/cluster/build-control-plane.sh). Prints one JSON line on stdout.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import { parse, stringify } from 'yaml';
 import { median, timedNode } from './lib/child-timing.mjs';
+import { loadControlPlaneBench, writeBenchUser } from './lib/control-plane-bench.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'bin', 'k8s-auth.js');
@@ -46,16 +46,9 @@ const profIndex = process.argv.indexOf('--cpu-prof-dir');
 const cpuProfDir = profIndex > 0 ? process.argv[profIndex + 1] : undefined;
 const profiled = (kind, args) => (cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, kind), ...args] : args);
 
-if (!existsSync(join(root, 'dist', 'cli.js'))) fail('dist/ is not built: run `npm run build` first');
-const { controlPlaneBinaries } = await tsImport('../test/cluster/processes.ts', import.meta.url);
-const bins = controlPlaneBinaries();
-if (!bins.ok) fail(`${bins.missing}`);
-
+const { startClusterFixture, createNamespaces } = await loadControlPlaneBench('rbac-fleet', root);
 const timed = (args, env) => timedNode(args, env, 120_000);
 const round = (x) => Math.round(x);
-
-const { startClusterFixture } = await tsImport('../test/cluster/fixture.ts', import.meta.url);
-const { createNamespaces } = await tsImport('../test/cluster/api-client.ts', import.meta.url);
 const dir = mkdtempSync(join(tmpdir(), 'k8s-auth-bench-fleet-'));
 let fx;
 try {
@@ -85,20 +78,7 @@ try {
 
   /** A mapping and a token for a new user with GROUPS groups; returns the apply args (without the cluster part). */
   async function userArgs(label) {
-    const groups = Array.from({ length: GROUPS }, (_, i) => `${label}-group-${String(i).padStart(3, '0')}`);
-    const mapping = [
-      'serviceAccountNamespace: default',
-      'groups:',
-      ...groups.flatMap((g, i) =>
-        i < GROUPS - namespaced
-          ? [`  ${g}:`, '    rules:', '      - apiGroups: [""]', '        resources: ["configmaps"]', `        resourceNames: ["${g}"]`, '        verbs: ["get"]']
-          : [`  ${g}:`, '    clusterRole: view', `    namespaces: [${namespaces[i - (GROUPS - namespaced)]}]`],
-      ),
-    ].join('\n');
-    const mappingFile = join(dir, `mapping-${label}.yaml`);
-    writeFileSync(mappingFile, `${mapping}\n`);
-    const tokenFile = join(dir, `token-${label}`);
-    writeFileSync(tokenFile, await fx.provider.mintIdToken({ email: `${label}@example.com`, sub: `sub-${label}`, emailVerified: true, groups }), { mode: 0o600 });
+    const { mappingFile, tokenFile } = await writeBenchUser({ dir, provider: fx.provider, label, groups: GROUPS, namespaces, namespacedCount: namespaced });
     return [cli, 'rbac', 'apply', '--id-token', tokenFile, '--mapping', mappingFile, '-o', 'json'];
   }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { checkKubeconfigBeforeSignIn, checkKubeconfigDirectory } from './kubeconfig-check.js';
 import { readKubeconfigText } from './kubeconfig-read.js';
@@ -48,19 +48,12 @@ export interface UpdateOptions {
 export const DEFAULT_KUBECONFIG_LOCK_TIMEOUT_MS = 10_000;
 
 export function readKubeconfig(path: string): LoadedKubeconfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      const doc = parseDocument('');
-      checkKubeconfig(doc, path);
-      return { path, doc, text: '', exists: false };
-    }
-    if (code === 'EISDIR') throw new CliError(ExitCode.KUBECONFIG, `kubeconfig ${path} is a directory, not a file: point --kubeconfig/KUBECONFIG at a file`);
-    if (code === 'EACCES' || code === 'EPERM') throw new CliError(ExitCode.KUBECONFIG, `cannot read kubeconfig ${path} (permission denied): check its owner and mode`);
-    throw new CliError(ExitCode.KUBECONFIG, `cannot read kubeconfig ${path}: ${describeError(error)}`, { cause: error });
+  // the reader's one-line errors for a directory, a permission problem or another failure (exit 8)
+  const text = readKubeconfigText(path);
+  if (text === undefined) {
+    const doc = parseDocument('');
+    checkKubeconfig(doc, path);
+    return { path, doc, text: '', exists: false };
   }
   const doc = parseDocument(text, { prettyErrors: false, keepSourceTokens: false });
   checkKubeconfig(doc, path);
@@ -149,9 +142,9 @@ function scopedUpdate(path: string, scope: KubeconfigScope, mutate: (doc: Docume
     // under the lock; the same bytes as the read before the sign-in when the file is unchanged
     text = readKubeconfigText(path);
   } catch {
-    text = undefined;
+    return undefined; // unreadable: the full path says so
   }
-  if (text === undefined) return undefined; // missing or unreadable: the full path says so
+  if (text === undefined) return undefined; // missing: the full path creates it
   const spliced = editInScope(text, scope, (doc) => mutate(doc, path), path);
   // `mutate` only edits the document it is given (the scope's contract), so the full path may run it again
   if (spliced === undefined) debug(`${path}: not merged line by line (layout, or the result did not read back the same); parsing the whole file`);

@@ -54,7 +54,6 @@ function clientAuthFor(clientSecret: string | undefined): oidc.ClientAuth {
   };
 }
 
-
 function toCustomFetch(fetch: FetchFunction): oidc.CustomFetch {
   return (url, options) => fetch(url, options as unknown as RequestInit);
 }

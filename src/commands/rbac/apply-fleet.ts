@@ -8,12 +8,7 @@ import { printData, printPlan } from './shared.js';
  * the catalog (docs/rbac.md#every-cluster-of-the-catalog). Stdout: each cluster's plan (or one
  * JSON/YAML document for all); stderr: one line per cluster that failed, then the summary.
  */
-export interface FleetFlags extends ApplyFlags {
-  allClusters?: boolean;
-  parallel?: string;
-}
-
-export async function runApplyFleet(positional: string | undefined, flags: FleetFlags, dryRun: boolean, command: Command): Promise<void> {
+export async function runApplyFleet(positional: string | undefined, flags: ApplyFlags, dryRun: boolean, command: Command): Promise<void> {
   const { CliError, ExitCode } = await import('../../errors.js');
   const name = `rbac ${command.name()}`;
   if (positional !== undefined) throw new CliError(ExitCode.USAGE, `--all-clusters applies to every cluster of the catalog: name no cluster (${positional}) with it`);

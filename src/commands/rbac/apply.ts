@@ -1,6 +1,5 @@
 import { type Command, Option } from 'commander';
 import { failOnRefusals, kubeFrom, kubeOptions, printData, printPlan, type KubeFlags } from './shared.js';
-import type { FleetFlags } from './apply-fleet.js';
 import type { ApplyOptions } from '../../usecases/rbac/apply.js';
 
 // `k8s-auth rbac apply [<cluster>]`, and the option set and run that `rbac plan` shares.
@@ -82,7 +81,7 @@ export function applyInputs(flags: ApplyFlags): Pick<ApplyOptions, 'idToken' | '
 export async function runApply(positional: string | undefined, flags: ApplyFlags, dryRun: boolean, command: Command): Promise<void> {
   if (flags.allClusters === true) {
     const { runApplyFleet } = await import('./apply-fleet.js');
-    return runApplyFleet(positional, flags as FleetFlags, dryRun, command);
+    return runApplyFleet(positional, flags, dryRun, command);
   }
   if (flags.parallel !== undefined && command.getOptionValueSource('parallel') === 'cli') {
     const { CliError, ExitCode } = await import('../../errors.js');

@@ -47,22 +47,45 @@ const CLUSTER_KEY_CHARS = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  * parses the whole file, which also gives every error message.
  */
 export function catalogEntryText(text: string, name: string): string | undefined {
-  if (!CLUSTER_KEY_CHARS.test(name) || /[\t\r]/.test(text)) return undefined;
-  const top = text.match(/^[^\s#].*$/gm);
-  if (top?.length !== 1 || !/^clusters:[ ]*$/.test(top[0] as string)) return undefined;
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => /^clusters:[ ]*$/.test(l));
-  const first = lines.slice(start + 1).find((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
-  const indent = first === undefined ? 0 : first.length - first.trimStart().length;
+  if (!CLUSTER_KEY_CHARS.test(name) || text.includes('\t') || text.includes('\r')) return undefined;
+  // offsets and native searches, not a loop over every line: a 1,000-cluster file is ~1.6 MB
+  const topLevel = /^[^\s#].*$/gm;
+  const top = topLevel.exec(text);
+  if (!top || topLevel.exec(text) || !/^clusters:[ ]*$/.test(top[0])) return undefined;
+  let first = lineAfter(text, top.index);
+  while (first < text.length && /^\s*(#.*)?$/.test(lineOf(text, first))) first = lineAfter(text, first);
+  const firstLine = first < text.length ? lineOf(text, first) : undefined;
+  const indent = firstLine === undefined ? 0 : firstLine.length - firstLine.trimStart().length;
   if (indent === 0) return undefined;
   const prefix = `${' '.repeat(indent)}${name}:`;
-  const at = lines.flatMap((l, i) => (l.startsWith(prefix) && l.slice(prefix.length).trim() === '' ? [i] : []));
-  if (at.length !== 1) return undefined;
-  const out = [lines[at[0] as number] as string];
-  for (let i = (at[0] as number) + 1; i < lines.length; i++) {
-    const line = lines[i] as string;
-    if (line.trim() !== '' && line.length - line.trimStart().length <= indent) break;
-    out.push(line);
+  let at = -1;
+  for (let hit = text.startsWith(prefix) ? 0 : nextLineWith(text, prefix, 0); hit >= 0; hit = nextLineWith(text, prefix, hit + 1)) {
+    if (lineOf(text, hit).slice(prefix.length).trim() !== '') continue;
+    if (at >= 0) return undefined; // the name twice
+    at = hit;
   }
-  return `clusters:\n${out.join('\n')}\n`;
+  if (at < 0) return undefined;
+  // the entry runs to the next line that is not blank and no deeper than its name
+  const next = new RegExp(`\\n(?= {0,${indent}}[^\\s])`, 'g');
+  next.lastIndex = lineAfter(text, at) - 1;
+  const end = next.exec(text);
+  const entry = text.slice(at, end ? end.index + 1 : text.length);
+  return `clusters:\n${entry}${entry.endsWith('\n') ? '' : '\n'}`;
+}
+
+/** The offset of the line after the one at `at` (the text's length on its last line). */
+function lineAfter(text: string, at: number): number {
+  const newline = text.indexOf('\n', at);
+  return newline < 0 ? text.length : newline + 1;
+}
+
+function lineOf(text: string, at: number): string {
+  const newline = text.indexOf('\n', at);
+  return text.slice(at, newline < 0 ? text.length : newline);
+}
+
+/** The first line at or after `from` that starts with `prefix`, or -1. */
+function nextLineWith(text: string, prefix: string, from: number): number {
+  const hit = text.indexOf(`\n${prefix}`, from === 0 ? 0 : from - 1);
+  return hit < 0 ? -1 : hit + 1;
 }

@@ -1,24 +1,30 @@
 import type { KubeconfigSection } from './kubeconfig-merge.js';
 
 /**
- * The line layout of a kubeconfig in the plain block layout kubectl and we write: top-level
- * blocks and, inside `clusters`/`users`/`contexts`, one span per named item, found by a line scan
- * without the yaml library (issue 16: a 1,000-context file is ~2 MB and ~35,000 lines). Readers
- * parse only the items they need (`scopedText`), the writer edits only those
- * (core/kubeconfig-splice.ts). Anything outside the plain layout (anchors, aliases, tags outside
- * block scalars, tabs, CRLF, document markers, quoted keys, odd or duplicate names, a block
- * scalar with keep chomping or a `#` line inside) makes `splitKubeconfig` answer undefined and
- * the caller parses the whole file.
+ * The layout of a kubeconfig in the plain block layout kubectl and we write: top-level blocks
+ * and, inside `clusters`/`users`/`contexts`, one span per named item, found without the yaml
+ * library (issue 16: a 1,000-context file is ~2 MB and ~24,000 lines). Readers parse only the
+ * items they need (`scopedText`), the writer edits only those (core/kubeconfig-splice.ts).
+ * Anything outside the plain layout (anchors, aliases, tags outside block scalars, tabs, CRLF,
+ * document markers, quoted keys, odd or duplicate names, a block scalar with keep chomping or a
+ * `#` line inside) makes `splitKubeconfig` answer undefined and the caller parses the whole file.
+ *
+ * Spans are character offsets, and the scan visits only the lines that can be structure: those
+ * at column 0 (top-level keys, kubectl's `- ` items, comments), the lines of an indented list's
+ * item column, block scalar headers (found by their `|`/`>`) and the lines holding `&`, `*` or
+ * `!`. A line-by-line loop over 24,000 lines cost 18–26 ms in a fresh process; `indexOf` and
+ * regular expressions run over the text natively.
  */
 export type KubeconfigScope = Partial<Record<KubeconfigSection, readonly string[]>>;
 
 export const SECTIONS: readonly KubeconfigSection[] = ['clusters', 'users', 'contexts'];
 
+/** Offsets into the text: `start` at a line's first character, `end` (exclusive) past the last line's newline. */
 export interface Span {
   start: number;
-  /** exclusive */
   end: number;
 }
+/** An item runs to the next one (or its block's end): blank lines and comments after it included. */
 export interface Item extends Span {
   name: string;
 }
@@ -30,30 +36,45 @@ export interface Block extends Span {
   indent?: number;
 }
 export interface KubeconfigLayout {
-  lines: string[];
+  text: string;
   blocks: Block[];
 }
 
 const TOP_KEY = /^([A-Za-z0-9_./-]+):(?:[^\S\n]+(.*))?$/;
-/** anchors, aliases and tags (after a space, a flow opener or a comma), tabs, CRs */
-const RISKY = /(?:^|[\s[{,])[&*!]\S|\t|\r/;
-const DOCUMENT_MARKER = /^(?:---|\.\.\.|%)/m;
+/** anchors, aliases and tags (after a space, a flow opener or a comma) */
+const RISKY = /(?:^|[\s[{,])[&*!]\S/;
 const PLAIN_NAME = /^[A-Za-z_/][^#'"]*$/;
-/** `key: |`, `key: >-`, `- |2` …: a block scalar header; group 1 is its indicators */
-const BLOCK_SCALAR = /(?:^|:|-)[^\S\n]+[|>]([-+0-9]*)[^\S\n]*$/;
+/** `key: |`, `key: >- # why`, `- |2` …: a block scalar header; group 1 is its indicators */
+const BLOCK_SCALAR = /(?:^|:|-)[^\S\n]+[|>]([-+0-9]*)(?:[^\S\n]+#.*)?[^\S\n]*$/;
+const BLANK_OR_COMMENT = /^\s*(#.*)?$/;
 
-function nameValue(raw: string): string | undefined {
-  const text = raw.trim();
-  const quoted = /^"([^"\\]*)"$/.exec(text) ?? /^'([^']*)'$/.exec(text);
-  if (quoted) return quoted[1];
-  if (!PLAIN_NAME.test(text) || /:\s|\s$/.test(text) || /^(null|true|false|yes|no|on|off|y|n)$/i.test(text)) return undefined;
-  return text;
+/** The offset past the newline of the line holding `at` (the text's length on its last line). */
+export function lineEnd(text: string, at: number): number {
+  const newline = text.indexOf('\n', at);
+  return newline < 0 ? text.length : newline + 1;
+}
+
+/** The first offset of the line holding `at`. */
+function lineStart(text: string, at: number): number {
+  return at === 0 ? 0 : text.lastIndexOf('\n', at - 1) + 1;
+}
+
+/** A line's text without its newline. */
+function lineAt(text: string, start: number): string {
+  const end = lineEnd(text, start);
+  return text.slice(start, text.charCodeAt(end - 1) === 10 ? end - 1 : end);
 }
 
 function indentOf(line: string): number {
   let n = 0;
   while (line.charCodeAt(n) === 32) n += 1;
   return n;
+}
+
+/** Blank (spaces only) or a comment, at any indent. */
+function isBlankOrComment(line: string): boolean {
+  const indent = indentOf(line);
+  return indent === line.length || line.charCodeAt(indent) === 35;
 }
 
 /** The column a block scalar's content must be deeper than: its key's, after any `- `. */
@@ -63,118 +84,223 @@ function keyColumn(line: string, indent: number): number {
   return column;
 }
 
+/** The usual name (`jane@example.com@prod`, `cluster-0001`): one test instead of nameValue's four */
+const SIMPLE_NAME = /^ ?([A-Za-z_/][\w@./-]*)$/;
+const RESERVED = /^(null|true|false|yes|no|on|off|y|n)$/i;
+
+function nameValue(raw: string): string | undefined {
+  const simple = SIMPLE_NAME.exec(raw);
+  if (simple) return (simple[1] as string).length <= 5 && RESERVED.test(simple[1] as string) ? undefined : simple[1];
+  const text = raw.trim();
+  const quoted = /^"([^"\\]*)"$/.exec(text) ?? /^'([^']*)'$/.exec(text);
+  if (quoted) return quoted[1];
+  if (!PLAIN_NAME.test(text) || /:\s|\s$/.test(text) || RESERVED.test(text)) return undefined;
+  return text;
+}
+
+/** Every offset of any of `chars`, ascending. */
+function offsetsOf(text: string, chars: string): number[] {
+  const out: number[] = [];
+  for (const char of chars) for (let at = text.indexOf(char); at >= 0; at = text.indexOf(char, at + 1)) out.push(at);
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * The content of every block scalar as sorted [start, end) ranges of whole lines (text, not YAML
+ * structure), or undefined for one we do not take: keep chomping (its trailing blank lines are
+ * content) or a `#` line (it would look like a comment to the splice).
+ */
+function blockScalarContents(text: string): Span[] | undefined {
+  const contents: Span[] = [];
+  let contentEnd = 0;
+  let lastLine = -1;
+  for (const at of offsetsOf(text, '|>')) {
+    if (at < contentEnd) continue;
+    const start = lineStart(text, at);
+    if (start === lastLine) continue;
+    lastLine = start;
+    const line = lineAt(text, start);
+    const header = line.charCodeAt(indentOf(line)) === 35 ? null : BLOCK_SCALAR.exec(line); // not in a comment
+    if (!header) continue;
+    if ((header[1] as string).includes('+')) return undefined;
+    const column = keyColumn(line, indentOf(line));
+    const first = lineEnd(text, start);
+    let end = first;
+    while (end < text.length) {
+      const next = lineAt(text, end);
+      const indent = indentOf(next);
+      if (indent < next.length && indent <= column) break;
+      if (next.charCodeAt(indent) === 35) return undefined;
+      end = lineEnd(text, end);
+    }
+    if (end > first) contents.push({ start: first, end });
+    contentEnd = end;
+  }
+  return contents;
+}
+
+const inside = (spans: readonly Span[], at: number): boolean => {
+  let lo = 0;
+  let hi = spans.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const span = spans[mid] as Span;
+    if (at < span.start) hi = mid - 1;
+    else if (at >= span.end) lo = mid + 1;
+    else return true;
+  }
+  return false;
+};
+
 let memo: { text: string; layout: KubeconfigLayout | undefined } | undefined;
 
-/** The line layout of a kubeconfig, or undefined when it is not the plain block layout. */
+/** The layout of a kubeconfig, or undefined when it is not the plain block layout. */
 export function splitKubeconfig(text: string): KubeconfigLayout | undefined {
   // login reads the same file before the sign-in and again under the lock: one scan when unchanged
   if (memo?.text === text) return memo.layout;
-  const layout = DOCUMENT_MARKER.test(text) ? undefined : scan(text);
+  const layout = scan(text);
   memo = { text, layout };
   return layout;
 }
 
 function scan(text: string): KubeconfigLayout | undefined {
-  const lines = text.split('\n');
+  if (text.includes('\t') || text.includes('\r')) return undefined;
+  const contents = blockScalarContents(text);
+  if (!contents) return undefined;
+  // `&&` in an installHint's block scalar is text; outside one, `&`, `*` and `!` may be YAML
+  let lastLine = -1;
+  for (const at of offsetsOf(text, '&*!')) {
+    const start = lineStart(text, at);
+    if (start === lastLine || inside(contents, at)) continue;
+    lastLine = start;
+    if (RISKY.test(lineAt(text, start))) return undefined;
+  }
   const blocks: Block[] = [];
-  let scalarColumn = -1; // inside a block scalar's content: lines deeper than this (or blank)
-  // where the next character RISKY looks for is: lines before it need no regex (base64 lines are long)
-  const riskyChar = /[&*!\t\r]/g;
-  let nextRisky = riskyChar.exec(text)?.index ?? Infinity;
-  let offset = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
-    offset += line.length + 1;
-    let risky = false;
-    if (nextRisky < offset) {
-      risky = true;
-      riskyChar.lastIndex = offset;
-      nextRisky = riskyChar.exec(text)?.index ?? Infinity;
-    }
-    const indent = indentOf(line);
-    const blank = indent === line.length;
-    if (scalarColumn >= 0 && (blank || indent > scalarColumn)) {
-      // text, not YAML structure: `&&` in an installHint is no anchor; a `#` line would look like a comment below
-      if (line.charCodeAt(indent) === 35 || (risky && /[\t\r]/.test(line))) return undefined;
-      const current = blocks[blocks.length - 1] as Block;
-      current.end = i + 1;
-      const item = current.items?.[current.items.length - 1];
-      if (item && !blank) item.end = i + 1;
+  /** per block, its lines at column 0 that start with `- ` (kubectl's items) */
+  const dashes: number[][] = [];
+  // lines at column 0 (never block scalar content, whose lines are deeper than their key)
+  const column0 = /\n(?=[^ \n])/g;
+  for (let at = text.length > 0 && text.charCodeAt(0) !== 32 && text.charCodeAt(0) !== 10 ? 0 : nextColumn0(column0, text); at >= 0; at = nextColumn0(column0, text)) {
+    const first = text.charCodeAt(at);
+    if (first === 35) continue; // comments belong to no item
+    if (first === 45 && text.charCodeAt(at + 1) === 32) {
+      const mine = dashes[dashes.length - 1];
+      if (!mine) return undefined;
+      mine.push(at); // kubectl's items, or a list in another block
       continue;
     }
-    scalarColumn = -1;
-    if (risky && RISKY.test(line)) return undefined;
-    const lastChar = line.charCodeAt(line.length - 1);
-    // only lines ending in an indicator can be a header: the anchored regex is slow on long lines
-    const header = lastChar === 124 || lastChar === 62 || lastChar === 45 || lastChar === 43 || (lastChar >= 48 && lastChar <= 57) ? BLOCK_SCALAR.exec(line) : null;
-    if (header) {
-      if ((header[1] as string).includes('+')) return undefined; // keep chomping: trailing blank lines are content
-      scalarColumn = keyColumn(line, indent);
-    }
-    const current = blocks[blocks.length - 1];
-    if (blank || indent > 0 || line.charCodeAt(0) === 35 || line.startsWith('- ')) {
-      const comment = line.charCodeAt(indent) === 35;
-      if (!current) {
-        if (blank || comment) continue; // leading comments stay where they are
-        return undefined;
-      }
-      current.end = i + 1;
-      if (current.items === undefined || blank || comment) continue;
-      if (line.startsWith('- ', indent) && (current.indent === undefined || indent === current.indent)) {
-        current.indent = indent;
-        const last = current.items[current.items.length - 1];
-        if (last) last.end = i;
-        current.items.push({ name: '', start: i, end: i + 1 });
-      } else if (current.indent === undefined || indent <= current.indent) return undefined;
-      const item = current.items[current.items.length - 1];
-      if (item) item.end = i + 1;
-      continue;
-    }
+    const line = lineAt(text, at);
+    if (line.startsWith('---') || line.startsWith('...') || line.startsWith('%')) return undefined; // another document
     const match = TOP_KEY.exec(line);
     if (!match) return undefined;
     const key = match[1] as string;
     if (blocks.some((b) => b.key === key)) return undefined;
+    const current = blocks[blocks.length - 1];
+    if (current) current.end = at;
     const rest = (match[2] ?? '').trim();
-    const block: Block = { key, start: i, end: i + 1 };
+    const block: Block = { key, start: at, end: text.length };
     if ((SECTIONS as readonly string[]).includes(key) && (rest === '' || rest.startsWith('#'))) block.items = [];
     blocks.push(block);
+    dashes.push([]);
   }
-  for (const block of blocks) {
-    if (!block.items) continue;
-    const seen = new Set<string>();
-    for (const item of block.items) {
-      const name = itemName(lines, item, (block.indent ?? 0) + 2);
-      if (name === undefined || seen.has(name)) return undefined;
-      seen.add(name);
-      item.name = name;
-    }
+  // before the first key: only blank lines and comments
+  for (let at = 0; at < (blocks[0]?.start ?? text.length); at = lineEnd(text, at)) if (!isBlankOrComment(lineAt(text, at))) return undefined;
+  for (let i = 0; i < blocks.length; i++) {
+    const block = blocks[i] as Block;
+    if (block.items && !splitItems(text, block, dashes[i] as number[], contents)) return undefined;
   }
-  return { lines, blocks };
+  return { text, blocks };
 }
 
-function itemName(lines: readonly string[], item: Item, contentIndent: number): string | undefined {
-  const first = (lines[item.start] as string).slice(contentIndent);
-  if (first.startsWith(' ')) return undefined; // `-   name:` keeps its own indent: not our layout
-  for (let i = item.start; i < item.end; i++) {
-    const line = lines[i] as string;
-    const text = i === item.start ? first : indentOf(line) === contentIndent ? line.slice(contentIndent) : undefined;
-    if (text?.startsWith('name:')) return nameValue(text.slice('name:'.length));
+function nextColumn0(pattern: RegExp, text: string): number {
+  const match = pattern.exec(text);
+  return match ? match.index + 1 : -1;
+}
+
+/** The items of a section block (`dashes`: its `- ` lines at column 0): false when it is not a plain block list. */
+function splitItems(text: string, block: Block, dashes: number[], contents: readonly Span[]): boolean {
+  const items = block.items as Item[];
+  // the first line that is not blank or a comment is the first item: its `- ` column is the list's
+  let first = lineEnd(text, block.start);
+  while (first < block.end && isBlankOrComment(lineAt(text, first))) first = lineEnd(text, first);
+  if (first >= block.end) return true;
+  const firstLine = lineAt(text, first);
+  const indent = indentOf(firstLine);
+  if (!firstLine.startsWith('- ', indent)) return false;
+  block.indent = indent;
+  // kubectl's list: the column-0 `- ` lines (the block's other column-0 lines are comments)
+  let starts = dashes;
+  if (indent > 0) {
+    if (dashes.length > 0) return false; // a `- ` left of the list's column
+    starts = [];
+    const prefix = `\n${' '.repeat(indent)}- `;
+    for (let at = text.indexOf(prefix, first - 1); at >= 0 && at < block.end; at = text.indexOf(prefix, at + 1)) starts.push(at + 1);
+    // any other line at the list's column or left of it, but a comment, is not our layout
+    const stray = new RegExp(`\\n(?:${indent > 1 ? ` {1,${indent - 1}}(?=[^ \\n#])|` : ''} {${indent}}(?=[^ \\n#-]|-(?! )))`, 'g');
+    const section = text.slice(first - 1, block.end);
+    for (let match = stray.exec(section); match; match = stray.exec(section)) if (!inside(contents, first + match.index)) return false;
   }
-  return undefined;
+  const seen = new Set<string>();
+  for (let i = 0; i < starts.length; i++) {
+    const start = starts[i] as number;
+    // up to the next item: trailing blank lines and comments included (the splice trims them, `trimmedEnd`)
+    const item: Item = { name: '', start, end: starts[i + 1] ?? block.end };
+    const name = itemName(text, item, indent + 2);
+    if (name === undefined || seen.has(name)) return false;
+    seen.add(name);
+    item.name = name;
+    items.push(item);
+  }
+  return true;
+}
+
+/** The end of a span without its trailing blank lines and comments (they belong to what follows); keeps its first line. */
+export function trimmedEnd(text: string, span: Span): number {
+  let end = span.end;
+  while (end > span.start) {
+    const last = lineStart(text, text.charCodeAt(end - 1) === 10 ? end - 1 : end);
+    if (last <= span.start) break;
+    let at = last;
+    while (text.charCodeAt(at) === 32) at += 1;
+    // most lines start with a printable character after their indent: that says it, with no slice
+    const first = at < end ? text.charCodeAt(at) : 10;
+    const blankOrComment = first === 10 || first === 35 || (!(first > 32 && first < 127) && BLANK_OR_COMMENT.test(lineAt(text, last)));
+    if (!blankOrComment) break;
+    end = last;
+  }
+  return end;
+}
+
+function itemName(text: string, item: Item, contentIndent: number): string | undefined {
+  const column = item.start + contentIndent;
+  if (text.charCodeAt(column) === 32) return undefined; // `-   name:` keeps its own indent: not our layout
+  // the item's own keys sit at the content column; deeper lines (and block scalar content) never do
+  let at = text.startsWith('name:', column) ? column : -1;
+  if (at < 0) {
+    const key = text.indexOf(`\n${' '.repeat(contentIndent)}name:`, item.start);
+    if (key < 0 || key + 1 >= item.end) return undefined;
+    at = key + 1 + contentIndent;
+  }
+  const end = text.indexOf('\n', at);
+  return nameValue(text.slice(at + 'name:'.length, end < 0 || end > item.end ? item.end : end));
 }
 
 /** The small document the scope needs: every block but the sections' items out of scope. */
 export function scopedText(layout: KubeconfigLayout, scope: KubeconfigScope): string {
-  const out: string[] = [];
+  const { text } = layout;
+  let out = '';
   for (const block of layout.blocks) {
     if (!block.items) {
-      out.push(...layout.lines.slice(block.start, block.end));
+      out += withNewline(text.slice(block.start, block.end));
       continue;
     }
     const wanted = new Set(scope[block.key as KubeconfigSection] ?? []);
-    const firstItem = block.items[0]?.start ?? block.end;
-    out.push(...layout.lines.slice(block.start, firstItem));
-    for (const item of block.items) if (wanted.has(item.name)) out.push(...layout.lines.slice(item.start, item.end));
+    out += withNewline(text.slice(block.start, block.items[0]?.start ?? block.end));
+    for (const item of block.items) if (wanted.has(item.name)) out += withNewline(text.slice(item.start, item.end));
   }
-  return `${out.join('\n').replace(/\n+$/, '')}\n`;
+  let end = out.length;
+  while (end > 0 && out.charCodeAt(end - 1) === 10) end -= 1;
+  return `${out.slice(0, end)}\n`;
 }
+
+const withNewline = (text: string): string => (text === '' || text.endsWith('\n') ? text : `${text}\n`);

@@ -1,13 +1,13 @@
 import { type Document, parse, parseDocument } from 'yaml';
 import { type KubeconfigSection, checkKubeconfig, renderKubeconfig } from './kubeconfig-merge.js';
-import { type KubeconfigLayout, type KubeconfigScope, SECTIONS, type Span, scopedText, splitKubeconfig } from './kubeconfig-layout.js';
+import { type KubeconfigLayout, type KubeconfigScope, SECTIONS, type Span, scopedText, splitKubeconfig, trimmedEnd } from './kubeconfig-layout.js';
 
 /**
  * Editing a few named entries of a large kubeconfig without parsing and re-rendering all of it
  * (issue 16: a 1,000-context file took seconds to parse and write with the yaml Document API).
  * The file is cut into top-level blocks and, inside `clusters`/`users`/`contexts`, into items
- * by a line scan; only the blocks and items in scope go through the yaml library. The result is
- * spliced back line by line, so everything out of scope stays byte for byte, and it is checked
+ * by the layout scan; only the blocks and items in scope go through the yaml library. The result
+ * is spliced back by offsets, so everything out of scope stays byte for byte, and it is checked
  * by parsing the scope again. Anything outside the plain block layout kubectl and we write
  * (anchors, tags, flow lists with items, tabs, CRLF, documents markers, quoted keys, odd names)
  * makes these functions answer undefined: the caller then takes the full Document path.
@@ -45,13 +45,18 @@ function reindent(lines: readonly string[], from: number, to: number): string[] 
 }
 
 interface Edit {
+  /** offsets into the original text, at line starts */
   start: number;
   end: number;
   lines: string[];
 }
 
-const slice = (layout: KubeconfigLayout, span: Span): string[] => layout.lines.slice(span.start, span.end);
-const textOf = (layout: KubeconfigLayout, span: Span): string => slice(layout, span).join('\n').trimEnd();
+const textOf = (layout: KubeconfigLayout, span: Span): string => layout.text.slice(span.start, span.end).trimEnd();
+/** A span's lines up to its trimmed end, without their newlines. */
+function linesOf(layout: KubeconfigLayout, span: Span): string[] {
+  const text = layout.text.slice(span.start, trimmedEnd(layout.text, span));
+  return (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n');
+}
 
 /**
  * The original text with what changed between `baseline` (the scoped text as the renderer writes
@@ -62,7 +67,7 @@ export function spliceKubeconfig(original: KubeconfigLayout, scope: KubeconfigSc
   const next = splitKubeconfig(after);
   if (!base || !next) return undefined;
   const edits: Edit[] = [];
-  const eof = original.lines[original.lines.length - 1] === '' ? original.lines.length - 1 : original.lines.length;
+  const eof = original.text.length;
   const added = new Map<KubeconfigSection, string[]>();
   for (const block of next.blocks) {
     const was = base.blocks.find((b) => b.key === block.key);
@@ -71,7 +76,7 @@ export function spliceKubeconfig(original: KubeconfigLayout, scope: KubeconfigSc
     if (mine?.items) {
       // a section of the file in block form: item by item. The scoped text renders it inline
       // (`users: []`) when no item of it is in scope or all were removed.
-      const nextItems = block.items ?? (/^\S+:\s*(\[\]|null)?\s*$/.test(next.lines[block.start] as string) && block.end - block.start === 1 ? [] : undefined);
+      const nextItems = block.items ?? (/^\S+:\s*(\[\]|null)?\s*$/.test(next.text.slice(block.start, block.end)) ? [] : undefined);
       if (!nextItems) return undefined;
       const section = mine.key as KubeconfigSection;
       const indent = mine.indent ?? block.indent ?? 0;
@@ -79,12 +84,12 @@ export function spliceKubeconfig(original: KubeconfigLayout, scope: KubeconfigSc
       for (const item of nextItems) {
         const before = baseItems.find((b) => b.name === item.name);
         if (before && textOf(base, before) === textOf(next, item)) continue;
-        const lines = reindent(slice(next, item).slice(0, trimmedEnd(next, item) - item.start), block.indent ?? 0, indent);
+        const lines = reindent(linesOf(next, item), block.indent ?? 0, indent);
         const target = mine.items.find((m) => m.name === item.name);
         if (!lines || (before !== undefined) !== (target !== undefined)) return undefined;
-        if (target) edits.push({ start: target.start, end: trimmedEnd(original, target), lines });
+        if (target) edits.push({ start: target.start, end: trimmedEnd(original.text, target), lines });
         else {
-          const at = trimmedEnd(original, mine.items[mine.items.length - 1] ?? mine);
+          const at = trimmedEnd(original.text, mine.items[mine.items.length - 1] ?? mine);
           edits.push({ start: at, end: at, lines });
           added.set(section, [...(added.get(section) ?? []), item.name]);
         }
@@ -93,34 +98,40 @@ export function spliceKubeconfig(original: KubeconfigLayout, scope: KubeconfigSc
         if (nextItems.some((i) => i.name === before.name)) continue;
         const target = mine.items.find((m) => m.name === before.name);
         if (!target) return undefined;
-        edits.push({ start: target.start, end: trimmedEnd(original, target), lines: [] });
+        edits.push({ start: target.start, end: trimmedEnd(original.text, target), lines: [] });
       }
       continue;
     }
     // any other top-level block (or a section the file writes inline, such as `users: []`): whole
     if (unchanged) continue;
-    const lines = slice(next, block).slice(0, trimmedEnd(next, block) - block.start);
+    const lines = linesOf(next, block);
     if (block.items) added.set(block.key as KubeconfigSection, block.items.map((i) => i.name));
-    if (mine) edits.push({ start: mine.start, end: trimmedEnd(original, mine), lines });
+    if (mine) edits.push({ start: mine.start, end: trimmedEnd(original.text, mine), lines });
     else edits.push({ start: eof, end: eof, lines });
   }
   for (const block of base.blocks) {
     if (next.blocks.some((b) => b.key === block.key)) continue;
     return undefined; // a top-level key went away: rare, and the full path handles it
   }
-  const lines = [...original.lines];
-  // bottom-up, so earlier line numbers stay valid; inserts at the same place keep their order
-  const ordered = edits.map((e, i) => ({ ...e, i })).sort((a, b) => b.start - a.start || b.i - a.i);
-  for (const edit of ordered) lines.splice(edit.start, edit.end - edit.start, ...edit.lines);
-  const text = lines.join('\n');
-  return verified(text, scope, added, after) ? text : undefined;
+  const text = applyEdits(original.text, edits);
+  return text !== undefined && verified(text, scope, added, after) ? text : undefined;
 }
 
-/** The end of a span without its trailing blank lines and comments (they belong to what follows). */
-function trimmedEnd(layout: KubeconfigLayout, span: Span): number {
-  let end = span.end;
-  while (end - 1 > span.start && /^\s*(#.*)?$/.test(layout.lines[end - 1] as string)) end -= 1;
-  return end;
+/** `text` with the edits made, in offset order (inserts at one place keep theirs); undefined if two overlap. */
+function applyEdits(text: string, edits: readonly Edit[]): string | undefined {
+  const ordered = edits.map((e, i) => ({ ...e, i })).sort((a, b) => a.start - b.start || a.end - b.end || a.i - b.i);
+  const parts: string[] = [];
+  let at = 0;
+  for (const edit of ordered) {
+    if (edit.start < at) return undefined;
+    parts.push(text.slice(at, edit.start));
+    // an insert after a last line without its newline (asked of the text: a joined string would be copied)
+    if (edit.start > 0 && text.charCodeAt(edit.start - 1) !== 10 && !(parts[parts.length - 1] as string).endsWith('\n')) parts.push('\n');
+    for (const line of edit.lines) parts.push(`${line}\n`);
+    at = edit.end;
+  }
+  parts.push(text.slice(at));
+  return parts.join('');
 }
 
 function canonical(value: unknown): string {

@@ -1,0 +1,128 @@
+// The kubeconfig layout scan (core/kubeconfig-layout.ts) against the yaml library, on generated
+// files: whenever the scan takes a file, the scoped text of each item must read as that item of
+// the full parse, the top-level keys as the full parse's, and a login's edit must read back as the
+// full parse + render's (core/kubeconfig-splice.ts). Files it declines go the full path, which is
+// always right; the test also checks that it takes most of them, so it cannot pass by declining.
+import { describe, expect, it } from 'vitest';
+import { type Document, parse, parseDocument } from 'yaml';
+import { checkKubeconfig, oidcAuthProviderUser, renderKubeconfig, setCluster, setContext, setCurrentContext, setUser } from '../../src/core/kubeconfig-merge.js';
+import { SECTIONS, scopedText, splitKubeconfig } from '../../src/core/kubeconfig-layout.js';
+import { editInScope } from '../../src/core/kubeconfig-splice.js';
+
+/** A small deterministic generator (an LCG): the same files on every run. */
+function random(seed: number): { chance(p: number): boolean; pick<T>(list: readonly T[]): T } {
+  let state = seed;
+  const next = (): number => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+  return { chance: (p) => next() < p, pick: (list) => list[Math.floor(next() * list.length)] as (typeof list)[number] };
+}
+
+/** Field lines an item's inner mapping may hold: plain values, lists, block scalars, text with `&&`. */
+const FIELDS: readonly (readonly string[])[] = [
+  ['server: https://a.example:6443'],
+  ['token: a & b'],
+  ['insecure-skip-tls-verify: true', 'tls-server-name: x.internal'],
+  ['exec:', '  apiVersion: client.authentication.k8s.io/v1', '  args:', '  - credential', '  - prod', '  command: k8s-auth', '  env:', '  - name: FOO', '    value: bar'],
+  ['installHint: |', '  run a && b', '  !not a tag', '', '  *not an alias'],
+  ['installHint: >-', '  folded', '  text'],
+  ['installHint: |  ', '  a header with trailing spaces'],
+  ['installHint: | # why', '  a header with a comment'],
+  ['note: "a: |"'],
+  ['name: inner'],
+  ['list:', '- a', '- b'],
+];
+
+function generate(seed: number): string {
+  const { chance, pick } = random(seed);
+  const list = chance(0.3) ? '  ' : '';
+  const out: string[] = [];
+  if (chance(0.2)) out.push('# a leading comment', '');
+  out.push('apiVersion: v1');
+  const names = Array.from({ length: 1 + (seed % 4) }, (_, i) => pick([`a${i}`, `prod-${i}`, `jane@example.com@prod${i}`, `"quoted@x${i}"`, `'single${i}'`, `arn:aws:eks:eu-west-1:1:cluster/x${i}`, 'dup']));
+  for (const section of [...SECTIONS].sort(() => (chance(0.5) ? 1 : -1))) {
+    if (chance(0.05)) {
+      out.push(`${section}: []`);
+      continue;
+    }
+    out.push(`${section}:${chance(0.05) ? ' # why' : ''}`);
+    if (chance(0.1)) out.push('# before the first item');
+    const inner = section.slice(0, -1);
+    for (const name of names) {
+      const fields = pick(FIELDS).map((l) => `${list}    ${l}`);
+      if (chance(0.5)) out.push(`${list}- name: ${name}`, `${list}  ${inner}:`, ...fields);
+      else out.push(`${list}- ${inner}:`, ...fields, `${list}  name: ${name}`);
+      if (chance(0.15)) out.push(pick(['', '# between items', `${list}  # an indented comment`]));
+    }
+  }
+  if (chance(0.7)) out.push(`current-context: ${names[0]}`);
+  if (chance(0.5)) out.push('kind: Config');
+  if (chance(0.3)) out.push('preferences: {}');
+  if (chance(0.1)) out.push('extensions:', '- name: e', '  extension: {}');
+  return out.join('\n') + (chance(0.85) ? '\n' : '');
+}
+
+type Plain = Record<string, unknown>;
+const named = (list: unknown, name: string): unknown => (Array.isArray(list) ? list.find((i: Plain) => i?.['name'] === name) : undefined);
+
+describe('the layout scan reads as the yaml library does', () => {
+  it('every item, the top level and a login edit, over 600 generated files', () => {
+    let taken = 0;
+    for (let seed = 1; seed <= 600; seed++) {
+      const text = generate(seed);
+      const layout = splitKubeconfig(text);
+      if (!layout) continue;
+      taken += 1;
+      const whole = parse(text) as Plain;
+      const top = parse(scopedText(layout, {})) as Plain;
+      for (const key of Object.keys(whole)) {
+        if ((SECTIONS as readonly string[]).includes(key) && Array.isArray(whole[key]) && (whole[key] as unknown[]).length > 0) continue;
+        expect(top[key], `seed ${seed}: top-level ${key}`).toEqual(whole[key]);
+      }
+      for (const block of layout.blocks) {
+        for (const item of block.items ?? []) {
+          const scoped = parse(scopedText(layout, { [block.key]: [item.name] })) as Plain;
+          expect(scoped[block.key], `seed ${seed}: ${block.key} ${item.name}`).toEqual([named(whole[block.key], item.name)]);
+        }
+      }
+      const cluster = layout.blocks.find((b) => b.key === 'clusters')?.items?.[0]?.name ?? 'new';
+      const user = layout.blocks.find((b) => b.key === 'users')?.items?.at(-1)?.name ?? 'new-user';
+      const mutate = (doc: Document): void => {
+        setCluster(doc, cluster, { server: 'https://new.example:6443', caData: 'TkVX' });
+        setUser(doc, user, oidcAuthProviderUser({ issuerUrl: 'https://dex.example', clientId: 'k8s', idToken: 'e.x.y', refreshToken: 'r' }));
+        setContext(doc, 'added', { cluster, user });
+        setCurrentContext(doc, 'added');
+      };
+      const spliced = editInScope(text, { clusters: [cluster], users: [user], contexts: ['added'] }, mutate, 'test');
+      const full = parseDocument(text);
+      checkKubeconfig(full, 'test');
+      mutate(full);
+      if (spliced !== undefined) expect(parse(spliced), `seed ${seed}: the edit`).toEqual(parse(renderKubeconfig(full, text)));
+    }
+    // the generator mixes in a few layouts the scan declines (names YAML reads otherwise, duplicates)
+    expect(taken).toBeGreaterThan(300);
+  });
+
+  it('a block scalar whose header carries a comment is text: a `#` line in it makes the scan decline', () => {
+    // before, `| # why` was not seen as a header, and `#notcomment` was cut off the last item as a comment
+    const text = 'users:\n- name: a\n  user:\n    token: abc\n- name: b\n  user:\n    installHint: | # why\n      text\n      #notcomment\n';
+    expect(splitKubeconfig(text)).toBeUndefined();
+    const kept = 'users:\n- name: b\n  user:\n    installHint: | # why\n      run a && b\n';
+    expect(parse(scopedText(splitKubeconfig(kept)!, { users: ['b'] }))).toEqual(parse(kept));
+  });
+
+  it('a file without a final newline gets new entries on lines of their own', () => {
+    const text = 'apiVersion: v1\nusers:\n- name: a\n  user:\n    token: t';
+    const mutate = (doc: Document): void => setUser(doc, 'b', { token: 'u' });
+    const spliced = editInScope(text, { users: ['b'] }, mutate, 'test');
+    expect(spliced).toBe('apiVersion: v1\nusers:\n- name: a\n  user:\n    token: t\n- name: b\n  user:\n    token: u\n');
+  });
+
+  it('an indented list: a stray line at or left of its column makes the scan decline', () => {
+    expect(splitKubeconfig('users:\n  - name: a\n    user: {}\n - name: b\n')).toBeUndefined();
+    expect(splitKubeconfig('users:\n  - name: a\n    user: {}\n  oops: 1\n')).toBeUndefined();
+    expect(splitKubeconfig('users:\n  - name: a\n    user: {}\n- name: b\n  user: {}\n')).toBeUndefined();
+    expect(splitKubeconfig('users:\n  - name: a\n    user: {}\n  # a comment\n  - name: b\n    user: {}\n')?.blocks[0]?.items?.map((i) => i.name)).toEqual(['a', 'b']);
+  });
+});

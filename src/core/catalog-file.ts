@@ -49,10 +49,12 @@ const CLUSTER_KEY_CHARS = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export function catalogEntryText(text: string, name: string): string | undefined {
   if (!CLUSTER_KEY_CHARS.test(name) || text.includes('\t') || text.includes('\r')) return undefined;
   // offsets and native searches, not a loop over every line: a 1,000-cluster file is ~1.6 MB
-  const topLevel = /^[^\s#].*$/gm;
-  const top = topLevel.exec(text);
-  if (!top || topLevel.exec(text) || !/^clusters:[ ]*$/.test(top[0])) return undefined;
-  let first = lineAfter(text, top.index);
+  // the one top-level line (column 0, not a comment) is `clusters:`
+  const topLevel = /\n(?=[^\s#])/g;
+  const starts = /^[^\s#]/.test(text) ? [0] : [];
+  for (let match = topLevel.exec(text); match && starts.length < 2; match = topLevel.exec(text)) starts.push(match.index + 1);
+  if (starts.length !== 1 || !/^clusters:[ ]*$/.test(lineOf(text, starts[0] as number))) return undefined;
+  let first = lineAfter(text, starts[0] as number);
   while (first < text.length && /^\s*(#.*)?$/.test(lineOf(text, first))) first = lineAfter(text, first);
   const firstLine = first < text.length ? lineOf(text, first) : undefined;
   const indent = firstLine === undefined ? 0 : firstLine.length - firstLine.trimStart().length;

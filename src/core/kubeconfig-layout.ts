@@ -85,12 +85,14 @@ function keyColumn(line: string, indent: number): number {
 }
 
 /** The usual name (`jane@example.com@prod`, `cluster-0001`): one test instead of nameValue's four */
-const SIMPLE_NAME = /^ ?([A-Za-z_/][\w@./-]*)$/;
+const SIMPLE_NAME = /^ ?[A-Za-z_/][\w@./-]*$/;
 const RESERVED = /^(null|true|false|yes|no|on|off|y|n)$/i;
 
 function nameValue(raw: string): string | undefined {
-  const simple = SIMPLE_NAME.exec(raw);
-  if (simple) return (simple[1] as string).length <= 5 && RESERVED.test(simple[1] as string) ? undefined : simple[1];
+  if (SIMPLE_NAME.test(raw)) {
+    const name = raw.charCodeAt(0) === 32 ? raw.slice(1) : raw;
+    return name.length <= 5 && RESERVED.test(name) ? undefined : name;
+  }
   const text = raw.trim();
   const quoted = /^"([^"\\]*)"$/.exec(text) ?? /^'([^']*)'$/.exec(text);
   if (quoted) return quoted[1];
@@ -241,15 +243,15 @@ function splitItems(text: string, block: Block, dashes: number[], contents: read
     for (let match = stray.exec(section); match; match = stray.exec(section)) if (!inside(contents, first + match.index)) return false;
   }
   const seen = new Set<string>();
+  const nameKey = `\n${' '.repeat(indent + 2)}name:`;
   for (let i = 0; i < starts.length; i++) {
     const start = starts[i] as number;
     // up to the next item: trailing blank lines and comments included (the splice trims them, `trimmedEnd`)
-    const item: Item = { name: '', start, end: starts[i + 1] ?? block.end };
-    const name = itemName(text, item, indent + 2);
+    const end = starts[i + 1] ?? block.end;
+    const name = itemName(text, start, end, nameKey);
     if (name === undefined || seen.has(name)) return false;
     seen.add(name);
-    item.name = name;
-    items.push(item);
+    items.push({ name, start, end });
   }
   return true;
 }
@@ -271,18 +273,20 @@ export function trimmedEnd(text: string, span: Span): number {
   return end;
 }
 
-function itemName(text: string, item: Item, contentIndent: number): string | undefined {
-  const column = item.start + contentIndent;
+/** The name of the item at [start, end); `nameKey` is a newline, the content column's spaces and `name:`. */
+function itemName(text: string, start: number, end: number, nameKey: string): string | undefined {
+  const contentIndent = nameKey.length - 'name:'.length - 1;
+  const column = start + contentIndent;
   if (text.charCodeAt(column) === 32) return undefined; // `-   name:` keeps its own indent: not our layout
   // the item's own keys sit at the content column; deeper lines (and block scalar content) never do
   let at = text.startsWith('name:', column) ? column : -1;
   if (at < 0) {
-    const key = text.indexOf(`\n${' '.repeat(contentIndent)}name:`, item.start);
-    if (key < 0 || key + 1 >= item.end) return undefined;
+    const key = text.indexOf(nameKey, start);
+    if (key < 0 || key + 1 >= end) return undefined;
     at = key + 1 + contentIndent;
   }
-  const end = text.indexOf('\n', at);
-  return nameValue(text.slice(at + 'name:'.length, end < 0 || end > item.end ? item.end : end));
+  const lineEnd = text.indexOf('\n', at);
+  return nameValue(text.slice(at + 'name:'.length, lineEnd < 0 || lineEnd > end ? end : lineEnd));
 }
 
 /** The small document the scope needs: every block but the sections' items out of scope. */

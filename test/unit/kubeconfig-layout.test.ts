@@ -5,7 +5,7 @@
 // always right; the test also checks that it takes most of them, so it cannot pass by declining.
 import { describe, expect, it } from 'vitest';
 import { type Document, parse, parseDocument } from 'yaml';
-import { checkKubeconfig, oidcAuthProviderUser, renderKubeconfig, setCluster, setContext, setCurrentContext, setUser } from '../../src/core/kubeconfig-merge.js';
+import { checkKubeconfig, oidcAuthProviderUser, removeNamed, renderKubeconfig, setCluster, setContext, setCurrentContext, setUser } from '../../src/core/kubeconfig-merge.js';
 import { SECTIONS, scopedText, splitKubeconfig } from '../../src/core/kubeconfig-layout.js';
 import { editInScope } from '../../src/core/kubeconfig-splice.js';
 
@@ -104,9 +104,9 @@ describe('the layout scan reads as the yaml library does', () => {
     expect(taken).toBeGreaterThan(300);
   });
 
-  it('a block scalar whose header carries a comment is text: a `#` line in it makes the scan decline', () => {
-    // before, `| # why` was not seen as a header, and `#notcomment` was cut off the last item as a comment
-    const text = 'users:\n- name: a\n  user:\n    token: abc\n- name: b\n  user:\n    installHint: | # why\n      text\n      #notcomment\n';
+  it.each(['| # why', '|  '])('a block scalar header `%s` (a comment, trailing spaces) is one: a `#` line in its text makes the scan decline', (header) => {
+    // before, neither was seen as a header, and `#notcomment` was cut off the last item as a comment
+    const text = `users:\n- name: a\n  user:\n    token: abc\n- name: b\n  user:\n    installHint: ${header}\n      text\n      #notcomment\n`;
     expect(splitKubeconfig(text)).toBeUndefined();
     const kept = 'users:\n- name: b\n  user:\n    installHint: | # why\n      run a && b\n';
     expect(parse(scopedText(splitKubeconfig(kept)!, { users: ['b'] }))).toEqual(parse(kept));
@@ -124,5 +124,25 @@ describe('the layout scan reads as the yaml library does', () => {
     expect(splitKubeconfig('users:\n  - name: a\n    user: {}\n  oops: 1\n')).toBeUndefined();
     expect(splitKubeconfig('users:\n  - name: a\n    user: {}\n- name: b\n  user: {}\n')).toBeUndefined();
     expect(splitKubeconfig('users:\n  - name: a\n    user: {}\n  # a comment\n  - name: b\n    user: {}\n')?.blocks[0]?.items?.map((i) => i.name)).toEqual(['a', 'b']);
+  });
+
+  // the splice's read-back scan of the whole new file catches a comment that the edit turns into text
+  it('declines an edit whose new block scalar would take a deeper comment after it as its text', () => {
+    const text = 'users:\n- name: a\n  user:\n    token: x\n        # a deep comment\n- name: b\n  user:\n    token: y\n';
+    const multiLine = (doc: Document): void => setUser(doc, 'a', { token: 'line1\nline2' });
+    expect(editInScope(text, { users: ['a'] }, multiLine, 'test')).toBeUndefined();
+    const shallow = text.replace('        # a deep', '  # a shallow');
+    const spliced = editInScope(shallow, { users: ['a'] }, multiLine, 'test');
+    expect(spliced).toContain('  # a shallow comment\n- name: b');
+    expect(parse(spliced as string)).toEqual({ users: [{ name: 'a', user: { token: 'line1\nline2' } }, { name: 'b', user: { token: 'y' } }] });
+  });
+
+  it('declines removing an item whose trailing deep comment would become the text of the block scalar before it', () => {
+    const text = 'users:\n- name: a\n  user:\n    note: |-\n      kept\n- name: b\n  user:\n    token: y\n        # a deep comment\n- name: c\n  user: {}\n';
+    const remove = (doc: Document): void => void removeNamed(doc, 'users', 'b');
+    // the comment stays where it was (after a's text, deeper than `note:`): it would read as part of it
+    expect(editInScope(text, { users: ['b'] }, remove, 'test')).toBeUndefined();
+    const spliced = editInScope(text.replace('        # a deep comment\n', ''), { users: ['b'] }, remove, 'test');
+    expect(parse(spliced as string)).toEqual({ users: [{ name: 'a', user: { note: 'kept' } }, { name: 'c', user: {} }] });
   });
 });

@@ -12,7 +12,7 @@ import { CliError, ExitCode, describeError } from '../errors.js';
  * only its top-level keys and the named items asked for go through the narrow reader
  * (core/simple-yaml.ts). Any other file, or an item the narrow reader declines, is parsed whole,
  * with the yaml library when it must (loaded then, not with this module). A 1,000-context
- * kubeconfig thus costs `login` and `whoami` one line scan instead of a full parse.
+ * kubeconfig thus costs `login` and `whoami` one layout scan instead of a full parse.
  */
 type Plain = Record<string, unknown>;
 const INNER: Record<KubeconfigSection, string> = { clusters: 'cluster', users: 'user', contexts: 'context' };

@@ -1,5 +1,6 @@
 import { CliError, ExitCode } from '../errors.js';
 import { type ClusterEntry, checkClusterName, parseClusterEntry } from './cluster-entry.js';
+import { BLANK_OR_COMMENT, lineAt, lineEnd } from './text-lines.js';
 
 /**
  * The local catalog file's shape, `clusters: { <name>: { <field>: value } }`, checked without
@@ -53,37 +54,26 @@ export function catalogEntryText(text: string, name: string): string | undefined
   const topLevel = /\n(?=[^\s#])/g;
   const starts = /^[^\s#]/.test(text) ? [0] : [];
   for (let match = topLevel.exec(text); match && starts.length < 2; match = topLevel.exec(text)) starts.push(match.index + 1);
-  if (starts.length !== 1 || !/^clusters:[ ]*$/.test(lineOf(text, starts[0] as number))) return undefined;
-  let first = lineAfter(text, starts[0] as number);
-  while (first < text.length && /^\s*(#.*)?$/.test(lineOf(text, first))) first = lineAfter(text, first);
-  const firstLine = first < text.length ? lineOf(text, first) : undefined;
+  if (starts.length !== 1 || !/^clusters:[ ]*$/.test(lineAt(text, starts[0] as number))) return undefined;
+  let first = lineEnd(text, starts[0] as number);
+  while (first < text.length && BLANK_OR_COMMENT.test(lineAt(text, first))) first = lineEnd(text, first);
+  const firstLine = first < text.length ? lineAt(text, first) : undefined;
   const indent = firstLine === undefined ? 0 : firstLine.length - firstLine.trimStart().length;
   if (indent === 0) return undefined;
   const prefix = `${' '.repeat(indent)}${name}:`;
   let at = -1;
   for (let hit = text.startsWith(prefix) ? 0 : nextLineWith(text, prefix, 0); hit >= 0; hit = nextLineWith(text, prefix, hit + 1)) {
-    if (lineOf(text, hit).slice(prefix.length).trim() !== '') continue;
+    if (lineAt(text, hit).slice(prefix.length).trim() !== '') continue;
     if (at >= 0) return undefined; // the name twice
     at = hit;
   }
   if (at < 0) return undefined;
   // the entry runs to the next line that is not blank and no deeper than its name
   const next = new RegExp(`\\n(?= {0,${indent}}[^\\s])`, 'g');
-  next.lastIndex = lineAfter(text, at) - 1;
+  next.lastIndex = lineEnd(text, at) - 1;
   const end = next.exec(text);
   const entry = text.slice(at, end ? end.index + 1 : text.length);
   return `clusters:\n${entry}${entry.endsWith('\n') ? '' : '\n'}`;
-}
-
-/** The offset of the line after the one at `at` (the text's length on its last line). */
-function lineAfter(text: string, at: number): number {
-  const newline = text.indexOf('\n', at);
-  return newline < 0 ? text.length : newline + 1;
-}
-
-function lineOf(text: string, at: number): string {
-  const newline = text.indexOf('\n', at);
-  return text.slice(at, newline < 0 ? text.length : newline);
 }
 
 /** The first line at or after `from` that starts with `prefix`, or -1. */

@@ -1,4 +1,5 @@
 import type { KubeconfigSection } from './kubeconfig-merge.js';
+import { BLANK_OR_COMMENT, lineAt, lineEnd, lineStart } from './text-lines.js';
 
 /**
  * The layout of a kubeconfig in the plain block layout kubectl and we write: top-level blocks
@@ -46,24 +47,6 @@ const RISKY = /(?:^|[\s[{,])[&*!]\S/;
 const PLAIN_NAME = /^[A-Za-z_/][^#'"]*$/;
 /** `key: |`, `key: >- # why`, `- |2` …: a block scalar header; group 1 is its indicators */
 const BLOCK_SCALAR = /(?:^|:|-)[^\S\n]+[|>]([-+0-9]*)(?:[^\S\n]+#.*)?[^\S\n]*$/;
-const BLANK_OR_COMMENT = /^\s*(#.*)?$/;
-
-/** The offset past the newline of the line holding `at` (the text's length on its last line). */
-export function lineEnd(text: string, at: number): number {
-  const newline = text.indexOf('\n', at);
-  return newline < 0 ? text.length : newline + 1;
-}
-
-/** The first offset of the line holding `at`. */
-function lineStart(text: string, at: number): number {
-  return at === 0 ? 0 : text.lastIndexOf('\n', at - 1) + 1;
-}
-
-/** A line's text without its newline. */
-function lineAt(text: string, start: number): string {
-  const end = lineEnd(text, start);
-  return text.slice(start, text.charCodeAt(end - 1) === 10 ? end - 1 : end);
-}
 
 function indentOf(line: string): number {
   let n = 0;

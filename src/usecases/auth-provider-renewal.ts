@@ -77,7 +77,7 @@ export async function currentAuthProviderToken(selection: AuthProviderSelection)
   }
   const tokens = { idToken: renewed.idToken, refreshToken: renewed.refreshToken ?? refreshToken };
   let wrote = false;
-  // scoped to the one user: a large kubeconfig is edited line by line (core/kubeconfig-splice.ts)
+  // scoped to the one user: a large kubeconfig is edited only there (core/kubeconfig-splice.ts)
   await updateKubeconfigFile(
     login.kubeconfigPath,
     (doc) => {

@@ -127,6 +127,12 @@ clusters:
     }
   });
 
+  it('cuts an entry on the last line without a newline, and one named by a longer name\'s prefix', () => {
+    expect(catalogEntryText('clusters:\n  lab:\n    server: x', 'lab')).toBe('clusters:\n  lab:\n    server: x\n');
+    expect(catalogEntryText('clusters:\n  lab-2:\n    server: y\n  lab:\n    server: x\n', 'lab')).toBe('clusters:\n  lab:\n    server: x\n');
+    expect(catalogEntryText('# comment\nclusters:\n\n  # a note\n  lab:\n    server: x\n  prod:\n    server: z\n', 'lab')).toBe('clusters:\n  lab:\n    server: x\n');
+  });
+
   it('leaves every doubt to the whole-file parse', () => {
     expect(catalogEntryText(catalog, 'nope')).toBeUndefined();
     expect(catalogEntryText(`${catalog}  lab:\n    server: x\n`, 'lab')).toBeUndefined(); // duplicate

@@ -143,12 +143,13 @@ let memo: { text: string; layout: KubeconfigLayout | undefined } | undefined;
 export function splitKubeconfig(text: string): KubeconfigLayout | undefined {
   // login reads the same file before the sign-in and again under the lock: one scan when unchanged
   if (memo?.text === text) return memo.layout;
-  const layout = scan(text);
+  const layout = scanKubeconfig(text);
   memo = { text, layout };
   return layout;
 }
 
-function scan(text: string): KubeconfigLayout | undefined {
+/** `splitKubeconfig` without its one-entry memo (core/kubeconfig-relayout.ts scans fragments with it). */
+export function scanKubeconfig(text: string): KubeconfigLayout | undefined {
   if (text.includes('\t') || text.includes('\r')) return undefined;
   const contents = blockScalarContents(text);
   if (!contents) return undefined;

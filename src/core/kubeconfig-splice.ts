@@ -1,6 +1,7 @@
 import { type Document, parse, parseDocument } from 'yaml';
 import { type KubeconfigSection, checkKubeconfig, renderKubeconfig } from './kubeconfig-merge.js';
 import { type KubeconfigLayout, type KubeconfigScope, SECTIONS, type Span, scopedText, splitKubeconfig, trimmedEnd } from './kubeconfig-layout.js';
+import { type PlacedEdit, relayout } from './kubeconfig-relayout.js';
 
 /**
  * Editing a few named entries of a large kubeconfig without parsing and re-rendering all of it
@@ -49,6 +50,9 @@ interface Edit {
   start: number;
   end: number;
   lines: string[];
+  /** index of the original block it is in, and what it replaces there (core/kubeconfig-relayout.ts) */
+  block: number;
+  kind: PlacedEdit['kind'];
 }
 
 const textOf = (layout: KubeconfigLayout, span: Span): string => layout.text.slice(span.start, span.end).trimEnd();
@@ -71,7 +75,8 @@ export function spliceKubeconfig(original: KubeconfigLayout, scope: KubeconfigSc
   const added = new Map<KubeconfigSection, string[]>();
   for (const block of next.blocks) {
     const was = base.blocks.find((b) => b.key === block.key);
-    const mine = original.blocks.find((b) => b.key === block.key);
+    const blockIndex = original.blocks.findIndex((b) => b.key === block.key);
+    const mine = original.blocks[blockIndex];
     const unchanged = was !== undefined && textOf(base, was) === textOf(next, block);
     if (mine?.items) {
       // a section of the file in block form: item by item. The scoped text renders it inline
@@ -87,10 +92,10 @@ export function spliceKubeconfig(original: KubeconfigLayout, scope: KubeconfigSc
         const lines = reindent(linesOf(next, item), block.indent ?? 0, indent);
         const target = mine.items.find((m) => m.name === item.name);
         if (!lines || (before !== undefined) !== (target !== undefined)) return undefined;
-        if (target) edits.push({ start: target.start, end: trimmedEnd(original.text, target), lines });
+        if (target) edits.push({ start: target.start, end: trimmedEnd(original.text, target), lines, block: blockIndex, kind: 'item' });
         else {
           const at = trimmedEnd(original.text, mine.items[mine.items.length - 1] ?? mine);
-          edits.push({ start: at, end: at, lines });
+          edits.push({ start: at, end: at, lines, block: blockIndex, kind: 'item' });
           added.set(section, [...(added.get(section) ?? []), item.name]);
         }
       }
@@ -98,7 +103,7 @@ export function spliceKubeconfig(original: KubeconfigLayout, scope: KubeconfigSc
         if (nextItems.some((i) => i.name === before.name)) continue;
         const target = mine.items.find((m) => m.name === before.name);
         if (!target) return undefined;
-        edits.push({ start: target.start, end: trimmedEnd(original.text, target), lines: [] });
+        edits.push({ start: target.start, end: trimmedEnd(original.text, target), lines: [], block: blockIndex, kind: 'item' });
       }
       continue;
     }
@@ -106,32 +111,44 @@ export function spliceKubeconfig(original: KubeconfigLayout, scope: KubeconfigSc
     if (unchanged) continue;
     const lines = linesOf(next, block);
     if (block.items) added.set(block.key as KubeconfigSection, block.items.map((i) => i.name));
-    if (mine) edits.push({ start: mine.start, end: trimmedEnd(original.text, mine), lines });
-    else edits.push({ start: eof, end: eof, lines });
+    if (mine) edits.push({ start: mine.start, end: trimmedEnd(original.text, mine), lines, block: blockIndex, kind: 'block' });
+    else edits.push({ start: eof, end: eof, lines, block: original.blocks.length - 1, kind: 'append' });
   }
   for (const block of base.blocks) {
     if (next.blocks.some((b) => b.key === block.key)) continue;
     return undefined; // a top-level key went away: rare, and the full path handles it
   }
-  const text = applyEdits(original.text, edits);
-  return text !== undefined && verified(text, scope, added, after) ? text : undefined;
+  const applied = applyEdits(original.text, edits);
+  if (!applied) return undefined;
+  // the new file's layout from the old one's, scanning only around the edits; the whole file when that can't tell
+  const layout = relayout(original, applied.placed, applied.text) ?? splitKubeconfig(applied.text);
+  return layout && verified(layout, scope, added, after) ? applied.text : undefined;
 }
 
 /** `text` with the edits made, in offset order (inserts at one place keep theirs); undefined if two overlap. */
-function applyEdits(text: string, edits: readonly Edit[]): string | undefined {
+function applyEdits(text: string, edits: readonly Edit[]): { text: string; placed: PlacedEdit[] } | undefined {
   const ordered = edits.map((e, i) => ({ ...e, i })).sort((a, b) => a.start - b.start || a.end - b.end || a.i - b.i);
   const parts: string[] = [];
+  const placed: PlacedEdit[] = [];
   let at = 0;
   for (const edit of ordered) {
     if (edit.start < at) return undefined;
     parts.push(text.slice(at, edit.start));
+    let length = 0;
     // an insert after a last line without its newline (asked of the text: a joined string would be copied)
-    if (edit.start > 0 && text.charCodeAt(edit.start - 1) !== 10 && !(parts[parts.length - 1] as string).endsWith('\n')) parts.push('\n');
-    for (const line of edit.lines) parts.push(`${line}\n`);
+    if (edit.start > 0 && text.charCodeAt(edit.start - 1) !== 10 && !(parts[parts.length - 1] as string).endsWith('\n')) {
+      parts.push('\n');
+      length += 1;
+    }
+    for (const line of edit.lines) {
+      parts.push(`${line}\n`);
+      length += line.length + 1;
+    }
+    placed.push({ start: edit.start, end: edit.end, length, block: edit.block, kind: edit.kind });
     at = edit.end;
   }
   parts.push(text.slice(at));
-  return parts.join('');
+  return { text: parts.join(''), placed };
 }
 
 function canonical(value: unknown): string {
@@ -144,9 +161,7 @@ function canonical(value: unknown): string {
 }
 
 /** The spliced file, read back in the same scope (plus what was added), says what `after` says. */
-function verified(text: string, scope: KubeconfigScope, added: ReadonlyMap<KubeconfigSection, string[]>, after: string): boolean {
-  const layout = splitKubeconfig(text);
-  if (!layout) return false;
+function verified(layout: KubeconfigLayout, scope: KubeconfigScope, added: ReadonlyMap<KubeconfigSection, string[]>, after: string): boolean {
   const wider: KubeconfigScope = {};
   for (const section of SECTIONS) wider[section] = [...(scope[section] ?? []), ...(added.get(section) ?? [])];
   const normal = (text: string): string => {
@@ -154,8 +169,11 @@ function verified(text: string, scope: KubeconfigScope, added: ReadonlyMap<Kubec
     if (doc && typeof doc === 'object') for (const section of SECTIONS) (doc as Record<string, unknown>)[section] ??= [];
     return canonical(doc);
   };
+  const readBack = scopedText(layout, wider);
+  // the same text reads the same (the usual case for a file we wrote): no second parse
+  if (readBack === after) return true;
   try {
-    return normal(scopedText(layout, wider)) === normal(after);
+    return normal(readBack) === normal(after);
   } catch {
     return false;
   }

@@ -1,0 +1,134 @@
+import { type Block, type Item, type KubeconfigLayout, scanKubeconfig } from './kubeconfig-layout.js';
+
+/**
+ * The layout of a spliced kubeconfig from the layout of the file it was spliced from, scanning
+ * again only around the edits (issue 16: the writer's read-back check scanned all 2 MB of a
+ * 1,000-context file a second time). The answer is the one `scanKubeconfig(text)` would give, or
+ * undefined when that can't be told this way (the caller then scans the whole text).
+ *
+ * Why a window is enough: an item starts with `- ` at its list's column, left of every key of
+ * the item before it, so nothing of that item (a block scalar, a plain scalar's continuation) runs
+ * into the next one, and a top-level key ends its block's items the same way. A window runs from
+ * the item before the first edit (a removal leaves its comments after that item, where they could
+ * become that item's block scalar text) to the first item the edits did not touch, or the block's
+ * end. Each window is scanned as a small kubeconfig of its own; everything outside the windows is
+ * the original text, shifted, and was scanned with it.
+ */
+export interface PlacedEdit {
+  /** offsets into the original text: [start, end) was replaced */
+  start: number;
+  end: number;
+  /** the length of what replaced it in the new text */
+  length: number;
+  /** index into the original layout's blocks */
+  block: number;
+  /** an item of a section in block form; a whole top-level block; a new block at the end of the file */
+  kind: 'item' | 'block' | 'append';
+}
+
+interface Window {
+  block: number;
+  start: number;
+  end: number;
+  /** the new text's length minus the original's, over the window */
+  delta: number;
+}
+
+export function relayout(original: KubeconfigLayout, edits: readonly PlacedEdit[], text: string): KubeconfigLayout | undefined {
+  const windows = windowsOf(original, edits);
+  if (!windows) return undefined;
+  const blocks: Block[] = [];
+  let shift = 0;
+  let next = 0;
+  for (const [index, block] of original.blocks.entries()) {
+    const start = block.start + shift;
+    const mine: Window[] = [];
+    while (windows[next]?.block === index) mine.push(windows[next++] as Window);
+    if (mine.length === 0) {
+      blocks.push(shifted(block, shift));
+      continue;
+    }
+    if (!block.items) {
+      // a whole top-level block, rewritten: scanned alone, it must be one block of the same key
+      const window = mine[0] as Window;
+      const scanned = scanKubeconfig(text.slice(start, block.end + shift + window.delta));
+      const only = scanned?.blocks.length === 1 ? (scanned.blocks[0] as Block) : undefined;
+      if (!only || only.key !== block.key) return undefined;
+      shift += window.delta;
+      blocks.push(shifted(only, start));
+      continue;
+    }
+    const items: Item[] = [];
+    let indent = block.indent;
+    let kept = 0; // original items taken so far
+    for (const window of mine) {
+      const originalItems = block.items;
+      while (kept < originalItems.length && (originalItems[kept] as Item).start < window.start) items.push(shiftedItem(originalItems[kept++] as Item, shift));
+      while (kept < originalItems.length && (originalItems[kept] as Item).start < window.end) kept += 1;
+      const from = window.start + shift;
+      const fromBlockStart = window.start === block.start;
+      // a window inside the items is read as the start of a section of its own
+      const prefix = fromBlockStart ? '' : `${block.key}:\n`;
+      const scanned = scanKubeconfig(prefix + text.slice(from, window.end + shift + window.delta));
+      const only = scanned?.blocks.length === 1 ? (scanned.blocks[0] as Block) : undefined;
+      if (!only?.items || only.key !== block.key) return undefined;
+      if (only.indent !== undefined) {
+        if (indent !== undefined && only.indent !== indent) return undefined; // the list's column moved
+        indent = only.indent;
+      }
+      for (const item of only.items) items.push({ name: item.name, start: item.start - prefix.length + from, end: item.end - prefix.length + from });
+      shift += window.delta;
+    }
+    for (; kept < block.items.length; kept += 1) items.push(shiftedItem(block.items[kept] as Item, shift));
+    if (new Set(items.map((i) => i.name)).size !== items.length) return undefined; // the full scan declines duplicates
+    blocks.push({ key: block.key, start, end: block.end + shift, items, ...(indent !== undefined && items.length > 0 ? { indent } : {}) });
+  }
+  return { text, blocks };
+}
+
+/** The windows around the edits, sorted and merged; undefined for edits this does not handle. */
+function windowsOf(original: KubeconfigLayout, edits: readonly PlacedEdit[]): Window[] | undefined {
+  const windows: Window[] = [];
+  for (const edit of edits) {
+    const block = original.blocks[edit.block];
+    if (!block || edit.kind === 'append') return undefined; // a new top-level key: rare, the full scan takes it
+    let start = block.start;
+    let end = block.end;
+    if (edit.kind === 'item') {
+      if (!block.items) return undefined;
+      for (const item of block.items) {
+        if (item.start < edit.start) start = item.start;
+        else if (item.start >= edit.end && item.start > edit.start) {
+          end = item.start;
+          break;
+        }
+      }
+    } else if (block.items) return undefined;
+    if (edit.start < start || edit.end > end) return undefined;
+    windows.push({ block: edit.block, start, end, delta: edit.length - (edit.end - edit.start) });
+  }
+  windows.sort((a, b) => a.block - b.block || a.start - b.start);
+  const merged: Window[] = [];
+  for (const window of windows) {
+    const last = merged[merged.length - 1];
+    if (last && last.block === window.block && window.start <= last.end) {
+      last.end = Math.max(last.end, window.end);
+      last.delta += window.delta;
+    } else merged.push({ ...window });
+  }
+  return merged;
+}
+
+function shifted(block: Block, shift: number): Block {
+  if (shift === 0) return block;
+  return {
+    ...block,
+    start: block.start + shift,
+    end: block.end + shift,
+    ...(block.items ? { items: block.items.map((item) => shiftedItem(item, shift)) } : {}),
+  };
+}
+
+function shiftedItem(item: Item, shift: number): Item {
+  return shift === 0 ? item : { name: item.name, start: item.start + shift, end: item.end + shift };
+}

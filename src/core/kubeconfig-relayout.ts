@@ -59,12 +59,15 @@ export function relayout(original: KubeconfigLayout, edits: readonly PlacedEdit[
       continue;
     }
     const items: Item[] = [];
+    /** the names of the items the windows hold now; the others were unique in the original scan */
+    const windowNames: string[] = [];
     let indent = block.indent;
     let kept = 0; // original items taken so far
     for (const window of mine) {
       const originalItems = block.items;
-      while (kept < originalItems.length && (originalItems[kept] as Item).start < window.start) items.push(shiftedItem(originalItems[kept++] as Item, shift));
-      while (kept < originalItems.length && (originalItems[kept] as Item).start < window.end) kept += 1;
+      const first = firstAtOrAfter(originalItems, window.start);
+      for (; kept < first; kept += 1) items.push(shiftedItem(originalItems[kept] as Item, shift));
+      kept = firstAtOrAfter(originalItems, window.end);
       const from = window.start + shift;
       const fromBlockStart = window.start === block.start;
       // a window inside the items is read as the start of a section of its own
@@ -76,11 +79,14 @@ export function relayout(original: KubeconfigLayout, edits: readonly PlacedEdit[
         if (indent !== undefined && only.indent !== indent) return undefined; // the list's column moved
         indent = only.indent;
       }
-      for (const item of only.items) items.push({ name: item.name, start: item.start - prefix.length + from, end: item.end - prefix.length + from });
+      for (const item of only.items) {
+        items.push({ name: item.name, start: item.start - prefix.length + from, end: item.end - prefix.length + from });
+        windowNames.push(item.name);
+      }
       shift += window.delta;
     }
     for (; kept < block.items.length; kept += 1) items.push(shiftedItem(block.items[kept] as Item, shift));
-    if (new Set(items.map((i) => i.name)).size !== items.length) return undefined; // the full scan declines duplicates
+    if (windowNames.length > 0 && hasDuplicate(items, windowNames)) return undefined; // the full scan declines duplicates
     blocks.push({ key: block.key, start, end: block.end + shift, items, ...(indent !== undefined && items.length > 0 ? { indent } : {}) });
   }
   return { text, blocks };
@@ -95,14 +101,13 @@ function windowsOf(original: KubeconfigLayout, edits: readonly PlacedEdit[]): Wi
     let start = block.start;
     let end = block.end;
     if (edit.kind === 'item') {
-      if (!block.items) return undefined;
-      for (const item of block.items) {
-        if (item.start < edit.start) start = item.start;
-        else if (item.start >= edit.end && item.start > edit.start) {
-          end = item.start;
-          break;
-        }
-      }
+      const items = block.items;
+      if (!items) return undefined;
+      const at = firstAtOrAfter(items, edit.start);
+      if (at > 0) start = (items[at - 1] as Item).start;
+      // the first item after the edit (an item starting where an insert is made is taken in too)
+      const after = firstAtOrAfter(items, Math.max(edit.end, edit.start + 1));
+      if (after < items.length) end = (items[after] as Item).start;
     } else if (block.items) return undefined;
     if (edit.start < start || edit.end > end) return undefined;
     windows.push({ block: edit.block, start, end, delta: edit.length - (edit.end - edit.start) });
@@ -117,6 +122,27 @@ function windowsOf(original: KubeconfigLayout, edits: readonly PlacedEdit[]): Wi
     } else merged.push({ ...window });
   }
   return merged;
+}
+
+/** The index of the first item starting at or after `offset` (items are in offset order). */
+function firstAtOrAfter(items: readonly Item[], offset: number): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((items[mid] as Item).start < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Whether a name the windows hold now is there twice, or also outside them. */
+function hasDuplicate(items: readonly Item[], windowNames: readonly string[]): boolean {
+  const mine = new Set(windowNames);
+  if (mine.size !== windowNames.length) return true;
+  let count = 0;
+  for (const item of items) if (mine.has(item.name)) count += 1;
+  return count !== windowNames.length;
 }
 
 function shifted(block: Block, shift: number): Block {

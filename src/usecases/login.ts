@@ -131,6 +131,8 @@ export function usernameFor(entry: ClusterEntry, claims: Record<string, unknown>
  */
 function preloadWriters(): void {
   Promise.all([import('../adapters/kubeconfig-file.js'), import('../core/kubeconfig-merge.js')]).catch(() => undefined);
+  // Node loads its fetch classes on first use (~4 ms); openid-client's token request uses Headers
+  void globalThis.Headers;
 }
 
 export async function login(request: LoginRequest): Promise<LoginOutcome[]> {

@@ -17,14 +17,16 @@ export interface AtomicWriteOptions {
  * default: these files hold credentials. A symlinked target (dotfile managers) is written through
  * unless `followSymlink: false`.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, options: AtomicWriteOptions = {}): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[], mode = 0o600, options: AtomicWriteOptions = {}): void {
   const target = options.followSymlink === false ? path : resolveTarget(path);
   const dir = dirname(target);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const temp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = openSync(temp, 'wx', mode);
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    if (typeof data === 'string') writeAll(fd, Buffer.from(data, 'utf8'));
+    else if (data instanceof Uint8Array) writeAll(fd, data);
+    else for (const chunk of data) writeAll(fd, chunk);
     fsyncSync(fd);
   } catch (error) {
     closeSync(fd);
@@ -40,6 +42,15 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   }
   syncDirectory(dir);
   removeDeadTempFiles(dir, basename(target));
+}
+
+/** `write` may take less than it was given (a nearly full disk): the rest, until all is written. */
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length; ) {
+    const written = writeSync(fd, bytes, at, bytes.length - at);
+    if (written <= 0) throw new Error(`wrote ${at} of ${bytes.length} bytes`);
+    at += written;
+  }
 }
 
 /** A temp file older than this whose writer is gone is garbage (a write takes milliseconds). */

@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { checkKubeconfigBeforeSignIn, checkKubeconfigDirectory } from './kubeconfig-check.js';
-import { readKubeconfigText } from './kubeconfig-read.js';
+import { asciiBytesOf, readKubeconfigText } from './kubeconfig-read.js';
 import { type Document, parseDocument } from 'yaml';
 import { checkKubeconfig, getCurrentContext, hasNamed, renderKubeconfig, setCurrentContext } from '../core/kubeconfig-merge.js';
-import { type KubeconfigScope, editInScope } from '../core/kubeconfig-splice.js';
+import { type KubeconfigScope, editInScopeByPieces } from '../core/kubeconfig-splice.js';
 import { chooseCurrentContextTarget, chooseWriteTarget } from '../core/kubeconfig-paths.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
 import { debug, info } from '../ui/log.js';
@@ -115,14 +115,14 @@ export async function updateKubeconfigFile(path: string, mutate: (doc: Document,
   });
   try {
     const spliced = options.scope ? scopedUpdate(path, options.scope, mutate) : undefined;
-    let text = spliced;
-    if (text === undefined) {
+    let data: string | Uint8Array[] | undefined = spliced;
+    if (data === undefined) {
       const loaded = readKubeconfig(path);
       mutate(loaded.doc, path);
-      text = renderKubeconfig(loaded.doc, loaded.text);
+      data = renderKubeconfig(loaded.doc, loaded.text);
     }
     try {
-      writeFileAtomic(path, text, 0o600);
+      writeFileAtomic(path, data, 0o600);
     } catch (error) {
       throw new CliError(ExitCode.KUBECONFIG, `cannot write kubeconfig ${path}: ${describeError(error)}`, { cause: error });
     }
@@ -136,7 +136,7 @@ export async function updateKubeconfigFile(path: string, mutate: (doc: Document,
  * The file with the scoped edit spliced in, or undefined when the file is missing, not in the
  * plain layout, or the splice does not read back as the edit: the caller takes the full path.
  */
-function scopedUpdate(path: string, scope: KubeconfigScope, mutate: (doc: Document, path: string) => void): string | undefined {
+function scopedUpdate(path: string, scope: KubeconfigScope, mutate: (doc: Document, path: string) => void): string | Uint8Array[] | undefined {
   let text: string | undefined;
   try {
     // under the lock; the same bytes as the read before the sign-in when the file is unchanged
@@ -145,10 +145,16 @@ function scopedUpdate(path: string, scope: KubeconfigScope, mutate: (doc: Docume
     return undefined; // unreadable: the full path says so
   }
   if (text === undefined) return undefined; // missing: the full path creates it
-  const spliced = editInScope(text, scope, (doc) => mutate(doc, path), path);
+  const spliced = editInScopeByPieces(text, scope, (doc) => mutate(doc, path), path);
   // `mutate` only edits the document it is given (the scope's contract), so the full path may run it again
-  if (spliced === undefined) debug(`${path}: not merged line by line (layout, or the result did not read back the same); parsing the whole file`);
-  return spliced;
+  if (spliced === undefined) {
+    debug(`${path}: not merged line by line (layout, or the result did not read back the same); parsing the whole file`);
+    return undefined;
+  }
+  // the unchanged spans from the bytes read, the new lines encoded: the same bytes as the text
+  const bytes = asciiBytesOf(path, text);
+  if (!bytes) return spliced.text;
+  return spliced.pieces.map((piece) => (typeof piece === 'string' ? Buffer.from(piece, 'utf8') : bytes.subarray(piece.start, piece.end)));
 }
 
 /**

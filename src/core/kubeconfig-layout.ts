@@ -273,17 +273,30 @@ function itemName(text: string, start: number, end: number, nameKey: string): st
   return nameValue(text.slice(at + 'name:'.length, lineEnd < 0 || lineEnd > end ? end : lineEnd));
 }
 
+/** A text, or what stands for one: a string, or the pieces of a spliced file (core/kubeconfig-splice.ts). */
+export interface TextSlices {
+  readonly length: number;
+  slice(start: number, end: number): string;
+}
+
 /** The small document the scope needs: every block but the sections' items out of scope. */
 export function scopedText(layout: KubeconfigLayout, scope: KubeconfigScope): string {
-  const { text } = layout;
+  return scopedTextOf(layout.blocks, layout.text, scope);
+}
+
+/** `scopedText` over blocks of `text`, which may be the pieces of a file not joined yet. */
+export function scopedTextOf(blocks: readonly Block[], text: TextSlices, scope: KubeconfigScope): string {
   let out = '';
-  for (const block of layout.blocks) {
+  for (const block of blocks) {
     if (!block.items) {
       out += withNewline(text.slice(block.start, block.end));
       continue;
     }
-    const wanted = new Set(scope[block.key as KubeconfigSection] ?? []);
+    const names = scope[block.key as KubeconfigSection] ?? [];
     out += withNewline(text.slice(block.start, block.items[0]?.start ?? block.end));
+    if (names.length === 0) continue;
+    // a scope names a few items of a thousand: comparisons, not a Set's hashing of every name
+    const wanted: { has(name: string): boolean } = names.length > 8 ? new Set(names) : { has: (name) => names.includes(name) };
     for (const item of block.items) if (wanted.has(item.name)) out += withNewline(text.slice(item.start, item.end));
   }
   let end = out.length;

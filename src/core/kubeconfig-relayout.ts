@@ -1,10 +1,11 @@
-import { type Block, type Item, type KubeconfigLayout, scanKubeconfig } from './kubeconfig-layout.js';
+import { type Block, type Item, type KubeconfigLayout, type TextSlices, scanKubeconfig } from './kubeconfig-layout.js';
 
 /**
- * The layout of a spliced kubeconfig from the layout of the file it was spliced from, scanning
- * again only around the edits (issue 16: the writer's read-back check scanned all 2 MB of a
- * 1,000-context file a second time). The answer is the one `scanKubeconfig(text)` would give, or
- * undefined when that can't be told this way (the caller then scans the whole text).
+ * The layout (its blocks) of a spliced kubeconfig from the layout of the file it was spliced
+ * from, scanning again only around the edits (issue 16: the writer's read-back check scanned all
+ * 2 MB of a 1,000-context file a second time). The answer is the one `scanKubeconfig(text)` would
+ * give, or undefined when that can't be told this way (the caller then scans the whole text).
+ * `text` need not be joined: only the windows are read from it.
  *
  * Why a window is enough: an item starts with `- ` at its list's column, left of every key of
  * the item before it, so nothing of that item (a block scalar, a plain scalar's continuation) runs
@@ -34,7 +35,7 @@ interface Window {
   delta: number;
 }
 
-export function relayout(original: KubeconfigLayout, edits: readonly PlacedEdit[], text: string): KubeconfigLayout | undefined {
+export function relayout(original: KubeconfigLayout, edits: readonly PlacedEdit[], text: TextSlices): Block[] | undefined {
   const windows = windowsOf(original, edits);
   if (!windows) return undefined;
   const blocks: Block[] = [];
@@ -89,7 +90,7 @@ export function relayout(original: KubeconfigLayout, edits: readonly PlacedEdit[
     if (windowNames.length > 0 && hasDuplicate(items, windowNames)) return undefined; // the full scan declines duplicates
     blocks.push({ key: block.key, start, end: block.end + shift, items, ...(indent !== undefined && items.length > 0 ? { indent } : {}) });
   }
-  return { text, blocks };
+  return blocks;
 }
 
 /** The windows around the edits, sorted and merged; undefined for edits this does not handle. */
@@ -138,11 +139,13 @@ function firstAtOrAfter(items: readonly Item[], offset: number): number {
 
 /** Whether a name the windows hold now is there twice, or also outside them. */
 function hasDuplicate(items: readonly Item[], windowNames: readonly string[]): boolean {
-  const mine = new Set(windowNames);
-  if (mine.size !== windowNames.length) return true;
-  let count = 0;
-  for (const item of items) if (mine.has(item.name)) count += 1;
-  return count !== windowNames.length;
+  // a few names against a thousand: string comparisons, not a Set (hashing every name cost ~1 ms)
+  for (const name of windowNames) {
+    let count = 0;
+    for (const item of items) if (item.name === name) count += 1;
+    if (count !== 1) return true;
+  }
+  return false;
 }
 
 function shifted(block: Block, shift: number): Block {

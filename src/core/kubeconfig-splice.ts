@@ -1,6 +1,6 @@
 import { type Document, parse, parseDocument } from 'yaml';
 import { type KubeconfigSection, checkKubeconfig, renderKubeconfig } from './kubeconfig-merge.js';
-import { type KubeconfigLayout, type KubeconfigScope, SECTIONS, type Span, scopedText, splitKubeconfig, trimmedEnd } from './kubeconfig-layout.js';
+import { type Block, type KubeconfigLayout, type KubeconfigScope, SECTIONS, type Span, type TextSlices, scopedText, scopedTextOf, splitKubeconfig, trimmedEnd } from './kubeconfig-layout.js';
 import { type PlacedEdit, relayout } from './kubeconfig-relayout.js';
 
 /**
@@ -22,6 +22,20 @@ export { scopedText, splitKubeconfig } from './kubeconfig-layout.js';
  * only the document it gets: on undefined the caller runs it again on the whole file.
  */
 export function editInScope(text: string, scope: KubeconfigScope, mutate: (doc: Document) => void, source: string): string | undefined {
+  return editInScopeByPieces(text, scope, mutate, source)?.text;
+}
+
+/**
+ * The new file as `editInScope` makes it, and the pieces it is made of in order: spans of the
+ * original text (kept as they were) and new text. A writer holding the original bytes writes the
+ * spans from them instead of encoding all of the new text again (adapters/kubeconfig-file.ts).
+ */
+export interface SplicedKubeconfig {
+  text: string;
+  pieces: (Span | string)[];
+}
+
+export function editInScopeByPieces(text: string, scope: KubeconfigScope, mutate: (doc: Document) => void, source: string): SplicedKubeconfig | undefined {
   const layout = splitKubeconfig(text);
   if (!layout) return undefined;
   const scoped = scopedText(layout, scope);
@@ -30,7 +44,7 @@ export function editInScope(text: string, scope: KubeconfigScope, mutate: (doc: 
   checkKubeconfig(doc, source);
   const baseline = renderKubeconfig(read(), text);
   mutate(doc);
-  return spliceKubeconfig(layout, scope, baseline, renderKubeconfig(doc, text));
+  return splice(layout, scope, baseline, renderKubeconfig(doc, text));
 }
 
 function reindent(lines: readonly string[], from: number, to: number): string[] | undefined {
@@ -67,6 +81,10 @@ function linesOf(layout: KubeconfigLayout, span: Span): string[] {
  * it, unedited) and `after` (the same, edited) spliced in; undefined when it can't be done safely.
  */
 export function spliceKubeconfig(original: KubeconfigLayout, scope: KubeconfigScope, baseline: string, after: string): string | undefined {
+  return splice(original, scope, baseline, after)?.text;
+}
+
+function splice(original: KubeconfigLayout, scope: KubeconfigScope, baseline: string, after: string): SplicedKubeconfig | undefined {
   const base = splitKubeconfig(baseline);
   const next = splitKubeconfig(after);
   if (!base || !next) return undefined;
@@ -120,35 +138,89 @@ export function spliceKubeconfig(original: KubeconfigLayout, scope: KubeconfigSc
   }
   const applied = applyEdits(original.text, edits);
   if (!applied) return undefined;
-  // the new file's layout from the old one's, scanning only around the edits; the whole file when that can't tell
-  const layout = relayout(original, applied.placed, applied.text) ?? splitKubeconfig(applied.text);
-  return layout && verified(layout, scope, added, after) ? applied.text : undefined;
+  // the new file's layout from the old one's, scanning only around the edits (the new file is
+  // not joined for it); the whole file when that can't tell
+  const text = new PiecedText(original.text, applied.pieces);
+  const blocks = relayout(original, applied.placed, text) ?? splitKubeconfig(text.toString())?.blocks;
+  if (!blocks || !verified(blocks, text, scope, added, after)) return undefined;
+  return {
+    get text() {
+      return text.toString();
+    },
+    pieces: applied.pieces,
+  };
 }
 
-/** `text` with the edits made, in offset order (inserts at one place keep theirs); undefined if two overlap. */
-function applyEdits(text: string, edits: readonly Edit[]): { text: string; placed: PlacedEdit[] } | undefined {
+/** The edits made, in offset order (inserts at one place keep theirs), as pieces; undefined if two overlap. */
+function applyEdits(text: string, edits: readonly Edit[]): { placed: PlacedEdit[]; pieces: (Span | string)[] } | undefined {
   const ordered = edits.map((e, i) => ({ ...e, i })).sort((a, b) => a.start - b.start || a.end - b.end || a.i - b.i);
-  const parts: string[] = [];
+  const pieces: (Span | string)[] = [];
   const placed: PlacedEdit[] = [];
   let at = 0;
+  /** whether what is written so far ends a line (or is nothing) */
+  let lineEnded = true;
   for (const edit of ordered) {
     if (edit.start < at) return undefined;
-    parts.push(text.slice(at, edit.start));
-    let length = 0;
-    // an insert after a last line without its newline (asked of the text: a joined string would be copied)
-    if (edit.start > 0 && text.charCodeAt(edit.start - 1) !== 10 && !(parts[parts.length - 1] as string).endsWith('\n')) {
-      parts.push('\n');
-      length += 1;
+    if (edit.start > at) {
+      pieces.push({ start: at, end: edit.start });
+      lineEnded = text.charCodeAt(edit.start - 1) === 10;
     }
-    for (const line of edit.lines) {
-      parts.push(`${line}\n`);
-      length += line.length + 1;
+    // an insert after a last line without its newline starts on a line of its own
+    let added = lineEnded ? '' : '\n';
+    for (const line of edit.lines) added += `${line}\n`;
+    if (added !== '') {
+      pieces.push(added);
+      lineEnded = true;
     }
-    placed.push({ start: edit.start, end: edit.end, length, block: edit.block, kind: edit.kind });
+    placed.push({ start: edit.start, end: edit.end, length: added.length, block: edit.block, kind: edit.kind });
     at = edit.end;
   }
-  parts.push(text.slice(at));
-  return { text: parts.join(''), placed };
+  if (text.length > at) pieces.push({ start: at, end: text.length });
+  return { placed, pieces };
+}
+
+/**
+ * The spliced file as pieces of the original text and new text, read by slices; joined only when
+ * asked for whole (2 MB joined cost ~1.5 ms, and a writer with the original bytes never asks).
+ */
+export class PiecedText implements TextSlices {
+  readonly length: number;
+  /** where each piece starts in the new text */
+  private readonly starts: number[] = [];
+  private joined: string | undefined;
+
+  constructor(
+    private readonly source: string,
+    private readonly pieces: readonly (Span | string)[],
+  ) {
+    let length = 0;
+    for (const piece of pieces) {
+      this.starts.push(length);
+      length += typeof piece === 'string' ? piece.length : piece.end - piece.start;
+    }
+    this.length = length;
+  }
+
+  slice(start: number, end: number): string {
+    if (this.joined !== undefined) return this.joined.slice(start, end);
+    let out = '';
+    for (let i = 0; i < this.pieces.length; i++) {
+      const piece = this.pieces[i] as Span | string;
+      const pieceStart = this.starts[i] as number;
+      if (pieceStart >= end) break;
+      const pieceEnd = pieceStart + (typeof piece === 'string' ? piece.length : piece.end - piece.start);
+      if (pieceEnd <= start) continue;
+      const from = Math.max(start, pieceStart) - pieceStart;
+      const to = Math.min(end, pieceEnd) - pieceStart;
+      out += typeof piece === 'string' ? piece.slice(from, to) : this.source.slice(piece.start + from, piece.start + to);
+    }
+    return out;
+  }
+
+  toString(): string {
+    this.joined ??= this.pieces.map((p) => (typeof p === 'string' ? p : this.source.slice(p.start, p.end))).join('');
+    return this.joined;
+  }
 }
 
 function canonical(value: unknown): string {
@@ -161,7 +233,7 @@ function canonical(value: unknown): string {
 }
 
 /** The spliced file, read back in the same scope (plus what was added), says what `after` says. */
-function verified(layout: KubeconfigLayout, scope: KubeconfigScope, added: ReadonlyMap<KubeconfigSection, string[]>, after: string): boolean {
+function verified(blocks: readonly Block[], text: TextSlices, scope: KubeconfigScope, added: ReadonlyMap<KubeconfigSection, string[]>, after: string): boolean {
   const wider: KubeconfigScope = {};
   for (const section of SECTIONS) wider[section] = [...(scope[section] ?? []), ...(added.get(section) ?? [])];
   const normal = (text: string): string => {
@@ -169,7 +241,7 @@ function verified(layout: KubeconfigLayout, scope: KubeconfigScope, added: Reado
     if (doc && typeof doc === 'object') for (const section of SECTIONS) (doc as Record<string, unknown>)[section] ??= [];
     return canonical(doc);
   };
-  const readBack = scopedText(layout, wider);
+  const readBack = scopedTextOf(blocks, text, wider);
   // the same text reads the same (the usual case for a file we wrote): no second parse
   if (readBack === after) return true;
   try {

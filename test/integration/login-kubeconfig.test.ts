@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { readKubeconfig, setCurrentContextInFiles, updateKubeconfig } from '../../src/adapters/kubeconfig-file.js';
+import { asciiBytesOf, readKubeconfigText } from '../../src/adapters/kubeconfig-read.js';
 import { openTokenCache, writeCachedTokens } from '../../src/adapters/token-cache.js';
 import { buildCredentialArgs, buildExecUser } from '../../src/core/exec-credential.js';
 import { checkKubeconfig, renderKubeconfig, setCluster, setContext, setUser } from '../../src/core/kubeconfig-merge.js';
@@ -58,6 +59,33 @@ describe('kubeconfig files', () => {
     await updateKubeconfig([fresh], { cluster: 'x' }, (doc) => setCluster(doc, 'x', { server: 'https://x' }));
     expect(statSync(fresh).mode & 0o777).toBe(0o600);
     expect(existsSync(`${fresh}.lock`)).toBe(false);
+  });
+
+  // the writer copies the unchanged spans from the bytes it read when the file is all ASCII
+  // (adapters/kubeconfig-read.ts asciiBytesOf), and encodes the whole text otherwise
+  it.each([
+    ['all ASCII', '# fleet\n'],
+    ['with non-ASCII text', '# flotte de Zoé, 日本\n'],
+  ])('a scoped write of a file %s keeps every byte outside the entries it changes', async (_, comment) => {
+    const path = dir.file(`bytes-${comment.length}.yaml`);
+    const users = Array.from({ length: 40 }, (_, i) => `- name: u${i}@c${i}\n  user:\n    token: t${i}\n`).join('');
+    const before = `apiVersion: v1\nkind: Config\n${comment}clusters:\n- name: c0\n  cluster:\n    server: https://c0\nusers:\n${users}contexts:\n- name: c0\n  context:\n    cluster: c0\n    user: u0@c0\ncurrent-context: c0\n`;
+    writeFileSync(path, before, { mode: 0o600 });
+    await new Promise((resolve) => setTimeout(resolve, 80)); // older than the reader's racy-write window, so its bytes are kept
+    expect(readKubeconfigText(path)).toBe(before);
+    expect(asciiBytesOf(path, before) !== undefined).toBe(comment === '# fleet\n');
+    await updateKubeconfig([path], { cluster: 'c1', user: 'u7@c7', context: 'c1' }, (doc) => {
+      setCluster(doc, 'c1', { server: 'https://c1' });
+      setUser(doc, 'u7@c7', { token: 'new-é' });
+      setContext(doc, 'c1', { cluster: 'c1', user: 'u7@c7' });
+    });
+    const after = readFileSync(path, 'utf8');
+    expect(after).toBe(
+      before
+        .replace('users:\n', '- name: c1\n  cluster:\n    server: https://c1\nusers:\n')
+        .replace('    token: t7\n', '    token: new-é\n')
+        .replace('current-context: c0\n', '- name: c1\n  context:\n    cluster: c1\n    user: u7@c7\ncurrent-context: c0\n'),
+    );
   });
 
   it('waits for a kubectl-style lock file and gives up with LOCK_TIMEOUT', async () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { type Document, parse, parseDocument } from 'yaml';
 import { checkKubeconfig, oidcAuthProviderUser, removeNamed, renderKubeconfig, setCluster, setContext, setCurrentContext, setUser } from '../../src/core/kubeconfig-merge.js';
 import { SECTIONS, scopedText, splitKubeconfig } from '../../src/core/kubeconfig-layout.js';
-import { editInScope } from '../../src/core/kubeconfig-splice.js';
+import { editInScope, editInScopeByPieces } from '../../src/core/kubeconfig-splice.js';
 import { generateKubeconfig as generate } from '../support/kubeconfig-generator.js';
 
 type Plain = Record<string, unknown>;
@@ -49,6 +49,9 @@ describe('the layout scan reads as the yaml library does', () => {
       if (spliced === undefined) continue; // the full path writes it: right, only slower
       spliceTaken += 1;
       expect(parse(spliced), `seed ${seed}: the edit`).toEqual(parse(renderKubeconfig(full, text)));
+      // the pieces the writer copies from the bytes read, and the new text between them, make the same file
+      const pieces = editInScopeByPieces(text, { clusters: [cluster], users: [user], contexts: ['added'] }, mutate, 'test')?.pieces ?? [];
+      expect(pieces.map((p) => (typeof p === 'string' ? p : text.slice(p.start, p.end))).join(''), `seed ${seed}: the pieces`).toBe(spliced);
     }
     // the generator mixes in a few layouts the scan declines (names YAML reads otherwise, duplicates);
     // most files it takes must also be edited by the splice, or the edit check above proves nothing

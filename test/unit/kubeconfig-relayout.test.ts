@@ -5,8 +5,9 @@
 // block scalar that would take the next lines as text). Whenever it answers, it must answer what
 // the whole scan does; it must answer for most edits the whole scan takes, or it proves nothing.
 import { describe, expect, it } from 'vitest';
-import { type KubeconfigLayout, type Span, scanKubeconfig, trimmedEnd } from '../../src/core/kubeconfig-layout.js';
+import { type Block, type KubeconfigLayout, type Span, scanKubeconfig, trimmedEnd } from '../../src/core/kubeconfig-layout.js';
 import { type PlacedEdit, relayout } from '../../src/core/kubeconfig-relayout.js';
+import { PiecedText } from '../../src/core/kubeconfig-splice.js';
 import { generateKubeconfig, random } from '../support/kubeconfig-generator.js';
 
 interface TestEdit extends Span {
@@ -74,7 +75,8 @@ function randomEdits(layout: KubeconfigLayout, seed: number): TestEdit[] {
 
 /** The edits made as the splice makes them; the placed edits relayout gets. */
 function apply(text: string, edits: readonly TestEdit[]): { text: string; placed: PlacedEdit[] } {
-  const ordered = [...edits].sort((a, b) => a.start - b.start);
+  // the splice's order: by offset, an insert before a replacement starting there, else as given
+  const ordered = edits.map((e, i) => ({ ...e, i })).sort((a, b) => a.start - b.start || a.end - b.end || a.i - b.i);
   let out = '';
   let at = 0;
   const placed: PlacedEdit[] = [];
@@ -89,8 +91,8 @@ function apply(text: string, edits: readonly TestEdit[]): { text: string; placed
   return { text: out + text.slice(at), placed };
 }
 
-const plain = (layout: KubeconfigLayout | undefined): unknown =>
-  layout?.blocks.map((b) => ({ key: b.key, start: b.start, end: b.end, indent: b.indent ?? null, items: b.items?.map((i) => [i.name, i.start, i.end]) ?? null }));
+const plain = (blocks: readonly Block[] | undefined): unknown =>
+  blocks?.map((b) => ({ key: b.key, start: b.start, end: b.end, indent: b.indent ?? null, items: b.items?.map((i) => [i.name, i.start, i.end]) ?? null }));
 
 describe('relayout: the new layout from the old one and the edited windows', () => {
   it('answers as a scan of the whole new file does, over 1,500 generated edits', () => {
@@ -105,7 +107,7 @@ describe('relayout: the new layout from the old one and the edited windows', () 
       const next = apply(text, edits);
       const whole = scanKubeconfig(next.text);
       const local = relayout(layout, next.placed, next.text);
-      if (local) expect(plain(local), `seed ${seed}`).toEqual(plain(whole));
+      if (local) expect(plain(local), `seed ${seed}`).toEqual(plain(whole?.blocks));
       if (!whole) {
         expect(local, `seed ${seed}: the whole scan declines`).toBeUndefined();
         declinedByBoth += 1;
@@ -120,6 +122,41 @@ describe('relayout: the new layout from the old one and the edited windows', () 
     expect(declinedByBoth).toBeGreaterThan(100);
     expect(scanned).toBeGreaterThan(300);
     expect(answered).toBeGreaterThan(scanned * 0.95);
+  });
+
+  it('the spliced file read by slices of its pieces (not joined) reads as the joined text', () => {
+    let checked = 0;
+    for (let seed = 1; seed <= 300; seed++) {
+      const text = generateKubeconfig(seed);
+      const layout = scanKubeconfig(text);
+      if (!layout || layout.blocks.length === 0) continue;
+      const next = apply(text, randomEdits(layout, seed));
+      // the pieces as the splice keeps them: spans of the original, new text between them
+      const pieces: (Span | string)[] = [];
+      let at = 0;
+      let out = 0;
+      for (const edit of next.placed) {
+        if (edit.start > at) pieces.push({ start: at, end: edit.start });
+        out += edit.start - at;
+        if (edit.length > 0) pieces.push(next.text.slice(out, out + edit.length));
+        out += edit.length;
+        at = edit.end;
+      }
+      if (text.length > at) pieces.push({ start: at, end: text.length });
+      const pieced = new PiecedText(text, pieces);
+      expect(pieced.length, `seed ${seed}`).toBe(next.text.length);
+      const { pick } = random(seed);
+      const cuts = Array.from({ length: 20 }, () => pick([0, 1, 2, 3, 5, 8, 13, 40, 100]));
+      for (let i = 0; i + 1 < cuts.length; i++) {
+        const start = Math.min(next.text.length, (cuts[i] as number) * seed % (next.text.length + 1));
+        const end = Math.min(next.text.length, start + (cuts[i + 1] as number) * 3);
+        expect(pieced.slice(start, end), `seed ${seed}: ${start}..${end}`).toBe(next.text.slice(start, end));
+      }
+      expect(pieced.slice(0, pieced.length)).toBe(next.text);
+      expect(pieced.toString()).toBe(next.text);
+      checked += 1;
+    }
+    expect(checked).toBeGreaterThan(200);
   });
 
   it('a removal that leaves a deeper comment after a block scalar: declined, as the whole scan does', () => {

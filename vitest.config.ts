@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 // Four tiers: pure unit tests; integration tests against light real peers (oidc-provider,
@@ -6,6 +8,9 @@ import { defineConfig } from 'vitest/config';
 // kube-apiserver 1.37, kubelogin, tinyproxy). Each says plainly when it skips.
 export default defineConfig({
   test: {
+    // caches the CLI keeps between runs (the catalog entry index) go to a scratch folder, not
+    // the home of whoever runs the tests; the CLIs the tests start inherit it
+    env: { XDG_CACHE_HOME: join(tmpdir(), 'k8s-auth-test-cache') },
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',

@@ -38,7 +38,7 @@ export function catalogFileEntry(content: CatalogFileContent, name: string, sour
   return parseClusterEntry(name, content.clusters[name], source);
 }
 
-const CLUSTER_KEY_CHARS = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+export const CLUSTER_KEY_CHARS = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /**
  * One cluster's entry of a catalog file, cut out as a document of its own (`clusters:` and that
@@ -48,8 +48,27 @@ const CLUSTER_KEY_CHARS = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  * parses the whole file, which also gives every error message.
  */
 export function catalogEntryText(text: string, name: string): string | undefined {
-  if (!CLUSTER_KEY_CHARS.test(name) || text.includes('\t') || text.includes('\r')) return undefined;
-  // offsets and native searches, not a loop over every line: a 1,000-cluster file is ~1.6 MB
+  if (!CLUSTER_KEY_CHARS.test(name)) return undefined;
+  const indent = entryIndent(text);
+  if (indent === undefined) return undefined;
+  const prefix = `${' '.repeat(indent)}${name}:`;
+  let at = -1;
+  for (let hit = text.startsWith(prefix) ? 0 : nextLineWith(text, prefix, 0); hit >= 0; hit = nextLineWith(text, prefix, hit + 1)) {
+    if (lineAt(text, hit).slice(prefix.length).trim() !== '') continue;
+    if (at >= 0) return undefined; // the name twice
+    at = hit;
+  }
+  if (at < 0) return undefined;
+  return entryDocument(text.slice(at, entryEnd(text, at, indent)));
+}
+
+/**
+ * The column of the entries of a catalog file in the plain layout (no tabs or CRs, `clusters:`
+ * the one top-level line, entries indented), else undefined. Offsets and native searches, not a
+ * loop over every line: a 1,000-cluster file is ~1.6 MB.
+ */
+export function entryIndent(text: string): number | undefined {
+  if (text.includes('\t') || text.includes('\r')) return undefined;
   // the one top-level line (column 0, not a comment) is `clusters:`
   const topLevel = /\n(?=[^\s#])/g;
   const starts = /^[^\s#]/.test(text) ? [0] : [];
@@ -59,20 +78,19 @@ export function catalogEntryText(text: string, name: string): string | undefined
   while (first < text.length && BLANK_OR_COMMENT.test(lineAt(text, first))) first = lineEnd(text, first);
   const firstLine = first < text.length ? lineAt(text, first) : undefined;
   const indent = firstLine === undefined ? 0 : firstLine.length - firstLine.trimStart().length;
-  if (indent === 0) return undefined;
-  const prefix = `${' '.repeat(indent)}${name}:`;
-  let at = -1;
-  for (let hit = text.startsWith(prefix) ? 0 : nextLineWith(text, prefix, 0); hit >= 0; hit = nextLineWith(text, prefix, hit + 1)) {
-    if (lineAt(text, hit).slice(prefix.length).trim() !== '') continue;
-    if (at >= 0) return undefined; // the name twice
-    at = hit;
-  }
-  if (at < 0) return undefined;
-  // the entry runs to the next line that is not blank and no deeper than its name
+  return indent === 0 ? undefined : indent;
+}
+
+/** Where the entry whose name line starts at `at` ends: the next line that is not blank and no deeper than its name. */
+export function entryEnd(text: string, at: number, indent: number): number {
   const next = new RegExp(`\\n(?= {0,${indent}}[^\\s])`, 'g');
   next.lastIndex = lineEnd(text, at) - 1;
   const end = next.exec(text);
-  const entry = text.slice(at, end ? end.index + 1 : text.length);
+  return end ? end.index + 1 : text.length;
+}
+
+/** An entry's lines as a catalog document of their own. */
+export function entryDocument(entry: string): string {
   return `clusters:\n${entry}${entry.endsWith('\n') ? '' : '\n'}`;
 }
 

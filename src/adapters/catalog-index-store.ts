@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { CatalogIndex } from '../core/catalog-index.js';
+import { writeFileAtomic } from './atomic-file.js';
+
+/**
+ * The catalog file's entry index (core/catalog-index.ts), kept between runs beside the other
+ * caches: `$XDG_CACHE_HOME/k8s-auth/catalog-index/<sha256 of the catalog's path>.json`. It is
+ * trusted only for the file identity it was made for (device, inode, size, modification and
+ * change times, as git trusts its index), only from a file of ours that nobody else can write,
+ * and each slice read through it is checked again (`entryFromSlice`). Best effort: any problem
+ * reading or writing it means the catalog is read whole, as without it.
+ */
+const VERSION = 1;
+/** A file changed this recently may change again within its timestamps' granularity: not indexed. */
+const RACY_MS = 50;
+
+export interface StoredIndex extends CatalogIndex {
+  identity: string;
+}
+
+export function indexDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env['XDG_CACHE_HOME']?.trim() || join(env['HOME']?.trim() || homedir(), '.cache');
+  return join(base, 'k8s-auth', 'catalog-index');
+}
+
+export function indexFile(directory: string, catalogPath: string): string {
+  return join(directory, `${createHash('sha256').update(resolve(catalogPath)).digest('hex')}.json`);
+}
+
+/** The identity of an open file, and whether it changed too recently to be indexed. */
+export function fileIdentity(fd: number): { identity: string; size: number; racy: boolean } {
+  const stat = fstatSync(fd, { bigint: true });
+  const changedMs = Number((stat.ctimeNs > stat.mtimeNs ? stat.ctimeNs : stat.mtimeNs) / 1_000_000n);
+  return { identity: `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`, size: Number(stat.size), racy: Date.now() - changedMs <= RACY_MS };
+}
+
+export function readIndex(file: string, identity: string): CatalogIndex | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const stat = fstatSync(fd);
+    // ours alone: a file someone else can write could point the reader at other bytes
+    if (!stat.isFile() || (process.getuid && stat.uid !== process.getuid()) || (stat.mode & 0o022) !== 0) return undefined;
+    const stored = JSON.parse(readFileSync(fd, 'utf8')) as Partial<StoredIndex> & { version?: number };
+    if (stored.version !== VERSION || stored.identity !== identity || typeof stored.indent !== 'number' || !stored.entries || typeof stored.entries !== 'object') return undefined;
+    return { indent: stored.indent, entries: stored.entries };
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+export function writeIndex(file: string, identity: string, index: CatalogIndex): void {
+  try {
+    writeFileAtomic(file, JSON.stringify({ version: VERSION, identity, indent: index.indent, entries: index.entries }), 0o600);
+  } catch {
+    // a cache: the next login reads the catalog whole again
+  }
+}

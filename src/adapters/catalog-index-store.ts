@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { CatalogIndex } from '../core/catalog-index.js';
@@ -40,7 +40,8 @@ export function fileIdentity(fd: number): { identity: string; size: number; racy
 export function readIndex(file: string, identity: string): CatalogIndex | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(file, 'r');
+    // never through a link: the index is a file of ours in a folder of ours, or nothing
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
     const stat = fstatSync(fd);
     // ours alone: a file someone else can write could point the reader at other bytes
     if (!stat.isFile() || (process.getuid && stat.uid !== process.getuid()) || (stat.mode & 0o022) !== 0) return undefined;
@@ -56,7 +57,8 @@ export function readIndex(file: string, identity: string): CatalogIndex | undefi
 
 export function writeIndex(file: string, identity: string, index: CatalogIndex): void {
   try {
-    writeFileAtomic(file, JSON.stringify({ version: VERSION, identity, indent: index.indent, entries: index.entries }), 0o600);
+    // a link planted at its name is replaced, never written through
+    writeFileAtomic(file, JSON.stringify({ version: VERSION, identity, indent: index.indent, entries: index.entries }), 0o600, { followSymlink: false });
   } catch {
     // a cache: the next login reads the catalog whole again
   }

@@ -1,7 +1,7 @@
 // The catalog file's entry index kept between runs (adapters/catalog-index-store.ts): made on the
 // first read of an unchanged file, used by the next process (a fresh FileCatalog), never trusted
 // for a changed file, a slice that is not the entry, or an index file someone else could write.
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { indexFile } from '../../src/adapters/catalog-index-store.js';
@@ -85,6 +85,20 @@ describe('catalog entry index', () => {
     expect((await new FileCatalog(path, true, indexes).get('c3')).server).toBe('https://c3.example:6443');
     expect(throughIndex()).toBe(false);
     expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('replaces a link planted at its name, never writing through it or reading it', async () => {
+    const path = dir.file('linked.yaml');
+    const indexes = dir.file('cache-linked');
+    writeFileSync(path, fleet((i) => `https://c${i}.example:6443`));
+    await settle();
+    const victim = dir.file('victim.txt');
+    writeFileSync(victim, 'keep me\n', { mode: 0o600 });
+    mkdirSync(indexes, { mode: 0o700 });
+    symlinkSync(victim, indexFile(indexes, path));
+    expect((await new FileCatalog(path, true, indexes).get('c5')).server).toBe('https://c5.example:6443');
+    expect(readFileSync(victim, 'utf8')).toBe('keep me\n');
+    expect(lstatSync(indexFile(indexes, path)).isFile()).toBe(true);
   });
 
   it('is not made for a file changed a moment ago, nor for one that is not all ASCII', async () => {

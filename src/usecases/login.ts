@@ -172,6 +172,10 @@ export async function login(request: LoginRequest): Promise<LoginOutcome[]> {
     return { issuerUrl: group.issuerUrl, clientId: group.clientId, ...(clientSecret ? { clientSecret } : {}), caPems };
   });
   for (const endpoint of endpoints) session.discover(endpoint).catch(() => undefined); // reported at the sign-in below
+  // one turn of the event loop, so that discovery's connection is under way (its TLS handshake at
+  // the provider) while the kubeconfig is checked below, not after: the check of a 2 MB file
+  // takes ~8 ms, a remote provider's round trips far more
+  await new Promise((resolve) => setImmediate(resolve));
   // an unreadable or malformed kubeconfig, or a kubeconfig or token cache directory someone else
   // controls, fails now, not after the person has signed in
   const writes = { clusters: entries.map((e) => e.name), contexts: entries.map(contextNameOf) };

@@ -8,14 +8,12 @@ import { writeFileAtomic } from './atomic-file.js';
 /**
  * The catalog file's entry index (core/catalog-index.ts), kept between runs beside the other
  * caches: `$XDG_CACHE_HOME/k8s-auth/catalog-index/<sha256 of the catalog's path>.json`. It is
- * trusted only for the file identity it was made for (device, inode, size, modification and
- * change times, as git trusts its index), only from a file of ours that nobody else can write,
- * and each slice read through it is checked again (`entryFromSlice`). Best effort: any problem
- * reading or writing it means the catalog is read whole, as without it.
+ * trusted only for the file identity it was made for (adapters/file-identity.ts), only from a
+ * file of ours that nobody else can write, and each slice read through it is checked again
+ * (`entryFromSlice`). Best effort: any problem reading or writing it means the catalog is read
+ * whole, as without it.
  */
 const VERSION = 1;
-/** A file changed this recently may change again within its timestamps' granularity: not indexed. */
-const RACY_MS = 50;
 
 export interface StoredIndex extends CatalogIndex {
   identity: string;
@@ -28,13 +26,6 @@ export function indexDirectory(env: NodeJS.ProcessEnv = process.env): string {
 
 export function indexFile(directory: string, catalogPath: string): string {
   return join(directory, `${createHash('sha256').update(resolve(catalogPath)).digest('hex')}.json`);
-}
-
-/** The identity of an open file, and whether it changed too recently to be indexed. */
-export function fileIdentity(fd: number): { identity: string; size: number; racy: boolean } {
-  const stat = fstatSync(fd, { bigint: true });
-  const changedMs = Number((stat.ctimeNs > stat.mtimeNs ? stat.ctimeNs : stat.mtimeNs) / 1_000_000n);
-  return { identity: `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`, size: Number(stat.size), racy: Date.now() - changedMs <= RACY_MS };
 }
 
 export function readIndex(file: string, identity: string): CatalogIndex | undefined {

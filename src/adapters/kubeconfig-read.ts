@@ -1,10 +1,11 @@
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { KubeconfigSection } from '../core/kubeconfig-merge.js';
 import { type KubeconfigLayout, type KubeconfigScope, scopedText, splitKubeconfig } from '../core/kubeconfig-layout.js';
 import { checkPlainKubeconfig, invalidKubeconfigYaml } from '../core/kubeconfig-shape.js';
 import { parseSimpleYaml } from '../core/simple-yaml.js';
 import { CliError, ExitCode, describeError } from '../errors.js';
+import { fileIdentity } from './file-identity.js';
 
 /**
  * Read-only lookups in kubeconfig files (kubectl's merged view) that parse only what they look at
@@ -28,13 +29,9 @@ export interface MergedKubeconfig {
 }
 
 /**
- * The last file read, by identity: `login` opens the same kubeconfig for its check and for the
- * existing login before the browser (a 2 MB file is ~5 ms a read). Any write changes the change
- * time (and a rename the inode), so an unchanged identity means unchanged bytes, unless the file
- * was written within the filesystem clock's granularity before our read (a second write in the
- * same tick keeps the times): such a "racy" file is not remembered.
+ * The last file read, by identity (adapters/file-identity.ts): `login` opens the same kubeconfig
+ * for its check and for the existing login before the browser (a 2 MB file is ~5 ms a read).
  */
-const RACY_MS = 50;
 let lastRead: { path: string; identity: string; text: string; bytes: Buffer } | undefined;
 
 /** The file's text, or undefined when it does not exist; throws (exit 8) when it cannot be read. */
@@ -42,14 +39,12 @@ export function readKubeconfigText(path: string): string | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
-    const stat = fstatSync(fd, { bigint: true });
-    const identity = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+    const { identity, racy } = fileIdentity(fd);
     if (lastRead?.path === path && lastRead.identity === identity) return lastRead.text;
     // bytes, then one decode: Node 20's readFileSync(…, 'utf8') took ~5.7 ms for a 2 MB file here, this ~3.5 ms
     const bytes = readFileSync(fd);
     const text = bytes.toString('utf8');
-    const changedMs = Number((stat.ctimeNs > stat.mtimeNs ? stat.ctimeNs : stat.mtimeNs) / 1_000_000n);
-    lastRead = Date.now() - changedMs > RACY_MS ? { path, identity, text, bytes } : undefined;
+    lastRead = racy ? undefined : { path, identity, text, bytes };
     return text;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

@@ -80,10 +80,6 @@ function linesOf(layout: KubeconfigLayout, span: Span): string[] {
  * The original text with what changed between `baseline` (the scoped text as the renderer writes
  * it, unedited) and `after` (the same, edited) spliced in; undefined when it can't be done safely.
  */
-export function spliceKubeconfig(original: KubeconfigLayout, scope: KubeconfigScope, baseline: string, after: string): string | undefined {
-  return splice(original, scope, baseline, after)?.text;
-}
-
 function splice(original: KubeconfigLayout, scope: KubeconfigScope, baseline: string, after: string): SplicedKubeconfig | undefined {
   const base = splitKubeconfig(baseline);
   const next = splitKubeconfig(after);

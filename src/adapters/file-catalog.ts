@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseSimpleYaml } from '../core/simple-yaml.js';
-import { type CatalogFileContent, catalogEntryText, catalogFileEntry, catalogFileNames, parseCatalogFile } from '../core/catalog-file.js';
+import { type CatalogFileContent, catalogEntryText, catalogFileEntry, catalogFileNames, entryDocument, parseCatalogFile } from '../core/catalog-file.js';
 import { entryFromSlice, indexCatalog } from '../core/catalog-index.js';
 import { indexDirectory, indexFile, readIndex, writeIndex } from './catalog-index-store.js';
 import { fileIdentity } from './file-identity.js';
@@ -55,10 +55,10 @@ export class FileCatalog implements Catalog {
       const { identity, size, racy } = fileIdentity(fd);
       const file = indexFile(this.indexDir, this.path);
       let index = readIndex(file, identity);
-      const span = index && Object.hasOwn(index.entries, name) ? index.entries[name] : undefined;
-      if (index && span) {
-        const [start, end] = span;
-        if (Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start < end && end <= size) {
+      const span: unknown = index && Object.hasOwn(index.entries, name) ? index.entries[name] : undefined;
+      if (index && span !== undefined) {
+        const [start, end] = Array.isArray(span) && span.length === 2 ? (span as unknown[]) : [];
+        if (typeof start === 'number' && typeof end === 'number' && Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start < end && end <= size) {
           // the entry, and enough of the next line to see that it ends the entry
           const read = readAt(fd, start, Math.min(size, end + index.indent + 1) - start).toString('utf8');
           const entry = entryFromSlice(read.slice(0, end - start), read.slice(end - start), name, index.indent);
@@ -78,6 +78,9 @@ export class FileCatalog implements Catalog {
         if (made) {
           writeIndex(file, identity, made);
           debug(`catalog ${this.path}: indexed ${Object.keys(made.entries).length} entries in ${file}`);
+          // the index holds exactly the entries the cut takes (test/unit/catalog-index.test.ts): no second search
+          const madeSpan = Object.hasOwn(made.entries, name) ? made.entries[name] : undefined;
+          return madeSpan ? entryDocument(text.slice(madeSpan[0], madeSpan[1])) : undefined;
         }
       }
       return catalogEntryText(text, name);

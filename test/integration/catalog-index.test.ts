@@ -87,6 +87,31 @@ describe('catalog entry index', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
+  it.each([
+    ['not JSON', (_: string): string => '{"version": 1, "ident'],
+    ['another version', (text: string): string => text.replace('"version":1', '"version":7')],
+    ['a span past the end of the file', (text: string): string => text.replace(/"c6":\[\d+,\d+\]/, '"c6":[10,99999999]')],
+    ['a span that is not a pair', (text: string): string => text.replace(/"c6":\[\d+,\d+\]/, '"c6":12')],
+    ['a span that is not whole numbers', (text: string): string => text.replace(/"c6":\[\d+,\d+\]/, '"c6":[1.5,"x"]')],
+  ])('an index file that is %s: the whole file is read, and the index made again', async (what, damage) => {
+    const path = dir.file(`damaged-${what.length}.yaml`);
+    const indexes = dir.file(`cache-damaged-${what.length}`);
+    writeFileSync(path, fleet((i) => `https://c${i}.example:6443`));
+    await settle();
+    await new FileCatalog(path, true, indexes).get('c1');
+    const file = indexFile(indexes, path);
+    const good = readFileSync(file, 'utf8');
+    const bad = damage(good);
+    expect(bad).not.toBe(good);
+    writeFileSync(file, bad, { mode: 0o600 });
+    debugLines.length = 0;
+    expect((await new FileCatalog(path, true, indexes).get('c6')).server).toBe('https://c6.example:6443');
+    expect(throughIndex()).toBe(false);
+    expect(readFileSync(file, 'utf8')).toBe(good);
+    expect((await new FileCatalog(path, true, indexes).get('c6')).server).toBe('https://c6.example:6443');
+    expect(throughIndex()).toBe(true);
+  });
+
   it('replaces a link planted at its name, never writing through it or reading it', async () => {
     const path = dir.file('linked.yaml');
     const indexes = dir.file('cache-linked');
